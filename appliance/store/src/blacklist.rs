@@ -1,0 +1,433 @@
+//! The do-not-call list as stored: entries with reason, source and time, an
+//! append-only history of every addition and removal, and the operations that keep
+//! the in-memory [`SharedDnc`] index in step with them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use shofar_dnc::{DncIndex, SharedDnc};
+use shofar_phone::E164;
+
+use crate::campaigns::CampaignId;
+use crate::{Result, Store, StoreError, audit, format_time, parse_time};
+
+/// Where a do-not-call entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlacklistSource {
+    /// The person asked (pressed 9, replied STOP, asked staff).
+    UserOptout,
+    /// Staff added or imported it.
+    AdminImport,
+    /// The national "Do Not Call Me" registry or another legal source.
+    Compliance,
+    /// The organization's central list, synced down from the cloud.
+    Central,
+}
+
+impl BlacklistSource {
+    pub const ALL: [BlacklistSource; 4] = [
+        BlacklistSource::UserOptout,
+        BlacklistSource::AdminImport,
+        BlacklistSource::Compliance,
+        BlacklistSource::Central,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlacklistSource::UserOptout => "user_optout",
+            BlacklistSource::AdminImport => "admin_import",
+            BlacklistSource::Compliance => "compliance",
+            BlacklistSource::Central => "central",
+        }
+    }
+}
+
+impl fmt::Display for BlacklistSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BlacklistSource {
+    type Err = String;
+    fn from_str(text: &str) -> Result<BlacklistSource, String> {
+        BlacklistSource::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown source {text:?}: use user_optout, admin_import, compliance or central"
+                )
+            })
+    }
+}
+
+/// A number to add to the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub e164: E164,
+    pub reason: String,
+    pub source: BlacklistSource,
+    /// For compliance entries: the date the registry was checked (`YYYY-MM-DD`).
+    pub checked_on: Option<String>,
+    /// The campaign during which the person opted out, if any.
+    pub campaign: Option<CampaignId>,
+}
+
+/// A listed number as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlacklistEntry {
+    pub e164: E164,
+    pub reason: String,
+    pub source: BlacklistSource,
+    pub added_at: DateTime<Utc>,
+    pub added_by: Option<String>,
+    pub checked_on: Option<String>,
+}
+
+/// One addition or removal in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub e164: E164,
+    pub action: String,
+    pub reason: String,
+    pub source: Option<String>,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AddOutcome {
+    /// Numbers newly listed.
+    pub added: u64,
+    /// Numbers that were listed already (their first entry is kept).
+    pub already_listed: u64,
+    /// Contacts (in any campaign) newly marked blacklisted.
+    pub contacts_marked: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RemoveOutcome {
+    pub removed: u64,
+    pub not_listed: u64,
+    pub contacts_unmarked: u64,
+}
+
+fn number(value: i64, table: &'static str) -> Result<E164> {
+    E164::from_u64(value as u64).ok_or_else(|| StoreError::Corrupt {
+        table,
+        detail: format!("{value} is not an E.164 number"),
+    })
+}
+
+fn time(text: &str, table: &'static str) -> Result<DateTime<Utc>> {
+    parse_time(text).ok_or_else(|| StoreError::Corrupt {
+        table,
+        detail: format!("{text:?} is not a timestamp"),
+    })
+}
+
+impl Store {
+    /// Loads every listed number into a fresh index. Also returns the history
+    /// position it reflects, for [`Store::dnc_catch_up`].
+    pub fn load_dnc(&self) -> Result<(DncIndex, i64)> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM blacklist", [], |row| row.get(0))?;
+        let cursor = self.history_head()?;
+        let mut numbers = Vec::with_capacity(count as usize);
+        let mut statement = self.conn.prepare("SELECT e164 FROM blacklist")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            numbers.push(row.get::<_, i64>(0)? as u64);
+        }
+        Ok((DncIndex::from_raw(numbers), cursor))
+    }
+
+    fn history_head(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(id), 0) FROM blacklist_history",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// Applies to `dnc` the changes other processes made since `cursor` (a history
+    /// id), and moves the cursor. Returns how many changes were applied.
+    pub fn dnc_catch_up(&self, dnc: &SharedDnc, cursor: &mut i64) -> Result<usize> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, e164, action FROM blacklist_history WHERE id > ?1 ORDER BY id")?;
+        let changes = statement
+            .query_map([*cursor], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        dnc.update(|index| -> Result<()> {
+            for (id, value, action) in &changes {
+                let e164 = number(*value, "blacklist_history")?;
+                if action == "add" {
+                    index.insert(e164);
+                } else {
+                    index.remove(e164);
+                }
+                *cursor = *id;
+            }
+            Ok(())
+        })?;
+        Ok(changes.len())
+    }
+
+    /// Lists every entry's number, in one transaction, and marks the contacts that
+    /// have them. The index learns the new numbers before the commit, so no check
+    /// can pass for a number once this returns — or even while it runs.
+    pub fn blacklist_add(
+        &mut self,
+        dnc: &SharedDnc,
+        entries: impl IntoIterator<Item = NewEntry>,
+        actor: &str,
+        audit_details: serde_json::Value,
+    ) -> Result<AddOutcome> {
+        let tx = self.conn.transaction()?;
+        let at = format_time(crate::now());
+        let mut outcome = AddOutcome::default();
+        let mut newly = Vec::new();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO blacklist (e164, reason, source, added_at, added_by, checked_on, campaign_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut history = tx.prepare_cached(
+                "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
+                 VALUES (?1, 'add', ?2, ?3, ?4, ?5)",
+            )?;
+            let mut mark = tx.prepare_cached(
+                "UPDATE contacts SET blacklisted = 1 WHERE e164 = ?1 AND blacklisted = 0",
+            )?;
+            for entry in entries {
+                let value = entry.e164.as_u64() as i64;
+                let inserted = insert.execute(params![
+                    value,
+                    entry.reason,
+                    entry.source.as_str(),
+                    at,
+                    actor,
+                    entry.checked_on,
+                    entry.campaign.map(|c| c.0),
+                ])?;
+                if inserted == 0 {
+                    outcome.already_listed += 1;
+                    continue;
+                }
+                history.execute(params![
+                    value,
+                    entry.reason,
+                    entry.source.as_str(),
+                    at,
+                    actor
+                ])?;
+                outcome.contacts_marked += mark.execute([value])? as u64;
+                outcome.added += 1;
+                newly.push(entry.e164);
+            }
+        }
+        audit::record(
+            &tx,
+            actor,
+            "blacklist.add",
+            None,
+            &serde_json::json!({ "outcome": outcome, "details": audit_details }),
+        )?;
+        dnc.update(|index| {
+            for &n in &newly {
+                index.insert(n);
+            }
+            if newly.len() > 10_000 {
+                index.fold_changes();
+            }
+        });
+        if let Err(error) = tx.commit() {
+            // The store does not hold them: the index must not either.
+            dnc.update(|index| {
+                for &n in &newly {
+                    index.remove(n);
+                }
+            });
+            return Err(error.into());
+        }
+        Ok(outcome)
+    }
+
+    /// Unlists numbers. The removal is recorded in the history and the audit log
+    /// with `reason`; the index forgets the numbers only after the commit.
+    pub fn blacklist_remove(
+        &mut self,
+        dnc: &SharedDnc,
+        numbers: &[E164],
+        reason: &str,
+        actor: &str,
+    ) -> Result<RemoveOutcome> {
+        let tx = self.conn.transaction()?;
+        let at = format_time(crate::now());
+        let mut outcome = RemoveOutcome::default();
+        let mut removed = Vec::new();
+        {
+            let mut delete =
+                tx.prepare_cached("DELETE FROM blacklist WHERE e164 = ?1 RETURNING source")?;
+            let mut history = tx.prepare_cached(
+                "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
+                 VALUES (?1, 'remove', ?2, ?3, ?4, ?5)",
+            )?;
+            let mut unmark = tx.prepare_cached(
+                "UPDATE contacts SET blacklisted = 0 WHERE e164 = ?1 AND blacklisted = 1",
+            )?;
+            for &n in numbers {
+                let value = n.as_u64() as i64;
+                let source: Option<String> =
+                    delete.query_row([value], |row| row.get(0)).optional()?;
+                let Some(source) = source else {
+                    outcome.not_listed += 1;
+                    continue;
+                };
+                history.execute(params![value, reason, source, at, actor])?;
+                outcome.contacts_unmarked += unmark.execute([value])? as u64;
+                outcome.removed += 1;
+                removed.push(n);
+            }
+        }
+        audit::record(
+            &tx,
+            actor,
+            "blacklist.remove",
+            None,
+            &serde_json::json!({
+                "reason": reason,
+                "numbers": removed.iter().map(E164::to_string).collect::<Vec<_>>(),
+                "outcome": outcome,
+            }),
+        )?;
+        tx.commit()?;
+        dnc.update(|index| {
+            for &n in &removed {
+                index.remove(n);
+            }
+        });
+        Ok(outcome)
+    }
+
+    pub fn blacklist_entry(&self, e164: E164) -> Result<Option<BlacklistEntry>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT reason, source, added_at, added_by, checked_on FROM blacklist WHERE e164 = ?1",
+                [e164.as_u64() as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(reason, source, added_at, added_by, checked_on)| {
+            Ok(BlacklistEntry {
+                e164,
+                reason,
+                source: source.parse().map_err(|detail| StoreError::Corrupt {
+                    table: "blacklist",
+                    detail,
+                })?,
+                added_at: time(&added_at, "blacklist")?,
+                added_by,
+                checked_on,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn blacklist_count(&self) -> Result<u64> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM blacklist", [], |row| row.get(0))?;
+        Ok(count as u64)
+    }
+
+    /// Calls `each` with every entry, in number order (for export).
+    pub fn blacklist_for_each(
+        &self,
+        mut each: impl FnMut(&BlacklistEntry) -> std::io::Result<()>,
+    ) -> Result<Result<(), std::io::Error>> {
+        let mut statement = self.conn.prepare(
+            "SELECT e164, reason, source, added_at, added_by, checked_on FROM blacklist ORDER BY e164",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let source: String = row.get(2)?;
+            let added_at: String = row.get(3)?;
+            let entry = BlacklistEntry {
+                e164: number(row.get(0)?, "blacklist")?,
+                reason: row.get(1)?,
+                source: source.parse().map_err(|detail| StoreError::Corrupt {
+                    table: "blacklist",
+                    detail,
+                })?,
+                added_at: time(&added_at, "blacklist")?,
+                added_by: row.get(4)?,
+                checked_on: row.get(5)?,
+            };
+            if let Err(error) = each(&entry) {
+                return Ok(Err(error));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The additions and removals of one number (or all, newest first).
+    pub fn blacklist_history(&self, e164: Option<E164>, limit: usize) -> Result<Vec<HistoryEntry>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, e164, action, reason, source, at, actor FROM blacklist_history
+             WHERE ?1 IS NULL OR e164 = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement
+            .query_map(
+                params![e164.map(|n| n.as_u64() as i64), limit as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, Option<String>>(6)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, value, action, reason, source, at, actor)| {
+                Ok(HistoryEntry {
+                    id,
+                    e164: number(value, "blacklist_history")?,
+                    action,
+                    reason,
+                    source,
+                    at: time(&at, "blacklist_history")?,
+                    actor,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,230 @@
+//! Contacts: written by imports, read by the scheduler, the UI and reports.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use shofar_phone::{E164, LineType};
+
+use crate::campaigns::CampaignId;
+use crate::{Result, Store, StoreError, audit, format_time};
+
+/// A contact's recorded consent to receive advertising or donation requests
+/// (Communications Law §30A).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    pub given: bool,
+    /// When consent was given, if the file said (`YYYY-MM-DD` or a full timestamp).
+    pub at: Option<String>,
+    /// Where the consent was recorded, e.g. `import:donors.xlsx row 12`.
+    pub source: String,
+}
+
+/// One contact as an import writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewContact<'a> {
+    pub e164: E164,
+    pub line_type: LineType,
+    /// The row's other columns as a JSON object text.
+    pub metadata: &'a str,
+    pub consent: Option<Consent>,
+    pub blacklisted: bool,
+    /// The spreadsheet's own row number (header = 1).
+    pub source_row: u64,
+}
+
+/// The counts an import job ends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub total_rows: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    pub blacklisted: u64,
+}
+
+/// A contact as the CLI, UI and scheduler read it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    pub id: i64,
+    pub e164: String,
+    pub line_type: String,
+    pub sms_capable: bool,
+    pub metadata: serde_json::Value,
+    pub consent: Option<String>,
+    pub consent_at: Option<String>,
+    pub blacklisted: bool,
+    pub status: String,
+    pub attempts: u32,
+    pub source_row: Option<u64>,
+}
+
+/// An import in progress: one transaction. Dropping it without
+/// [`ContactImport::finish`] rolls everything back.
+pub struct ContactImport<'store> {
+    tx: Transaction<'store>,
+    campaign: CampaignId,
+    job_id: i64,
+}
+
+impl Store {
+    /// Starts importing contacts into `campaign` from `file_name`.
+    pub fn begin_contact_import(
+        &mut self,
+        campaign: CampaignId,
+        file_name: &str,
+        actor: &str,
+    ) -> Result<ContactImport<'_>> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO import_jobs (campaign_id, kind, file_name, status, started_at, actor)
+             VALUES (?1, 'contacts', ?2, 'running', ?3, ?4)",
+            params![campaign.0, file_name, format_time(crate::now()), actor],
+        )?;
+        let job_id = tx.last_insert_rowid();
+        Ok(ContactImport {
+            tx,
+            campaign,
+            job_id,
+        })
+    }
+
+    /// Contacts of a campaign in import order, `limit` from `offset`.
+    pub fn contacts(&self, campaign: CampaignId, offset: u64, limit: u64) -> Result<Vec<Contact>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, e164, line_type, sms_capable, metadata, consent, consent_at, blacklisted,
+                    status, attempts, source_row
+             FROM contacts WHERE campaign_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows =
+            statement.query_map(params![campaign.0, limit as i64, offset as i64], |row| {
+                let e164: i64 = row.get(1)?;
+                let metadata: String = row.get(4)?;
+                Ok(Contact {
+                    id: row.get(0)?,
+                    e164: format!("+{e164}"),
+                    line_type: row.get(2)?,
+                    sms_capable: row.get(3)?,
+                    metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+                    consent: row.get(5)?,
+                    consent_at: row.get(6)?,
+                    blacklisted: row.get(7)?,
+                    status: row.get(8)?,
+                    attempts: row.get(9)?,
+                    source_row: row.get::<_, Option<i64>>(10)?.map(|r| r as u64),
+                })
+            })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn contact_count(&self, campaign: CampaignId) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM contacts WHERE campaign_id = ?1",
+            [campaign.0],
+            |row| row.get(0),
+        )?;
+        Ok(count as u64)
+    }
+}
+
+impl ContactImport<'_> {
+    pub fn job_id(&self) -> i64 {
+        self.job_id
+    }
+
+    /// The numbers the campaign already holds (from earlier imports).
+    pub fn existing_numbers(&self) -> Result<Vec<u64>> {
+        let mut statement = self
+            .tx
+            .prepare("SELECT e164 FROM contacts WHERE campaign_id = ?1")?;
+        let rows = statement.query_map([self.campaign.0], |row| row.get::<_, i64>(0))?;
+        rows.map(|row| row.map(|n| n as u64).map_err(StoreError::from))
+            .collect()
+    }
+
+    pub fn insert(&mut self, contact: &NewContact<'_>) -> Result<()> {
+        let (consent, consent_at, consent_source) = match &contact.consent {
+            Some(c) => (
+                Some(if c.given { "given" } else { "refused" }),
+                c.at.as_deref(),
+                Some(c.source.as_str()),
+            ),
+            None => (None, None, None),
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO contacts (campaign_id, e164, line_type, sms_capable, metadata, consent,
+                                       consent_at, consent_source, blacklisted, import_id, source_row)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                self.campaign.0,
+                contact.e164.as_u64() as i64,
+                contact.line_type.as_str(),
+                contact.line_type.sms_capable(),
+                contact.metadata,
+                consent,
+                consent_at,
+                consent_source,
+                contact.blacklisted,
+                self.job_id,
+                contact.source_row as i64,
+            ])?;
+        Ok(())
+    }
+
+    /// The stored metadata of the campaign's contact with `number` (for merging a
+    /// duplicate into it).
+    pub fn metadata_of(&self, number: E164) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT metadata FROM contacts WHERE campaign_id = ?1 AND e164 = ?2")?
+            .query_row(params![self.campaign.0, number.as_u64() as i64], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_metadata(&mut self, number: E164, metadata: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE contacts SET metadata = ?3 WHERE campaign_id = ?1 AND e164 = ?2",
+            )?
+            .execute(params![self.campaign.0, number.as_u64() as i64, metadata])?;
+        Ok(())
+    }
+
+    /// Records the outcome and commits the whole import.
+    pub fn finish(
+        self,
+        counts: ImportCounts,
+        summary: &serde_json::Value,
+        rejected_file: Option<&str>,
+        actor: &str,
+    ) -> Result<i64> {
+        self.tx.execute(
+            "UPDATE import_jobs SET status = 'completed', finished_at = ?2, total_rows = ?3,
+                    imported = ?4, duplicates = ?5, invalid = ?6, blacklisted = ?7,
+                    summary = ?8, rejected_file = ?9
+             WHERE id = ?1",
+            params![
+                self.job_id,
+                format_time(crate::now()),
+                counts.total_rows as i64,
+                counts.imported as i64,
+                counts.duplicates as i64,
+                counts.invalid as i64,
+                counts.blacklisted as i64,
+                summary.to_string(),
+                rejected_file,
+            ],
+        )?;
+        audit::record(
+            &self.tx,
+            actor,
+            "contacts.import",
+            Some(("campaign", &self.campaign.0.to_string())),
+            &serde_json::json!({ "job": self.job_id, "counts": counts }),
+        )?;
+        self.tx.commit()?;
+        Ok(self.job_id)
+    }
+}

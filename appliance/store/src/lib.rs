@@ -1,0 +1,168 @@
+//! The box's SQLite store: schema, versioned migrations and data operations.
+//!
+//! One database file in the data directory, in WAL mode so readers (the web UI, the
+//! CLI) never block the dialer's writes. The schema is a versioned format:
+//! `PRAGMA user_version` holds the number of migrations applied, each migration runs
+//! in its own transaction, and a database newer than this binary is refused rather
+//! than misread.
+//!
+//! Invariants:
+//! - Only this crate writes SQL.
+//! - A multi-row operation (a contact import, a blacklist import) is one
+//!   transaction: it lands whole or not at all.
+//! - The do-not-call index handed to [`Store`] operations is changed in the safe
+//!   order: listed in memory before the addition commits, unlisted only after the
+//!   removal committed.
+#![forbid(unsafe_code)]
+
+mod audit;
+pub mod blacklist;
+pub mod campaigns;
+pub mod contacts;
+mod time;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use audit::AuditEntry;
+pub use time::{format_time, now, parse_time};
+
+/// The migrations, in order; the schema version is how many have run.
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the database has schema version {found}, newer than this shofar knows ({known}); \
+         run a newer shofar or restore a backup"
+    )]
+    TooNew { found: u32, known: u32 },
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "no campaign named {0:?}; create it with --create, or list campaigns with `shofar campaign list`"
+    )]
+    NoSuchCampaign(String),
+    #[error("a campaign named {0:?} already exists")]
+    CampaignExists(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open database. Not `Sync`: each thread or task that writes owns its own
+/// `Store` (SQLite serialises writers; WAL lets readers run beside them).
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up
+    /// to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Store::prepare(conn, Some(path.to_owned()))
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::prepare(Connection::open_in_memory()?, None)
+    }
+
+    fn prepare(conn: Connection, path: Option<PathBuf>) -> Result<Store> {
+        let open_error = |source| StoreError::Open {
+            path: path.clone().unwrap_or_else(|| PathBuf::from(":memory:")),
+            source,
+        };
+        // journal_mode returns a row, so it is queried rather than executed.
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(open_error)?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(open_error)?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let found = self.schema_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let version = index + 1;
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)
+                .and_then(|()| tx.pragma_update(None, "user_version", version))
+                .and_then(|()| tx.commit())
+                .map_err(|source| StoreError::Migration { name, source })?;
+            tracing::info!(migration = name, version, "applied database migration");
+        }
+        Ok(())
+    }
+
+    /// For tests and tools that need a raw look at the database.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,336 @@
+use proptest::prelude::*;
+use shofar_dnc::SharedDnc;
+use shofar_phone::{E164, LineType};
+
+use crate::blacklist::{BlacklistSource, NewEntry};
+use crate::contacts::{ImportCounts, NewContact};
+use crate::*;
+
+fn number(text: &str) -> E164 {
+    text.parse().unwrap()
+}
+
+fn entry(text: &str, source: BlacklistSource) -> NewEntry {
+    NewEntry {
+        e164: number(text),
+        reason: "asked not to be called".into(),
+        source,
+        checked_on: None,
+        campaign: None,
+    }
+}
+
+fn table_names(store: &Store) -> Vec<String> {
+    let mut statement = store
+        .connection()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_new_database_has_the_whole_schema() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let tables = table_names(&store);
+    for table in [
+        "api_tokens",
+        "audio_files",
+        "audit_log",
+        "blacklist",
+        "blacklist_history",
+        "call_records",
+        "campaigns",
+        "contacts",
+        "import_jobs",
+        "ivr_flows",
+        "pacing_log",
+        "settings",
+        "sms_records",
+        "sms_replies",
+        "users",
+    ] {
+        assert!(tables.iter().any(|t| t == table), "missing table {table}");
+    }
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_migrate_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/shofar.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.create_campaign("donors", "test").unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(store.campaign_id("donors").unwrap().is_some());
+    let mode: String = store
+        .connection()
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_newer_database_is_refused_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shofar.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let error = Store::open(&path).unwrap_err();
+    assert!(matches!(error, StoreError::TooNew { .. }), "{error}");
+    assert!(error.to_string().contains("newer than this shofar"));
+}
+
+#[test]
+fn an_interrupted_migration_leaves_the_old_version() {
+    // A database at version 0 with a table the first migration also creates: the
+    // migration fails, and nothing of it remains.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shofar.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE users (x INTEGER)")
+        .unwrap();
+    drop(conn);
+    let error = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Migration {
+                name: "0001_initial",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 0);
+    let campaigns: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(campaigns, 0);
+}
+
+#[test]
+fn campaigns_are_unique_by_name() {
+    let mut store = Store::open_in_memory().unwrap();
+    let id = store.create_campaign("donors", "test").unwrap();
+    assert_eq!(store.require_campaign("donors").unwrap(), id);
+    assert!(matches!(
+        store.create_campaign("donors", "test"),
+        Err(StoreError::CampaignExists(_))
+    ));
+    let missing = store.require_campaign("nope").unwrap_err();
+    assert!(missing.to_string().contains("--create"), "{missing}");
+}
+
+fn import_one(store: &mut Store, campaign: campaigns::CampaignId, e164: &str, blacklisted: bool) {
+    let mut import = store
+        .begin_contact_import(campaign, "t.csv", "test")
+        .unwrap();
+    import
+        .insert(&NewContact {
+            e164: number(e164),
+            line_type: LineType::Mobile,
+            metadata: r#"{"שם":"דנה"}"#,
+            consent: None,
+            blacklisted,
+            source_row: 2,
+        })
+        .unwrap();
+    import
+        .finish(
+            ImportCounts::default(),
+            &serde_json::json!({}),
+            None,
+            "test",
+        )
+        .unwrap();
+}
+
+#[test]
+fn an_unfinished_import_leaves_nothing() {
+    let mut store = Store::open_in_memory().unwrap();
+    let campaign = store.create_campaign("donors", "test").unwrap();
+    {
+        let mut import = store
+            .begin_contact_import(campaign, "t.csv", "test")
+            .unwrap();
+        import
+            .insert(&NewContact {
+                e164: number("+972525551234"),
+                line_type: LineType::Mobile,
+                metadata: "{}",
+                consent: None,
+                blacklisted: false,
+                source_row: 2,
+            })
+            .unwrap();
+        // dropped without finish()
+    }
+    assert_eq!(store.contact_count(campaign).unwrap(), 0);
+    let jobs: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM import_jobs", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(jobs, 0);
+}
+
+#[test]
+fn blacklisting_marks_contacts_in_every_campaign_and_removal_unmarks() {
+    let mut store = Store::open_in_memory().unwrap();
+    let dnc = SharedDnc::default();
+    let a = store.create_campaign("a", "test").unwrap();
+    let b = store.create_campaign("b", "test").unwrap();
+    import_one(&mut store, a, "+972525551234", false);
+    import_one(&mut store, b, "+972525551234", false);
+    let outcome = store
+        .blacklist_add(
+            &dnc,
+            [entry("+972525551234", BlacklistSource::AdminImport)],
+            "admin",
+            serde_json::json!({}),
+        )
+        .unwrap();
+    assert_eq!((outcome.added, outcome.contacts_marked), (1, 2));
+    assert!(dnc.contains(number("+972525551234")));
+    for campaign in [a, b] {
+        assert!(store.contacts(campaign, 0, 10).unwrap()[0].blacklisted);
+    }
+    let again = store
+        .blacklist_add(
+            &dnc,
+            [entry("+972525551234", BlacklistSource::UserOptout)],
+            "ivr",
+            serde_json::json!({}),
+        )
+        .unwrap();
+    assert_eq!((again.added, again.already_listed), (0, 1));
+    // The first entry is kept.
+    let kept = store
+        .blacklist_entry(number("+972525551234"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.source, BlacklistSource::AdminImport);
+
+    let removed = store
+        .blacklist_remove(
+            &dnc,
+            &[number("+972525551234"), number("+97236123456")],
+            "added by mistake",
+            "admin",
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            removed.removed,
+            removed.not_listed,
+            removed.contacts_unmarked
+        ),
+        (1, 1, 2)
+    );
+    assert!(!dnc.contains(number("+972525551234")));
+    assert!(
+        store
+            .blacklist_entry(number("+972525551234"))
+            .unwrap()
+            .is_none()
+    );
+    let history = store
+        .blacklist_history(Some(number("+972525551234")), 10)
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(actions, ["remove", "add"]);
+    assert_eq!(history[0].reason, "added by mistake");
+    let audit = store.audit_log(10).unwrap();
+    assert_eq!(audit[0].action, "blacklist.remove");
+    assert_eq!(audit[0].details["reason"], "added by mistake");
+}
+
+#[test]
+fn another_process_catches_up_through_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shofar.db");
+    let mut writer = Store::open(&path).unwrap();
+    let reader = Store::open(&path).unwrap();
+    let (index, mut cursor) = reader.load_dnc().unwrap();
+    let follower = SharedDnc::new(index);
+    let writer_dnc = SharedDnc::default();
+    writer
+        .blacklist_add(
+            &writer_dnc,
+            [
+                entry("+972525551234", BlacklistSource::UserOptout),
+                entry("+97236123456", BlacklistSource::Compliance),
+            ],
+            "cli",
+            serde_json::json!({}),
+        )
+        .unwrap();
+    writer
+        .blacklist_remove(&writer_dnc, &[number("+97236123456")], "mistake", "cli")
+        .unwrap();
+    assert_eq!(reader.dnc_catch_up(&follower, &mut cursor).unwrap(), 3);
+    assert!(follower.contains(number("+972525551234")));
+    assert!(!follower.contains(number("+97236123456")));
+    assert_eq!(reader.dnc_catch_up(&follower, &mut cursor).unwrap(), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Seed property 14 (blacklist persistence with timestamp): every number added
+    /// stays stored — across reopening the database — with the time it was added,
+    /// its reason and its source; the reloaded index lists exactly these numbers.
+    #[test]
+    fn property_14_entries_persist_with_their_timestamp(
+        numbers in prop::collection::hash_set(972_520_000_000u64..972_529_999_999, 1..30),
+        source in prop::sample::select(BlacklistSource::ALL.to_vec()),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shofar.db");
+        let before = now();
+        {
+            let mut store = Store::open(&path).unwrap();
+            let entries = numbers.iter().map(|&n| NewEntry {
+                e164: E164::from_u64(n).unwrap(),
+                reason: format!("reason {n}"),
+                source,
+                checked_on: None,
+                campaign: None,
+            });
+            store.blacklist_add(&SharedDnc::default(), entries, "prop", serde_json::json!({})).unwrap();
+        }
+        let after = now();
+        let store = Store::open(&path).unwrap();
+        prop_assert_eq!(store.blacklist_count().unwrap(), numbers.len() as u64);
+        for &n in &numbers {
+            let stored = store.blacklist_entry(E164::from_u64(n).unwrap()).unwrap().unwrap();
+            prop_assert_eq!(stored.source, source);
+            prop_assert_eq!(stored.reason, format!("reason {n}"));
+            // Stored with millisecond precision.
+            prop_assert!(stored.added_at >= before - chrono::Duration::milliseconds(1));
+            prop_assert!(stored.added_at <= after);
+        }
+        let (index, _) = store.load_dnc().unwrap();
+        prop_assert_eq!(index.len(), numbers.len());
+        for &n in &numbers {
+            prop_assert!(index.contains(E164::from_u64(n).unwrap()));
+        }
+    }
+}

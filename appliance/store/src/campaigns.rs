@@ -1,7 +1,7 @@
 //! Campaign rows. The campaign model (settings, lifecycle, validation) belongs to the
 //! campaign layer; this module stores and finds campaigns.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::{Result, Store, StoreError, audit, format_time};
@@ -24,42 +24,46 @@ pub struct CampaignSummary {
     pub created_at: String,
 }
 
+pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<CampaignId>> {
+    Ok(conn
+        .query_row("SELECT id FROM campaigns WHERE name = ?1", [name], |row| {
+            row.get(0).map(CampaignId)
+        })
+        .optional()?)
+}
+
+/// Inserts a draft campaign and audits it, inside the caller's transaction.
+pub(crate) fn insert(conn: &Connection, name: &str, actor: &str) -> Result<CampaignId> {
+    let at = format_time(crate::now());
+    conn.execute(
+        "INSERT INTO campaigns (name, created_at, updated_at, created_by) VALUES (?1, ?2, ?2, ?3)",
+        params![name, at, actor],
+    )?;
+    let id = CampaignId(conn.last_insert_rowid());
+    audit::record(
+        conn,
+        actor,
+        "campaign.create",
+        Some(("campaign", &id.0.to_string())),
+        &serde_json::json!({ "name": name }),
+    )?;
+    Ok(id)
+}
+
 impl Store {
     /// Creates a draft voice campaign named `name`.
     pub fn create_campaign(&mut self, name: &str, actor: &str) -> Result<CampaignId> {
         let tx = self.conn.transaction()?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT id FROM campaigns WHERE name = ?1", [name], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        if exists.is_some() {
+        if find(&tx, name)?.is_some() {
             return Err(StoreError::CampaignExists(name.to_owned()));
         }
-        let at = format_time(crate::now());
-        tx.execute(
-            "INSERT INTO campaigns (name, created_at, updated_at, created_by) VALUES (?1, ?2, ?2, ?3)",
-            params![name, at, actor],
-        )?;
-        let id = CampaignId(tx.last_insert_rowid());
-        audit::record(
-            &tx,
-            actor,
-            "campaign.create",
-            Some(("campaign", &id.0.to_string())),
-            &serde_json::json!({ "name": name }),
-        )?;
+        let id = insert(&tx, name, actor)?;
         tx.commit()?;
         Ok(id)
     }
 
     pub fn campaign_id(&self, name: &str) -> Result<Option<CampaignId>> {
-        Ok(self
-            .conn
-            .query_row("SELECT id FROM campaigns WHERE name = ?1", [name], |row| {
-                row.get(0).map(CampaignId)
-            })
-            .optional()?)
+        find(&self.conn, name)
     }
 
     /// The campaign named `name`, or a [`StoreError::NoSuchCampaign`] that says how to

@@ -62,18 +62,26 @@ pub struct Contact {
 pub struct ContactImport<'store> {
     tx: Transaction<'store>,
     campaign: CampaignId,
+    created: bool,
     job_id: i64,
 }
 
 impl Store {
-    /// Starts importing contacts into `campaign` from `file_name`.
+    /// Starts importing contacts from `file_name` into the campaign named
+    /// `campaign`, creating it (inside the same transaction) if `create` is set.
     pub fn begin_contact_import(
         &mut self,
-        campaign: CampaignId,
+        campaign: &str,
+        create: bool,
         file_name: &str,
         actor: &str,
     ) -> Result<ContactImport<'_>> {
         let tx = self.conn.transaction()?;
+        let (campaign, created) = match crate::campaigns::find(&tx, campaign)? {
+            Some(id) => (id, false),
+            None if create => (crate::campaigns::insert(&tx, campaign, actor)?, true),
+            None => return Err(StoreError::NoSuchCampaign(campaign.to_owned())),
+        };
         tx.execute(
             "INSERT INTO import_jobs (campaign_id, kind, file_name, status, started_at, actor)
              VALUES (?1, 'contacts', ?2, 'running', ?3, ?4)",
@@ -83,6 +91,7 @@ impl Store {
         Ok(ContactImport {
             tx,
             campaign,
+            created,
             job_id,
         })
     }
@@ -128,6 +137,15 @@ impl Store {
 impl ContactImport<'_> {
     pub fn job_id(&self) -> i64 {
         self.job_id
+    }
+
+    pub fn campaign(&self) -> CampaignId {
+        self.campaign
+    }
+
+    /// Whether this import created its campaign.
+    pub fn created_campaign(&self) -> bool {
+        self.created
     }
 
     /// The numbers the campaign already holds (from earlier imports).

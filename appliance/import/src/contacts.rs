@@ -1,0 +1,431 @@
+//! The contact import: file rows in, contacts and an exact summary out.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use shofar_dnc::SharedDnc;
+use shofar_phone::{E164, LineType, Normalizer, RawPhone};
+use shofar_store::Store;
+use shofar_store::contacts::{Consent, ImportCounts, NewContact};
+
+use crate::columns::{self, ColumnError, Columns};
+use crate::consent::{self, ConsentValue};
+use crate::rejected::RejectedRows;
+use crate::source::{Cell, Row, with_rows};
+use crate::{ImportError, Progress};
+
+/// What happens to a row whose number an earlier row (or an earlier import into
+/// the same campaign) already holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateRule {
+    /// The first occurrence is kept as it is; later ones are counted as duplicates.
+    #[default]
+    KeepFirst,
+    /// As `KeepFirst`, and the duplicate's fields fill the kept contact's empty
+    /// ones (the first non-empty value of each field wins).
+    MergeMetadata,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactImportOptions {
+    pub campaign: String,
+    /// Create the campaign if it does not exist (in the import's transaction).
+    pub create: bool,
+    pub sheet: Option<String>,
+    /// The phone column's header or letter; found by header when `None`.
+    pub phone_column: Option<String>,
+    pub duplicates: DuplicateRule,
+    /// Who runs the import, for the audit log.
+    pub actor: String,
+    /// Where the rejected-rows file goes when the data file's folder is not
+    /// writable.
+    pub rejected_fallback_dir: Option<PathBuf>,
+    /// How many invalid rows the summary lists (all are in the rejected-rows file).
+    pub invalid_rows_in_summary: usize,
+}
+
+impl ContactImportOptions {
+    pub fn new(campaign: impl Into<String>) -> ContactImportOptions {
+        ContactImportOptions {
+            campaign: campaign.into(),
+            create: false,
+            sheet: None,
+            phone_column: None,
+            duplicates: DuplicateRule::KeepFirst,
+            actor: "cli".to_owned(),
+            rejected_fallback_dir: None,
+            invalid_rows_in_summary: 100,
+        }
+    }
+}
+
+/// One invalid row, as the summary lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidRow {
+    pub row: u64,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LineTypeCounts {
+    pub mobile: u64,
+    pub fixed_line: u64,
+    pub voip: u64,
+    pub toll_free: u64,
+    pub other: u64,
+}
+
+impl LineTypeCounts {
+    fn add(&mut self, line_type: LineType) {
+        *match line_type {
+            LineType::Mobile => &mut self.mobile,
+            LineType::FixedLine => &mut self.fixed_line,
+            LineType::Voip => &mut self.voip,
+            LineType::TollFree => &mut self.toll_free,
+            LineType::Other => &mut self.other,
+        } += 1;
+    }
+}
+
+/// Consent as recorded on the imported contacts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ConsentCounts {
+    pub given: u64,
+    pub refused: u64,
+    /// Empty cell or no consent column: nothing recorded.
+    pub unknown: u64,
+    /// Text that is not yes, no or a date: stored as no consent.
+    pub unrecognized: u64,
+}
+
+/// What an import did, row by row, in numbers. `imported + duplicates + invalid ==
+/// total_rows` always holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub total_rows: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    /// Imported contacts whose number is on the do-not-call list: stored, marked,
+    /// never dialed.
+    pub blacklisted: u64,
+    pub line_types: LineTypeCounts,
+    /// The first invalid rows (see `invalid_rows_truncated`); all of them are in
+    /// the rejected-rows file.
+    pub invalid_rows: Vec<InvalidRow>,
+    pub invalid_rows_truncated: bool,
+    /// Every invalid and duplicate row with its reason; `None` when there were none.
+    pub rejected_rows_file: Option<PathBuf>,
+    /// Imported contacts that can receive SMS (mobiles); the rest get TTS calls.
+    pub sms_capable: u64,
+    pub consent: ConsentCounts,
+    /// Duplicates whose fields were merged into the kept contact.
+    pub merged: u64,
+    pub campaign: String,
+    pub campaign_id: i64,
+    pub campaign_created: bool,
+    pub import_id: i64,
+    pub file: PathBuf,
+    pub phone_column: String,
+    pub consent_column: Option<String>,
+    /// Other columns that look like phone numbers; kept as metadata, not dialed.
+    pub other_phone_columns: Vec<String>,
+}
+
+/// A row after the parallel stage.
+enum Processed {
+    Valid {
+        e164: E164,
+        line_type: LineType,
+        metadata: String,
+        consent: ConsentValue,
+    },
+    Invalid {
+        value: String,
+        reason: String,
+    },
+}
+
+fn phone_value(cell: &Cell) -> RawPhone<'_> {
+    match cell {
+        Cell::Number(value) => RawPhone::Number(*value),
+        Cell::Text(text) | Cell::Date(text) | Cell::Error(text) => RawPhone::Text(text),
+        Cell::Empty | Cell::Bool(_) => RawPhone::Text(""),
+    }
+}
+
+fn metadata_json(row: &Row, columns: &Columns) -> String {
+    let mut object = serde_json::Map::new();
+    for (index, cell) in row.cells.iter().enumerate() {
+        if index == columns.phone || cell.is_empty() {
+            continue;
+        }
+        let name = columns
+            .names
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| format!("column {}", crate::source::column_name(index)));
+        object.insert(name, serde_json::Value::String(cell.to_text()));
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
+fn process(row: &Row, columns: &Columns, normalizer: &Normalizer) -> Processed {
+    let cell = row.cells.get(columns.phone).unwrap_or(&Cell::Empty);
+    match normalizer.normalize(phone_value(cell)) {
+        Ok(number) => Processed::Valid {
+            e164: number.e164,
+            line_type: number.line_type,
+            metadata: metadata_json(row, columns),
+            consent: columns
+                .consent
+                .map(|index| consent::read(row.cells.get(index).unwrap_or(&Cell::Empty)))
+                .unwrap_or(ConsentValue::Unknown),
+        },
+        Err(rejection) => Processed::Invalid {
+            value: cell.to_text(),
+            reason: rejection.to_string(),
+        },
+    }
+}
+
+/// Fills `kept`'s missing or empty fields from `duplicate`; returns the merged
+/// object text if anything changed.
+fn merge_metadata(kept: &str, duplicate: &str) -> Option<String> {
+    let mut kept: serde_json::Map<String, serde_json::Value> = serde_json::from_str(kept).ok()?;
+    let duplicate: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(duplicate).ok()?;
+    let mut changed = false;
+    for (key, value) in duplicate {
+        let empty = kept
+            .get(&key)
+            .is_none_or(|v| v.as_str().is_some_and(str::is_empty));
+        if empty {
+            kept.insert(key, value);
+            changed = true;
+        }
+    }
+    changed.then(|| serde_json::Value::Object(kept).to_string())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Imports the contacts in `path` into a campaign. See the crate documentation for
+/// what it guarantees.
+pub fn import_contacts(
+    store: &mut Store,
+    dnc: &SharedDnc,
+    normalizer: &Normalizer,
+    path: &Path,
+    options: &ContactImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, ImportError> {
+    with_rows(path, options.sheet.as_deref(), progress, |header, rows| {
+        let columns =
+            columns::detect(&header.cells, options.phone_column.as_deref()).map_err(|error| {
+                match error {
+                    ColumnError::NoPhoneColumn { headers } => ImportError::NoPhoneColumn {
+                        path: path.to_owned(),
+                        headers,
+                    },
+                    ColumnError::GivenColumnMissing { given, headers } => {
+                        ImportError::PhoneColumnMissing {
+                            path: path.to_owned(),
+                            given,
+                            headers,
+                        }
+                    }
+                }
+            })?;
+        let name = file_name(path);
+        let mut import =
+            store.begin_contact_import(&options.campaign, options.create, &name, &options.actor)?;
+        // Number → the row that holds it (0: an earlier import).
+        let mut seen: FxHashMap<u64, u64> = import
+            .existing_numbers()?
+            .into_iter()
+            .map(|n| (n, 0))
+            .collect();
+        let mut rejected = RejectedRows::new(
+            path,
+            options.rejected_fallback_dir.clone(),
+            columns.names.clone(),
+        );
+        let mut counts = ImportCounts::default();
+        let mut line_types = LineTypeCounts::default();
+        let mut consent_counts = ConsentCounts::default();
+        let mut invalid_rows = Vec::new();
+        let mut merged = 0u64;
+        let mut sms_capable = 0u64;
+
+        while let Some(batch) = rows.next_batch()? {
+            let processed: Vec<Processed> = batch
+                .par_iter()
+                .with_min_len(256)
+                .map(|row| process(row, &columns, normalizer))
+                .collect();
+            for (row, outcome) in batch.iter().zip(processed) {
+                counts.total_rows += 1;
+                match outcome {
+                    Processed::Invalid { value, reason } => {
+                        counts.invalid += 1;
+                        rejected.add(row, "invalid", &value, &reason)?;
+                        if invalid_rows.len() < options.invalid_rows_in_summary {
+                            invalid_rows.push(InvalidRow {
+                                row: row.number,
+                                value,
+                                reason,
+                            });
+                        }
+                    }
+                    Processed::Valid {
+                        e164,
+                        line_type,
+                        metadata,
+                        consent,
+                    } => {
+                        if let Some(&first) = seen.get(&e164.as_u64()) {
+                            counts.duplicates += 1;
+                            let reason = if first == 0 {
+                                format!(
+                                    "duplicate: {e164} is already in campaign {:?}",
+                                    options.campaign
+                                )
+                            } else {
+                                format!("duplicate of row {first} ({e164})")
+                            };
+                            let value = row
+                                .cells
+                                .get(columns.phone)
+                                .map(Cell::to_text)
+                                .unwrap_or_default();
+                            rejected.add(row, "duplicate", &value, &reason)?;
+                            if options.duplicates == DuplicateRule::MergeMetadata
+                                && let Some(kept) = import.metadata_of(e164)?
+                                && let Some(merged_metadata) = merge_metadata(&kept, &metadata)
+                            {
+                                import.set_metadata(e164, &merged_metadata)?;
+                                merged += 1;
+                            }
+                            continue;
+                        }
+                        seen.insert(e164.as_u64(), row.number);
+                        let blacklisted = dnc.contains(e164);
+                        let consent = match consent {
+                            ConsentValue::Given(at) => {
+                                consent_counts.given += 1;
+                                Some(Consent {
+                                    given: true,
+                                    at,
+                                    source: format!("import:{name} row {}", row.number),
+                                })
+                            }
+                            ConsentValue::Refused => {
+                                consent_counts.refused += 1;
+                                Some(Consent {
+                                    given: false,
+                                    at: None,
+                                    source: format!("import:{name} row {}", row.number),
+                                })
+                            }
+                            ConsentValue::Unknown => {
+                                consent_counts.unknown += 1;
+                                None
+                            }
+                            ConsentValue::Unrecognized(_) => {
+                                consent_counts.unrecognized += 1;
+                                None
+                            }
+                        };
+                        import.insert(&NewContact {
+                            e164,
+                            line_type,
+                            metadata: &metadata,
+                            consent,
+                            blacklisted,
+                            source_row: row.number,
+                        })?;
+                        counts.imported += 1;
+                        counts.blacklisted += u64::from(blacklisted);
+                        sms_capable += u64::from(line_type.sms_capable());
+                        line_types.add(line_type);
+                    }
+                }
+            }
+        }
+        if counts.total_rows == 0 {
+            return Err(ImportError::NoDataRows {
+                path: path.to_owned(),
+            });
+        }
+        progress.finishing();
+        let rejected_rows_file = rejected.finish()?;
+        let summary = ImportSummary {
+            total_rows: counts.total_rows,
+            imported: counts.imported,
+            duplicates: counts.duplicates,
+            invalid: counts.invalid,
+            blacklisted: counts.blacklisted,
+            line_types,
+            invalid_rows_truncated: counts.invalid > invalid_rows.len() as u64,
+            invalid_rows,
+            rejected_rows_file: rejected_rows_file.clone(),
+            sms_capable,
+            consent: consent_counts,
+            merged,
+            campaign: options.campaign.clone(),
+            campaign_id: import.campaign().0,
+            campaign_created: import.created_campaign(),
+            import_id: import.job_id(),
+            file: path.to_owned(),
+            phone_column: columns.names[columns.phone].clone(),
+            consent_column: columns.consent.map(|i| columns.names[i].clone()),
+            other_phone_columns: columns.other_phone_columns.clone(),
+        };
+        let json = serde_json::to_value(&summary).unwrap_or_default();
+        let rejected_text = rejected_rows_file.as_ref().map(|p| p.display().to_string());
+        if let Err(error) = import.finish(counts, &json, rejected_text.as_deref(), &options.actor) {
+            if let Some(file) = &rejected_rows_file {
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(error.into());
+        }
+        tracing::info!(
+            campaign = %options.campaign,
+            file = %path.display(),
+            total_rows = counts.total_rows,
+            imported = counts.imported,
+            duplicates = counts.duplicates,
+            invalid = counts.invalid,
+            blacklisted = counts.blacklisted,
+            "contacts imported"
+        );
+        Ok(summary)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_fills_only_empty_fields() {
+        assert_eq!(
+            merge_metadata(
+                r#"{"שם":"דנה","עיר":""}"#,
+                r#"{"שם":"רות","עיר":"חיפה","מייל":"a@b.co.il"}"#
+            )
+            .as_deref(),
+            Some(r#"{"מייל":"a@b.co.il","שם":"דנה","עיר":"חיפה"}"#)
+        );
+        assert_eq!(merge_metadata(r#"{"שם":"דנה"}"#, r#"{"שם":"רות"}"#), None);
+    }
+}

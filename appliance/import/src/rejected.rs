@@ -1,0 +1,150 @@
+//! The rejected-rows file: every invalid or duplicate row, with its row number and
+//! reason, beside the imported file, as CSV that Excel opens with Hebrew intact
+//! (UTF-8 with a byte-order mark).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::ImportError;
+use crate::source::Row;
+
+pub struct RejectedRows {
+    target: PathBuf,
+    fallback_dir: Option<PathBuf>,
+    headers: Vec<String>,
+    /// Written to `<target>.partial`, renamed at the end: a failed import leaves
+    /// no half-written file behind.
+    writer: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+}
+
+/// `donors.xlsx` → `donors.rejected.csv`, beside it.
+pub fn rejected_path(data_file: &Path) -> PathBuf {
+    let stem = data_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".to_owned());
+    data_file.with_file_name(format!("{stem}.rejected.csv"))
+}
+
+impl RejectedRows {
+    pub fn new(
+        data_file: &Path,
+        fallback_dir: Option<PathBuf>,
+        headers: Vec<String>,
+    ) -> RejectedRows {
+        RejectedRows {
+            target: rejected_path(data_file),
+            fallback_dir,
+            headers,
+            writer: None,
+        }
+    }
+
+    fn open(&mut self) -> Result<&mut csv::Writer<BufWriter<File>>, ImportError> {
+        if self.writer.is_none() {
+            let partial = |target: &Path| target.with_extension("csv.partial");
+            let file = match File::create(partial(&self.target)) {
+                Ok(file) => file,
+                Err(error) => {
+                    // The data file's folder may be read-only (a mounted USB stick);
+                    // then the file goes to the data directory.
+                    let Some(dir) = &self.fallback_dir else {
+                        return Err(ImportError::RejectedFile {
+                            path: self.target.clone(),
+                            source: error,
+                        });
+                    };
+                    std::fs::create_dir_all(dir).map_err(|source| ImportError::RejectedFile {
+                        path: dir.clone(),
+                        source,
+                    })?;
+                    self.target = dir.join(self.target.file_name().unwrap_or_default());
+                    File::create(partial(&self.target)).map_err(|source| {
+                        ImportError::RejectedFile {
+                            path: self.target.clone(),
+                            source,
+                        }
+                    })?
+                }
+            };
+            let mut buffered = BufWriter::new(file);
+            let write_error = |source| ImportError::RejectedFile {
+                path: self.target.clone(),
+                source,
+            };
+            buffered
+                .write_all("\u{FEFF}".as_bytes())
+                .map_err(write_error)?;
+            let mut writer = csv::Writer::from_writer(buffered);
+            let mut header = vec![
+                "row".to_owned(),
+                "kind".to_owned(),
+                "value".to_owned(),
+                "reason".to_owned(),
+            ];
+            header.extend(self.headers.iter().cloned());
+            writer
+                .write_record(&header)
+                .map_err(|error| ImportError::RejectedFile {
+                    path: self.target.clone(),
+                    source: error.into(),
+                })?;
+            self.writer = Some((partial(&self.target), writer));
+        }
+        Ok(&mut self.writer.as_mut().expect("opened above").1)
+    }
+
+    pub fn add(
+        &mut self,
+        row: &Row,
+        kind: &str,
+        value: &str,
+        reason: &str,
+    ) -> Result<(), ImportError> {
+        let target = self.target.clone();
+        let writer = self.open()?;
+        let mut record = vec![
+            row.number.to_string(),
+            kind.to_owned(),
+            value.to_owned(),
+            reason.to_owned(),
+        ];
+        record.extend(row.cells.iter().map(|cell| cell.to_text()));
+        writer
+            .write_record(&record)
+            .map_err(|error| ImportError::RejectedFile {
+                path: target,
+                source: error.into(),
+            })
+    }
+
+    /// Flushes and moves the file into place; `None` when nothing was rejected.
+    pub fn finish(mut self) -> Result<Option<PathBuf>, ImportError> {
+        let Some((partial, writer)) = self.writer.take() else {
+            return Ok(None);
+        };
+        let io = |source| ImportError::RejectedFile {
+            path: self.target.clone(),
+            source,
+        };
+        let buffered = writer
+            .into_inner()
+            .map_err(|error| io(error.into_error()))?;
+        buffered
+            .into_inner()
+            .map_err(|error| io(error.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        std::fs::rename(&partial, &self.target).map_err(io)?;
+        Ok(Some(self.target.clone()))
+    }
+}
+
+impl Drop for RejectedRows {
+    fn drop(&mut self) {
+        if let Some((partial, _)) = self.writer.take() {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}

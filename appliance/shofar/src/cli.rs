@@ -1,0 +1,190 @@
+//! The command line: what `shofar --help` shows.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 a negative answer (`blacklist check`: not listed); 2 an error
+(bad input, unreadable file, database problem) — the message says what to fix.
+
+Config: --config, else $SHOFAR_CONFIG, else /etc/shofar/shofar.toml if present, else
+built-in defaults (docs/configuration.md). Data: --data-dir, else $SHOFAR_DATA_DIR,
+else the config's data_dir, else var/ in a development checkout, else /var/lib/shofar.";
+
+/// Shofar: voice and SMS campaigns from a box in your own rack.
+#[derive(Debug, Parser)]
+#[command(name = "shofar", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The config file (shofar.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory (database, rejected-rows files, audio).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import contacts from a spreadsheet into a campaign.
+    Import(ImportArgs),
+    /// The do-not-call list: numbers here are never dialed or texted.
+    #[command(subcommand)]
+    Blacklist(BlacklistCommand),
+    /// Campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// The database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads .xlsx, .xls, .ods and .csv (UTF-8, UTF-8 with BOM or Windows-1255; comma,
+semicolon or tab separated). The phone column is found by its header (טלפון, נייד,
+פלאפון, מספר טלפון, phone, mobile, tel, …); a consent column (הסכמה / consent: yes/no
+or a date) is recorded; every other column is kept with the contact.
+
+Every data row ends as imported, duplicate or invalid. Invalid and duplicate rows are
+written with their row number and reason to FILE.rejected.csv beside the file. The
+import is all or nothing: on any error the database is left unchanged.")]
+pub struct ImportArgs {
+    /// The spreadsheet to import.
+    pub file: PathBuf,
+    /// The campaign to import into.
+    #[arg(long, value_name = "NAME")]
+    pub campaign: String,
+    /// Create the campaign if it does not exist.
+    #[arg(long)]
+    pub create: bool,
+    /// The sheet to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// The phone column's header or letter (default: found by header).
+    #[arg(long, value_name = "HEADER")]
+    pub phone_column: Option<String>,
+    /// How to treat a number seen before (default: from the config, keep-first).
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub duplicates: Option<DuplicatesArg>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DuplicatesArg {
+    /// Keep the first occurrence as it is.
+    KeepFirst,
+    /// Keep the first, filling its empty fields from later duplicates.
+    Merge,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlacklistCommand {
+    /// Add numbers to the list.
+    Add {
+        #[arg(required = true, value_name = "NUMBER")]
+        numbers: Vec<String>,
+        /// Why they are listed.
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long, value_enum, default_value = "admin_import")]
+        source: SourceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove numbers from the list (recorded in the history and the audit log).
+    Remove {
+        #[arg(required = true, value_name = "NUMBER")]
+        numbers: Vec<String>,
+        /// Why they are removed.
+        #[arg(long, default_value = "no reason given")]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add every number in a file (.csv, .xlsx, .xls, .ods).
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "admin_import")]
+        source: SourceArg,
+        /// Reason for rows without a reason column of their own.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// For --source compliance: the date the national registry was checked (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        checked_on: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        #[arg(long, value_name = "HEADER")]
+        phone_column: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the whole list as CSV.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// The file to write (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Say whether a number is listed (exit 0: listed, 1: not listed).
+    Check {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Additions and removals, newest first.
+    History {
+        /// Only this number's history.
+        number: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum SourceArg {
+    UserOptout,
+    AdminImport,
+    Compliance,
+    Central,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// List campaigns with their contact counts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Where the database is, its schema version and what it holds.
+    Info {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply pending schema migrations (opening the database does this too).
+    Migrate,
+}

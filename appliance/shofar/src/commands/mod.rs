@@ -1,0 +1,4 @@
+pub mod blacklist;
+pub mod campaign;
+pub mod db;
+pub mod import;

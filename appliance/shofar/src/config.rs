@@ -1,0 +1,209 @@
+//! `shofar.toml`: the box's one configuration file, parsed into a validated typed
+//! config at start-up and passed explicitly to whatever needs it.
+//!
+//! Every key has a documented default (docs/configuration.md), so an empty file —
+//! or no file at all — is a working configuration. Unknown keys are errors: a typo
+//! must not silently fall back to a default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use shofar_import::DuplicateRule;
+use shofar_phone::Normalizer;
+
+/// Where the config is looked for when neither `--config` nor `SHOFAR_CONFIG` says.
+pub const SYSTEM_CONFIG: &str = "/etc/shofar/shofar.toml";
+
+/// Where the box keeps its data when nothing else says (the systemd unit's
+/// `StateDirectory`).
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/shofar";
+
+/// The checkout this binary was built from; a development build keeps its data in
+/// `var/` inside it (git-ignored) so `cargo run` never touches the system.
+const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The data directory: the database, rejected-rows files, audio, backups.
+    pub data_dir: Option<PathBuf>,
+    pub import: ImportConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    /// Region for numbers written without a country code (ISO 3166 alpha-2).
+    pub default_region: String,
+    /// Countries whose numbers are accepted; an empty list accepts every country.
+    pub allowed_regions: Vec<String>,
+    /// `keep_first` or `merge_metadata`.
+    pub duplicates: DuplicateRule,
+    /// How many invalid rows an import summary lists (the rejected-rows file has all).
+    pub invalid_rows_in_summary: usize,
+}
+
+impl Default for ImportConfig {
+    fn default() -> ImportConfig {
+        ImportConfig {
+            default_region: "IL".to_owned(),
+            allowed_regions: vec!["IL".to_owned()],
+            duplicates: DuplicateRule::KeepFirst,
+            invalid_rows_in_summary: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `shofar=debug,warn`; `RUST_LOG` overrides.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            level: "warn".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the config file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.normalizer()
+            .context("[import] default_region / allowed_regions")?;
+        if self.import.invalid_rows_in_summary > 100_000 {
+            bail!(
+                "[import] invalid_rows_in_summary = {} is too large (at most 100000); \
+                 the rejected-rows file lists every row anyway",
+                self.import.invalid_rows_in_summary
+            );
+        }
+        if let Some(dir) = &self.data_dir
+            && dir.as_os_str().is_empty()
+        {
+            bail!("data_dir is empty: remove the key to use the default, or give a directory");
+        }
+        Ok(())
+    }
+
+    /// The phone-number normalizer the import settings describe.
+    pub fn normalizer(&self) -> anyhow::Result<Normalizer> {
+        Ok(Normalizer::new(
+            &self.import.default_region,
+            &self.import.allowed_regions,
+        )?)
+    }
+}
+
+/// The config file to read: `--config`, else `$SHOFAR_CONFIG`, else
+/// `/etc/shofar/shofar.toml` if it exists; `None` means built-in defaults.
+pub fn config_path(flag: Option<&Path>) -> Option<PathBuf> {
+    flag.map(Path::to_owned)
+        .or_else(|| std::env::var_os("SHOFAR_CONFIG").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists()))
+}
+
+/// The data directory: `--data-dir`, else `$SHOFAR_DATA_DIR`, else the config's
+/// `data_dir`, else `var/` in the checkout of a development build, else
+/// `/var/lib/shofar`.
+pub fn data_dir(flag: Option<&Path>, config: &Config) -> PathBuf {
+    flag.map(Path::to_owned)
+        .or_else(|| std::env::var_os("SHOFAR_DATA_DIR").map(PathBuf::from))
+        .or_else(|| config.data_dir.clone())
+        .unwrap_or_else(default_data_dir)
+}
+
+fn default_data_dir() -> PathBuf {
+    let checkout = Path::new(CHECKOUT);
+    if cfg!(debug_assertions)
+        || checkout.join("Cargo.toml").exists() && checkout.join(".git").exists()
+    {
+        checkout.join("var")
+    } else {
+        PathBuf::from(SYSTEM_DATA_DIR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.import.default_region, "IL");
+        assert_eq!(config.import.duplicates, DuplicateRule::KeepFirst);
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let config = Config::parse(
+            r#"
+            data_dir = "/srv/shofar"
+            [import]
+            allowed_regions = []
+            duplicates = "merge_metadata"
+            [log]
+            level = "debug"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.data_dir.as_deref(), Some(Path::new("/srv/shofar")));
+        assert!(config.import.allowed_regions.is_empty());
+        assert_eq!(config.import.duplicates, DuplicateRule::MergeMetadata);
+        assert_eq!(config.log.level, "debug");
+    }
+
+    #[track_caller]
+    fn check_error(text: &str, expected: &str) {
+        let error = format!("{:#}", Config::parse(text).unwrap_err());
+        assert!(
+            error.contains(expected),
+            "{error:?} should contain {expected:?}"
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        check_error(
+            "[import]\ndefault_regoin = \"IL\"",
+            "unknown field `default_regoin`",
+        );
+        check_error("[import]\ndefault_region = \"XX\"", "unknown region \"XX\"");
+        check_error(
+            "[import]\nallowed_regions = [\"IL\", \"ZZ\"]",
+            "unknown region \"ZZ\"",
+        );
+        check_error(
+            "[import]\nduplicates = \"newest\"",
+            "unknown variant `newest`",
+        );
+        check_error("data_dir = \"\"", "data_dir is empty");
+        check_error("[import]\ninvalid_rows_in_summary = 1000000", "too large");
+        check_error("[import", "TOML parse error");
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let example = include_str!("../../../docs/shofar.example.toml");
+        Config::parse(example).unwrap();
+    }
+}

@@ -1,0 +1,74 @@
+//! The `shofar` binary's library: command-line parsing, configuration and the
+//! commands. Each command is a function from parsed arguments and an [`App`] to an
+//! exit code; the work itself lives in the library crates.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+mod commands;
+pub mod config;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use shofar_store::Store;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// What every command gets: the validated config, the data directory and the store.
+pub struct App {
+    pub config: Config,
+    pub data_dir: PathBuf,
+    pub store: Store,
+    /// Who is acting, for the audit log: `cli:<user>`.
+    pub actor: String,
+}
+
+impl App {
+    fn open(cli: &Cli) -> anyhow::Result<App> {
+        let config = match config::config_path(cli.global.config.as_deref()) {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        };
+        init_logging(&config);
+        let data_dir = config::data_dir(cli.global.data_dir.as_deref(), &config);
+        let db = data_dir.join("shofar.db");
+        let store = Store::open(&db).with_context(|| {
+            format!(
+                "cannot open the database in {} (set another place with --data-dir)",
+                data_dir.display()
+            )
+        })?;
+        let user = std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "unknown".to_owned());
+        Ok(App {
+            config,
+            data_dir,
+            store,
+            actor: format!("cli:{user}"),
+        })
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut app = App::open(&cli)?;
+    match cli.command {
+        Command::Import(args) => commands::import::run(&mut app, args),
+        Command::Blacklist(command) => commands::blacklist::run(&mut app, command),
+        Command::Campaign(command) => commands::campaign::run(&mut app, command),
+        Command::Db(command) => commands::db::run(&mut app, command),
+    }
+}

@@ -40,7 +40,9 @@ impl E164 {
     /// Rebuilds a number from [`E164::as_u64`] of a number that was validated
     /// before (for example one read back from the store).
     pub fn from_u64(digits: u64) -> Option<E164> {
-        (digits >= 10 && digits < 1_000_000_000_000_000).then_some(E164(digits))
+        (10..1_000_000_000_000_000)
+            .contains(&digits)
+            .then_some(E164(digits))
     }
 }
 
@@ -332,9 +334,7 @@ fn clean_text(text: &str) -> Result<Cleaned, Rejection> {
             digits += 1;
         } else if c == '+' && offset == 0 {
             out.push('+');
-        } else if c == '+' && digits == 0 {
-            continue;
-        } else if is_separator(c) {
+        } else if (c == '+' && digits == 0) || is_separator(c) {
             continue;
         } else {
             break;

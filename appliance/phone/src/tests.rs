@@ -158,10 +158,8 @@ fn valid_israeli_number() -> impl Strategy<Value = String> {
         "074", "076", "077", "079",
     ]);
     (prefixes, 0u32..10_000_000)
-        .prop_map(|(prefix, rest)| {
-            let width = if prefix.len() == 3 { 7 } else { 7 };
-            format!("{prefix}{rest:0width$}")
-        })
+        // Every Israeli area or mobile prefix is followed by seven digits.
+        .prop_map(|(prefix, rest)| format!("{prefix}{rest:07}"))
         .prop_filter("valid per libphonenumber", |national| {
             phonenumber::parse(Some(country::IL), national).is_ok_and(|n| phonenumber::is_valid(&n))
         })

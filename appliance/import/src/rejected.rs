@@ -76,7 +76,11 @@ impl RejectedRows {
             buffered
                 .write_all("\u{FEFF}".as_bytes())
                 .map_err(write_error)?;
-            let mut writer = csv::Writer::from_writer(buffered);
+            // Rows may be shorter or longer than the header; every row gets at least
+            // the header's columns so they line up in a spreadsheet.
+            let mut writer = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(buffered);
             let mut header = vec![
                 "row".to_owned(),
                 "kind".to_owned(),
@@ -103,6 +107,7 @@ impl RejectedRows {
         reason: &str,
     ) -> Result<(), ImportError> {
         let target = self.target.clone();
+        let width = 4 + self.headers.len();
         let writer = self.open()?;
         let mut record = vec![
             row.number.to_string(),
@@ -111,6 +116,9 @@ impl RejectedRows {
             reason.to_owned(),
         ];
         record.extend(row.cells.iter().map(|cell| cell.to_text()));
+        if record.len() < width {
+            record.resize(width, String::new());
+        }
         writer
             .write_record(&record)
             .map_err(|error| ImportError::RejectedFile {

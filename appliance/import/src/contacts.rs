@@ -158,29 +158,73 @@ fn phone_value(cell: &Cell) -> RawPhone<'_> {
     }
 }
 
-fn metadata_json(row: &Row, columns: &Columns) -> String {
-    let mut object = serde_json::Map::new();
+/// The row's other columns as a JSON object, in column order. Written by hand
+/// into one buffer: it runs for every row of every import, and building a map
+/// of owned strings per row cost more than reading the file.
+fn metadata_json(row: &Row, columns: &Columns, keys: &[String]) -> String {
+    let mut out = String::with_capacity(128);
+    out.push('{');
     for (index, cell) in row.cells.iter().enumerate() {
         if index == columns.phone || cell.is_empty() {
             continue;
         }
-        let name = columns
-            .names
-            .get(index)
-            .cloned()
-            .unwrap_or_else(|| format!("column {}", crate::source::column_name(index)));
-        object.insert(name, serde_json::Value::String(cell.to_text()));
+        if out.len() > 1 {
+            out.push(',');
+        }
+        match keys.get(index) {
+            Some(key) => out.push_str(key),
+            None => push_json_string(
+                &mut out,
+                &format!("column {}", crate::source::column_name(index)),
+            ),
+        }
+        out.push(':');
+        match cell {
+            Cell::Text(text) => push_json_string(&mut out, text.trim()),
+            other => push_json_string(&mut out, &other.to_text()),
+        }
     }
-    serde_json::Value::Object(object).to_string()
+    out.push('}');
+    out
 }
 
-fn process(row: &Row, columns: &Columns, normalizer: &Normalizer) -> Processed {
+/// Appends `text` as a JSON string literal.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Each column's name as a JSON key, escaped once per import.
+fn json_keys(columns: &Columns) -> Vec<String> {
+    columns
+        .names
+        .iter()
+        .map(|name| {
+            let mut key = String::new();
+            push_json_string(&mut key, name);
+            key
+        })
+        .collect()
+}
+
+fn process(row: &Row, columns: &Columns, keys: &[String], normalizer: &Normalizer) -> Processed {
     let cell = row.cells.get(columns.phone).unwrap_or(&Cell::Empty);
     match normalizer.normalize(phone_value(cell)) {
         Ok(number) => Processed::Valid {
             e164: number.e164,
             line_type: number.line_type,
-            metadata: metadata_json(row, columns),
+            metadata: metadata_json(row, columns, keys),
             consent: columns
                 .consent
                 .map(|index| consent::read(row.cells.get(index).unwrap_or(&Cell::Empty)))
@@ -266,101 +310,127 @@ pub fn import_contacts(
         let mut merged = 0u64;
         let mut sms_capable = 0u64;
 
-        while let Some(batch) = rows.next_batch()? {
-            let processed: Vec<Processed> = batch
-                .par_iter()
-                .with_min_len(256)
-                .map(|row| process(row, &columns, normalizer))
-                .collect();
-            for (row, outcome) in batch.iter().zip(processed) {
-                counts.total_rows += 1;
-                match outcome {
-                    Processed::Invalid { value, reason } => {
-                        counts.invalid += 1;
-                        rejected.add(row, "invalid", &value, &reason)?;
-                        if invalid_rows.len() < options.invalid_rows_in_summary {
-                            invalid_rows.push(InvalidRow {
-                                row: row.number,
-                                value,
-                                reason,
-                            });
+        // Three stages run at once: the reader thread, this processing thread
+        // (numbers and metadata, on every core), and the writer (this thread,
+        // which owns the transaction).
+        let (processed_tx, processed_rx) =
+            std::sync::mpsc::sync_channel::<Result<(Vec<Row>, Vec<Processed>), ImportError>>(4);
+        let columns_ref = &columns;
+        let keys = &json_keys(&columns);
+        std::thread::scope(|scope| -> Result<(), ImportError> {
+            scope.spawn(move || {
+                loop {
+                    let message = match rows.next_batch() {
+                        Ok(Some(batch)) => {
+                            let processed = batch
+                                .par_iter()
+                                .with_min_len(256)
+                                .map(|row| process(row, columns_ref, keys, normalizer))
+                                .collect();
+                            Ok((batch, processed))
                         }
+                        Ok(None) => return,
+                        Err(error) => Err(error),
+                    };
+                    let failed = message.is_err();
+                    if processed_tx.send(message).is_err() || failed {
+                        return;
                     }
-                    Processed::Valid {
-                        e164,
-                        line_type,
-                        metadata,
-                        consent,
-                    } => {
-                        if let Some(&first) = seen.get(&e164.as_u64()) {
-                            counts.duplicates += 1;
-                            let reason = if first == 0 {
-                                format!(
-                                    "duplicate: {e164} is already in campaign {:?}",
-                                    options.campaign
-                                )
-                            } else {
-                                format!("duplicate of row {first} ({e164})")
-                            };
-                            let value = row
-                                .cells
-                                .get(columns.phone)
-                                .map(Cell::to_text)
-                                .unwrap_or_default();
-                            rejected.add(row, "duplicate", &value, &reason)?;
-                            if options.duplicates == DuplicateRule::MergeMetadata
-                                && let Some(kept) = import.metadata_of(e164)?
-                                && let Some(merged_metadata) = merge_metadata(&kept, &metadata)
-                            {
-                                import.set_metadata(e164, &merged_metadata)?;
-                                merged += 1;
+                }
+            });
+            for message in processed_rx {
+                let (batch, processed) = message?;
+                for (row, outcome) in batch.iter().zip(processed) {
+                    counts.total_rows += 1;
+                    match outcome {
+                        Processed::Invalid { value, reason } => {
+                            counts.invalid += 1;
+                            rejected.add(row, "invalid", &value, &reason)?;
+                            if invalid_rows.len() < options.invalid_rows_in_summary {
+                                invalid_rows.push(InvalidRow {
+                                    row: row.number,
+                                    value,
+                                    reason,
+                                });
                             }
-                            continue;
                         }
-                        seen.insert(e164.as_u64(), row.number);
-                        let blacklisted = dnc.contains(e164);
-                        let consent = match consent {
-                            ConsentValue::Given(at) => {
-                                consent_counts.given += 1;
-                                Some(Consent {
-                                    given: true,
-                                    at,
-                                    source: format!("import:{name} row {}", row.number),
-                                })
-                            }
-                            ConsentValue::Refused => {
-                                consent_counts.refused += 1;
-                                Some(Consent {
-                                    given: false,
-                                    at: None,
-                                    source: format!("import:{name} row {}", row.number),
-                                })
-                            }
-                            ConsentValue::Unknown => {
-                                consent_counts.unknown += 1;
-                                None
-                            }
-                            ConsentValue::Unrecognized(_) => {
-                                consent_counts.unrecognized += 1;
-                                None
-                            }
-                        };
-                        import.insert(&NewContact {
+                        Processed::Valid {
                             e164,
                             line_type,
-                            metadata: &metadata,
+                            metadata,
                             consent,
-                            blacklisted,
-                            source_row: row.number,
-                        })?;
-                        counts.imported += 1;
-                        counts.blacklisted += u64::from(blacklisted);
-                        sms_capable += u64::from(line_type.sms_capable());
-                        line_types.add(line_type);
+                        } => {
+                            if let Some(&first) = seen.get(&e164.as_u64()) {
+                                counts.duplicates += 1;
+                                let reason = if first == 0 {
+                                    format!(
+                                        "duplicate: {e164} is already in campaign {:?}",
+                                        options.campaign
+                                    )
+                                } else {
+                                    format!("duplicate of row {first} ({e164})")
+                                };
+                                let value = row
+                                    .cells
+                                    .get(columns.phone)
+                                    .map(Cell::to_text)
+                                    .unwrap_or_default();
+                                rejected.add(row, "duplicate", &value, &reason)?;
+                                if options.duplicates == DuplicateRule::MergeMetadata
+                                    && let Some(kept) = import.metadata_of(e164)?
+                                    && let Some(merged_metadata) = merge_metadata(&kept, &metadata)
+                                {
+                                    import.set_metadata(e164, &merged_metadata)?;
+                                    merged += 1;
+                                }
+                                continue;
+                            }
+                            seen.insert(e164.as_u64(), row.number);
+                            let blacklisted = dnc.contains(e164);
+                            let consent = match consent {
+                                ConsentValue::Given(at) => {
+                                    consent_counts.given += 1;
+                                    Some(Consent {
+                                        given: true,
+                                        at,
+                                        source: format!("import:{name} row {}", row.number),
+                                    })
+                                }
+                                ConsentValue::Refused => {
+                                    consent_counts.refused += 1;
+                                    Some(Consent {
+                                        given: false,
+                                        at: None,
+                                        source: format!("import:{name} row {}", row.number),
+                                    })
+                                }
+                                ConsentValue::Unknown => {
+                                    consent_counts.unknown += 1;
+                                    None
+                                }
+                                ConsentValue::Unrecognized(_) => {
+                                    consent_counts.unrecognized += 1;
+                                    None
+                                }
+                            };
+                            import.insert(&NewContact {
+                                e164,
+                                line_type,
+                                metadata: &metadata,
+                                consent,
+                                blacklisted,
+                                source_row: row.number,
+                            })?;
+                            counts.imported += 1;
+                            counts.blacklisted += u64::from(blacklisted);
+                            sms_capable += u64::from(line_type.sms_capable());
+                            line_types.add(line_type);
+                        }
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         if counts.total_rows == 0 {
             return Err(ImportError::NoDataRows {
                 path: path.to_owned(),
@@ -415,6 +485,38 @@ pub fn import_contacts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_is_json_in_column_order() {
+        let columns = Columns {
+            names: vec![
+                "שם".into(),
+                "טלפון".into(),
+                "note \"x\"".into(),
+                "ריק".into(),
+            ],
+            phone: 1,
+            consent: None,
+            other_phone_columns: vec![],
+        };
+        let row = Row {
+            number: 2,
+            cells: vec![
+                Cell::Text(" דנה ".into()),
+                Cell::Text("052-5551234".into()),
+                Cell::Text("a\\b\n\"c\"\u{1}".into()),
+                Cell::Empty,
+                Cell::Number(36123456.0),
+            ],
+        };
+        let json = metadata_json(&row, &columns, &json_keys(&columns));
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"שם": "דנה", "note \"x\"": "a\\b\n\"c\"\u{1}", "column E": "36123456"})
+        );
+        assert!(json.starts_with(r#"{"שם":"דנה","note"#), "{json}");
+    }
 
     #[test]
     fn merging_fills_only_empty_fields() {

@@ -15,7 +15,7 @@
 //! - One bad row never fails an import: it is counted as invalid, with its row
 //!   number and a reason, in the summary and the rejected-rows file.
 //! - Row numbers are the spreadsheet's own: the header row is row 1 (for CSV, the
-//!   line a record starts on).
+//!   record's number, which is the row a spreadsheet shows it on).
 #![forbid(unsafe_code)]
 
 pub mod blacklist;
@@ -109,7 +109,7 @@ pub enum ImportError {
         column: String,
         bytes: usize,
     },
-    #[error("{path}: CSV error at line {row}: {message}")]
+    #[error("{path}: CSV error at row {row}: {message}")]
     Csv {
         path: PathBuf,
         row: u64,

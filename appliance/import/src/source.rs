@@ -574,12 +574,13 @@ fn read_csv(path: &Path, batcher: &mut Batcher<'_>) -> Result<(), ImportError> {
         .delimiter(delimiter)
         .from_reader(decoded);
     let mut record = csv::StringRecord::new();
+    let mut records = 0u64;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                let row = error.position().map(|p| p.line()).unwrap_or(0);
+                let row = records + 1;
                 return Err(ImportError::Csv {
                     path: path.to_owned(),
                     row,
@@ -587,7 +588,11 @@ fn read_csv(path: &Path, batcher: &mut Batcher<'_>) -> Result<(), ImportError> {
                 });
             }
         }
-        let number = record.position().map(|p| p.line()).unwrap_or(0);
+        // The record's number, as a spreadsheet shows the file (a quoted field
+        // spanning lines is still one row). csv's own line count is off with
+        // CRLF line ends, which is what Excel writes.
+        records += 1;
+        let number = records;
         let mut row = Row {
             number,
             cells: Vec::with_capacity(record.len()),

@@ -16,8 +16,11 @@
 //! - [`E164`] holds only numbers that passed validation.
 #![forbid(unsafe_code)]
 
+mod fast;
+
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use phonenumber::metadata::DATABASE;
 use phonenumber::{Type, country};
@@ -204,9 +207,11 @@ pub enum RawPhone<'a> {
 }
 
 /// Turns what people type into [`Normalized`] numbers for one default region.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Normalizer {
     default_region: country::Id,
+    /// The default region's patterns, compiled for lock-free use across threads.
+    fast: Option<Arc<fast::FastPath>>,
     /// Country calling codes accepted; empty means every country.
     allowed_codes: Vec<u16>,
     allowed_names: String,
@@ -221,6 +226,16 @@ fn region(code: &str) -> Result<country::Id, UnknownRegion> {
     code.to_ascii_uppercase()
         .parse::<country::Id>()
         .map_err(|_| UnknownRegion(code.to_owned()))
+}
+
+impl fmt::Debug for Normalizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Normalizer")
+            .field("default_region", &self.default_region)
+            .field("allowed", &self.allowed_names)
+            .field("fast_path", &self.fast.is_some())
+            .finish()
+    }
 }
 
 impl Normalizer {
@@ -242,6 +257,7 @@ impl Normalizer {
         }
         Ok(Normalizer {
             default_region,
+            fast: fast::FastPath::new(default_region).map(Arc::new),
             allowed_codes,
             allowed_names: allowed_regions.join(", "),
         })
@@ -266,6 +282,19 @@ impl Normalizer {
     }
 
     fn parse_cleaned(&self, cleaned: &Cleaned) -> Result<Normalized, Rejection> {
+        if let Some(fast) = &self.fast
+            && let Some((e164, line_type)) = fast.accept(&cleaned.text)
+        {
+            let code = fast.country_code();
+            if self.allowed_codes.is_empty() || self.allowed_codes.contains(&code) {
+                return Ok(Normalized { e164, line_type });
+            }
+        }
+        self.parse_with_libphonenumber(cleaned)
+    }
+
+    /// The reference path: libphonenumber parses and classifies.
+    fn parse_with_libphonenumber(&self, cleaned: &Cleaned) -> Result<Normalized, Rejection> {
         let number = phonenumber::parse(Some(self.default_region), &cleaned.text)
             .map_err(|error| Rejection::Unparsable(error.to_string()))?;
         let code = number.code().value();

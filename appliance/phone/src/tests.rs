@@ -237,3 +237,57 @@ proptest! {
         prop_assert_eq!(E164::from_u64(number.as_u64()), Some(number));
     }
 }
+
+#[test]
+fn the_fast_path_is_built_for_israel_and_taken_for_common_shapes() {
+    let normalizer = Normalizer::israel();
+    let fast = normalizer.fast.as_ref().expect("IL has a fast path");
+    assert_eq!(
+        fast.accept("0525551234").map(|(n, t)| (n.to_string(), t)),
+        Some(("+972525551234".into(), LineType::Mobile))
+    );
+    assert_eq!(
+        fast.accept("+97236123456").map(|(n, t)| (n.to_string(), t)),
+        Some(("+97236123456".into(), LineType::FixedLine))
+    );
+    // Left to libphonenumber: invalid numbers, exit codes, numbers without a prefix.
+    assert_eq!(fast.accept("0501234567"), None);
+    assert_eq!(fast.accept("0012125550100"), None);
+    assert_eq!(
+        fast.accept("525551234").map(|(n, _)| n.to_string()),
+        Some("+972525551234".into())
+    );
+    assert_eq!(fast.accept("972525551234"), None);
+    // Regions sharing a country code stay on the slow path.
+    assert!(Normalizer::new("US", &[]).unwrap().fast.is_none());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Seed property 3: the lock-free fast path gives exactly libphonenumber's
+    /// answer (number, line type or rejection) for any digit string in any shape.
+    #[test]
+    fn property_3_fast_path_agrees_with_libphonenumber(text in "(\\+972|\\+97|\\+|0|00|01[2-9]|972|97|1|1800)?[0-9]{5,12}") {
+        let normalizer = Normalizer::new("IL", &[]).unwrap();
+        if let Ok(cleaned) = clean_text(&text) {
+            prop_assert_eq!(normalizer.parse_cleaned(&cleaned), normalizer.parse_with_libphonenumber(&cleaned));
+        }
+    }
+
+    /// As above, on valid numbers: the fast path takes them and agrees.
+    #[test]
+    fn property_3_fast_path_takes_valid_numbers(national in valid_israeli_number(), shape in 0u8..3) {
+        let normalizer = Normalizer::israel();
+        let text = match shape {
+            0 => national.clone(),
+            1 => format!("+972{}", &national[1..]),
+            _ => national[1..].to_owned(),
+        };
+        let cleaned = clean_text(&text).unwrap();
+        let fast = normalizer.fast.as_ref().unwrap().accept(&cleaned.text);
+        prop_assert!(fast.is_some(), "{} should take the fast path", text);
+        let reference = normalizer.parse_with_libphonenumber(&cleaned).unwrap();
+        prop_assert_eq!(fast, Some((reference.e164, reference.line_type)));
+    }
+}

@@ -107,7 +107,7 @@ fn write_xlsx(path: &Path) {
 #[track_caller]
 fn check_fixture_summary(summary: &Value) {
     assert_eq!(summary["total_rows"], 5, "{summary:#}");
-    assert_eq!(summary["imported"], 3);
+    assert_eq!(summary["imported"], 3, "{summary:#}");
     assert_eq!(summary["duplicates"], 1);
     assert_eq!(summary["invalid"], 1);
     assert_eq!(summary["blacklisted"], 0);
@@ -124,10 +124,13 @@ fn check_fixture_summary(summary: &Value) {
 #[test]
 fn every_format_and_encoding_gives_the_same_summary() {
     let b = Box_::new();
-    let mut files = vec![
-        PathBuf::from(FIXTURES).join("contacts.xls"),
-        PathBuf::from(FIXTURES).join("contacts.ods"),
-    ];
+    // Copied, so the rejected-rows files are not written into the checkout.
+    let mut files = Vec::new();
+    for name in ["contacts.xls", "contacts.ods"] {
+        let copy = b.file(name);
+        std::fs::copy(PathBuf::from(FIXTURES).join(name), &copy).unwrap();
+        files.push(copy);
+    }
     let xlsx = b.file("contacts.xlsx");
     write_xlsx(&xlsx);
     files.push(xlsx);
@@ -340,7 +343,7 @@ fn blacklist_add_check_import_remove_history_export() {
     );
 
     let csv = b.file("contacts.csv");
-    std::fs::write(&csv, "שם,טלפון\nדנה,052-5551234\nרות,054-1234567\n").unwrap();
+    std::fs::write(&csv, "שם,טלפון\nדנה,052-5551234\nרות,054-6789012\n").unwrap();
     let summary = b.import(&csv);
     assert_eq!(
         (
@@ -391,7 +394,7 @@ fn blacklist_add_check_import_remove_history_export() {
 fn a_blacklist_import_marks_contacts_already_imported() {
     let b = Box_::new();
     let csv = b.file("contacts.csv");
-    std::fs::write(&csv, "טלפון\n052-5551234\n054-1234567\n03-6123456\n").unwrap();
+    std::fs::write(&csv, "טלפון\n052-5551234\n054-6789012\n03-6123456\n").unwrap();
     b.import(&csv);
     b.json(&[
         "import",

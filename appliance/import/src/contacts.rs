@@ -413,10 +413,10 @@ pub fn import_contacts(
                                     None
                                 }
                             };
-                            import.insert(&NewContact {
+                            import.insert(NewContact {
                                 e164,
                                 line_type,
-                                metadata: &metadata,
+                                metadata,
                                 consent,
                                 blacklisted,
                                 source_row: row.number,

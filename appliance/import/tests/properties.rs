@@ -37,8 +37,11 @@ const INVALID: &[&str] = &[
     "12345678901234567890",
 ];
 
+/// Built once: a normalizer compiles its patterns when it is made.
+static NORMALIZER: std::sync::LazyLock<Normalizer> = std::sync::LazyLock::new(Normalizer::israel);
+
 fn e164_of(national: &str) -> E164 {
-    Normalizer::israel().normalize_str(national).unwrap().e164
+    NORMALIZER.normalize_str(national).unwrap().e164
 }
 
 /// Spellings of one national number.
@@ -247,7 +250,7 @@ proptest! {
             phone_column: None,
             actor: "prop".into(),
         };
-        let summary = import_blacklist(&mut store, &dnc, &Normalizer::israel(), &blacklist_path, &options, &NoProgress).unwrap();
+        let summary = import_blacklist(&mut store, &dnc, &NORMALIZER, &blacklist_path, &options, &NoProgress).unwrap();
         prop_assert_eq!(summary.added, listed.len() as u64);
         let listed_numbers: Vec<E164> = listed.iter().map(|&i| e164_of(VALID[i])).collect();
         for &number in &listed_numbers {

@@ -144,10 +144,10 @@ fn import_one(store: &mut Store, campaign: &str, e164: &str, blacklisted: bool) 
         .begin_contact_import(campaign, true, "t.csv", "test")
         .unwrap();
     import
-        .insert(&NewContact {
+        .insert(NewContact {
             e164: number(e164),
             line_type: LineType::Mobile,
-            metadata: r#"{"שם":"דנה"}"#,
+            metadata: r#"{"שם":"דנה"}"#.into(),
             consent: None,
             blacklisted,
             source_row: 2,
@@ -171,10 +171,10 @@ fn an_unfinished_import_leaves_nothing() {
             .begin_contact_import("donors", true, "t.csv", "test")
             .unwrap();
         import
-            .insert(&NewContact {
+            .insert(NewContact {
                 e164: number("+972525551234"),
                 line_type: LineType::Mobile,
-                metadata: "{}",
+                metadata: "{}".into(),
                 consent: None,
                 blacklisted: false,
                 source_row: 2,
@@ -337,5 +337,56 @@ proptest! {
         for &n in &numbers {
             prop_assert!(index.contains(E164::from_u64(n).unwrap()));
         }
+    }
+}
+
+#[test]
+fn batched_inserts_write_every_contact_exactly() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut import = store
+        .begin_contact_import("donors", true, "t.csv", "test")
+        .unwrap();
+    // Two full batches and a remainder; reading in between writes what is queued.
+    for i in 0..150u64 {
+        import
+            .insert(NewContact {
+                e164: E164::from_u64(972_525_550_000 + i).unwrap(),
+                line_type: if i % 2 == 0 {
+                    LineType::Mobile
+                } else {
+                    LineType::FixedLine
+                },
+                metadata: format!(r#"{{"i":"{i}"}}"#),
+                consent: (i % 3 == 0).then(|| contacts::Consent {
+                    given: true,
+                    at: Some("2024-03-15".into()),
+                    source: format!("row {i}"),
+                }),
+                blacklisted: i == 7,
+                source_row: i + 2,
+            })
+            .unwrap();
+        if i == 70 {
+            assert_eq!(import.existing_numbers().unwrap().len(), 71);
+        }
+    }
+    import
+        .finish(
+            ImportCounts::default(),
+            &serde_json::json!({}),
+            None,
+            "test",
+        )
+        .unwrap();
+    let campaign = store.require_campaign("donors").unwrap();
+    let contacts = store.contacts(campaign, 0, 1000).unwrap();
+    assert_eq!(contacts.len(), 150);
+    for (i, contact) in contacts.iter().enumerate() {
+        assert_eq!(contact.e164, format!("+{}", 972_525_550_000 + i as u64));
+        assert_eq!(contact.metadata["i"], i.to_string());
+        assert_eq!(contact.source_row, Some(i as u64 + 2));
+        assert_eq!(contact.sms_capable, i % 2 == 0);
+        assert_eq!(contact.consent.as_deref(), (i % 3 == 0).then_some("given"));
+        assert_eq!(contact.blacklisted, i == 7);
     }
 }

@@ -7,13 +7,12 @@
 //! text with the same regex options, and classifies with the same algorithm
 //! (`phonenumber`'s `validator::number_type`) without any lock.
 //!
-//! It is only trusted to *accept*: it handles the common shapes — a national
-//! number with its trunk prefix (`0525551234`), an international one with the
-//! region's own code (`+972525551234`), and bare digits that lost the trunk
-//! prefix in a spreadsheet (`525551234`) — and when it does not find a valid
-//! number the caller asks `phonenumber` itself. So every rejection, and every
-//! unusual shape, is still libphonenumber's verdict; a proptest holds the
-//! accepted results equal to libphonenumber's.
+//! It handles the common shapes — a national number with its trunk prefix
+//! (`0525551234`), an international one with the region's own code
+//! (`+972525551234`), and bare digits that lost the trunk prefix in a spreadsheet
+//! (`525551234`) — for which the national significant number is plain; every
+//! other shape goes to `phonenumber` itself. Proptests hold its verdicts (valid
+//! with a line type, or not an allocated number) equal to `phonenumber`'s.
 
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use phonenumber::{Type, country};
@@ -168,16 +167,25 @@ impl FastPath {
             .map(|_| national)
     }
 
-    /// A valid number in one of the handled shapes; `None` means "ask
-    /// libphonenumber", not "invalid".
-    pub(crate) fn accept(&self, cleaned: &str) -> Option<(E164, LineType)> {
+    /// The verdict for a number in one of the handled shapes: `Some(Ok)` valid,
+    /// `Some(Err(()))` not a valid number (no allocated range matches);
+    /// `None` means the shape is not handled here — ask libphonenumber.
+    pub(crate) fn classify(&self, cleaned: &str) -> Option<Result<(E164, LineType), ()>> {
         let national = self.national(cleaned)?;
         if !national.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let line_type = line_type_of(self.number_type(national))?;
+        let Some(line_type) = line_type_of(self.number_type(national)) else {
+            return Some(Err(()));
+        };
         let e164: E164 = format!("+{}{national}", self.country_code).parse().ok()?;
-        Some((e164, line_type))
+        Some(Ok((e164, line_type)))
+    }
+
+    /// [`FastPath::classify`]'s valid numbers only.
+    #[cfg(test)]
+    pub(crate) fn accept(&self, cleaned: &str) -> Option<(E164, LineType)> {
+        self.classify(cleaned)?.ok()
     }
 
     pub(crate) fn country_code(&self) -> u16 {

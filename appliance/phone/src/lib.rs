@@ -282,12 +282,14 @@ impl Normalizer {
     }
 
     fn parse_cleaned(&self, cleaned: &Cleaned) -> Result<Normalized, Rejection> {
+        let allowed = |code| self.allowed_codes.is_empty() || self.allowed_codes.contains(&code);
         if let Some(fast) = &self.fast
-            && let Some((e164, line_type)) = fast.accept(&cleaned.text)
+            && allowed(fast.country_code())
         {
-            let code = fast.country_code();
-            if self.allowed_codes.is_empty() || self.allowed_codes.contains(&code) {
-                return Ok(Normalized { e164, line_type });
+            match fast.classify(&cleaned.text) {
+                Some(Ok((e164, line_type))) => return Ok(Normalized { e164, line_type }),
+                Some(Err(())) => return Err(Rejection::Unallocated),
+                None => {}
             }
         }
         self.parse_with_libphonenumber(cleaned)

@@ -141,11 +141,19 @@ impl Store {
             .query_row("SELECT count(*) FROM blacklist", [], |row| row.get(0))?;
         let cursor = self.history_head()?;
         let mut numbers = Vec::with_capacity(count as usize);
-        let mut statement = self.conn.prepare("SELECT e164 FROM blacklist")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            numbers.push(row.get::<_, i64>(0)? as u64);
-        }
+        // One pass in key order needs no page cache: keep it small while it runs,
+        // so loading ten million numbers does not also fill 64 MiB of cache.
+        self.conn.execute_batch("PRAGMA cache_size = -2000")?;
+        let scanned = (|| -> Result<()> {
+            let mut statement = self.conn.prepare("SELECT e164 FROM blacklist")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                numbers.push(row.get::<_, i64>(0)? as u64);
+            }
+            Ok(())
+        })();
+        self.conn.execute_batch(crate::CACHE_SIZE_PRAGMA)?;
+        scanned?;
         Ok((DncIndex::from_raw(numbers), cursor))
     }
 

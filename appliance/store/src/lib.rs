@@ -32,6 +32,11 @@ pub use time::{format_time, now, parse_time};
 const MIGRATIONS: &[(&str, &str)] =
     &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
 
+/// 64 MiB of page cache (allocated as used): a million-row import inserts into an
+/// index in random order, and with SQLite's 2 MiB default every insert spills
+/// pages to the WAL and reads them back.
+pub(crate) const CACHE_SIZE_PRAGMA: &str = "PRAGMA cache_size = -65536";
+
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -119,12 +124,9 @@ impl Store {
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA temp_store = MEMORY;
-             -- 64 MiB of page cache (allocated as used): a million-row import
-             -- inserts into two indexes in random order, and with SQLite's 2 MiB
-             -- default every insert spills pages to the WAL and reads them back.
-             PRAGMA cache_size = -65536;",
+             PRAGMA temp_store = MEMORY;",
         )
+        .and_then(|()| conn.execute_batch(CACHE_SIZE_PRAGMA))
         .map_err(open_error)?;
         let mut store = Store { conn, path };
         store.migrate()?;

@@ -1,6 +1,8 @@
 //! The contact import: file rows in, contacts and an exact summary out.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -13,7 +15,7 @@ use shofar_store::contacts::{Consent, ImportCounts, NewContact};
 use crate::columns::{self, ColumnError, Columns};
 use crate::consent::{self, ConsentValue};
 use crate::rejected::RejectedRows;
-use crate::source::{Cell, Row, with_rows};
+use crate::source::{Cell, Row, RowStream, with_rows};
 use crate::{ImportError, Progress};
 
 /// What happens to a row whose number an earlier row (or an earlier import into
@@ -262,6 +264,157 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// What the classifying stage hands the writer.
+enum Write {
+    Insert(NewContact),
+    /// A duplicate under [`DuplicateRule::MergeMetadata`]: fill the kept
+    /// contact's empty fields from these.
+    Merge {
+        e164: E164,
+        metadata: String,
+    },
+}
+
+/// The counts and files the classifying stage keeps.
+struct Tally {
+    counts: ImportCounts,
+    line_types: LineTypeCounts,
+    consent: ConsentCounts,
+    invalid_rows: Vec<InvalidRow>,
+    sms_capable: u64,
+    rejected: RejectedRows,
+}
+
+/// The classifying stage: decides what becomes of each row.
+struct Classifier<'a> {
+    columns: &'a Columns,
+    keys: Vec<String>,
+    normalizer: &'a Normalizer,
+    dnc: &'a SharedDnc,
+    options: &'a ContactImportOptions,
+    consent_source: Arc<str>,
+    /// Number → the row that holds it (0: an earlier import).
+    seen: FxHashMap<u64, u64>,
+    tally: Tally,
+}
+
+impl Classifier<'_> {
+    fn run(
+        mut self,
+        rows: &mut RowStream,
+        writes: SyncSender<Vec<Write>>,
+    ) -> Result<Tally, ImportError> {
+        while let Some(batch) = rows.next_batch()? {
+            let processed: Vec<Processed> = batch
+                .par_iter()
+                .with_min_len(256)
+                .map(|row| process(row, self.columns, &self.keys, self.normalizer))
+                .collect();
+            let mut out = Vec::with_capacity(batch.len());
+            for (row, outcome) in batch.iter().zip(processed) {
+                self.classify(row, outcome, &mut out)?;
+            }
+            if writes.send(out).is_err() {
+                // The writer failed; its error is the one to report.
+                break;
+            }
+        }
+        Ok(self.tally)
+    }
+
+    fn classify(
+        &mut self,
+        row: &Row,
+        outcome: Processed,
+        out: &mut Vec<Write>,
+    ) -> Result<(), ImportError> {
+        let tally = &mut self.tally;
+        tally.counts.total_rows += 1;
+        let (e164, line_type, metadata, consent) = match outcome {
+            Processed::Invalid { value, reason } => {
+                tally.counts.invalid += 1;
+                tally.rejected.add(row, "invalid", &value, &reason)?;
+                if tally.invalid_rows.len() < self.options.invalid_rows_in_summary {
+                    tally.invalid_rows.push(InvalidRow {
+                        row: row.number,
+                        value,
+                        reason,
+                    });
+                }
+                return Ok(());
+            }
+            Processed::Valid {
+                e164,
+                line_type,
+                metadata,
+                consent,
+            } => (e164, line_type, metadata, consent),
+        };
+        if let Some(&first) = self.seen.get(&e164.as_u64()) {
+            tally.counts.duplicates += 1;
+            let reason = if first == 0 {
+                format!(
+                    "duplicate: {e164} is already in campaign {:?}",
+                    self.options.campaign
+                )
+            } else {
+                format!("duplicate of row {first} ({e164})")
+            };
+            let value = row
+                .cells
+                .get(self.columns.phone)
+                .map(Cell::to_text)
+                .unwrap_or_default();
+            tally.rejected.add(row, "duplicate", &value, &reason)?;
+            if self.options.duplicates == DuplicateRule::MergeMetadata {
+                out.push(Write::Merge { e164, metadata });
+            }
+            return Ok(());
+        }
+        self.seen.insert(e164.as_u64(), row.number);
+        let blacklisted = self.dnc.contains(e164);
+        let consent = match consent {
+            ConsentValue::Given(at) => {
+                tally.consent.given += 1;
+                Some(Consent {
+                    given: true,
+                    at,
+                    source: Arc::clone(&self.consent_source),
+                })
+            }
+            ConsentValue::Refused => {
+                tally.consent.refused += 1;
+                Some(Consent {
+                    given: false,
+                    at: None,
+                    source: Arc::clone(&self.consent_source),
+                })
+            }
+            ConsentValue::Unknown => {
+                tally.consent.unknown += 1;
+                None
+            }
+            ConsentValue::Unrecognized(_) => {
+                tally.consent.unrecognized += 1;
+                None
+            }
+        };
+        tally.counts.imported += 1;
+        tally.counts.blacklisted += u64::from(blacklisted);
+        tally.sms_capable += u64::from(line_type.sms_capable());
+        tally.line_types.add(line_type);
+        out.push(Write::Insert(NewContact {
+            e164,
+            line_type,
+            metadata,
+            consent,
+            blacklisted,
+            source_row: row.number,
+        }));
+        Ok(())
+    }
+}
+
 /// Imports the contacts in `path` into a campaign. See the crate documentation for
 /// what it guarantees.
 pub fn import_contacts(
@@ -293,144 +446,66 @@ pub fn import_contacts(
         let mut import =
             store.begin_contact_import(&options.campaign, options.create, &name, &options.actor)?;
         // Number → the row that holds it (0: an earlier import).
-        let mut seen: FxHashMap<u64, u64> = import
+        let seen: FxHashMap<u64, u64> = import
             .existing_numbers()?
             .into_iter()
             .map(|n| (n, 0))
             .collect();
-        let mut rejected = RejectedRows::new(
-            path,
-            options.rejected_fallback_dir.clone(),
-            columns.names.clone(),
-        );
-        let mut counts = ImportCounts::default();
-        let mut line_types = LineTypeCounts::default();
-        let mut consent_counts = ConsentCounts::default();
-        let mut invalid_rows = Vec::new();
+        let classifier = Classifier {
+            columns: &columns,
+            keys: json_keys(&columns),
+            normalizer,
+            dnc,
+            options,
+            consent_source: Arc::from(format!("import:{name}")),
+            seen,
+            tally: Tally {
+                counts: ImportCounts::default(),
+                line_types: LineTypeCounts::default(),
+                consent: ConsentCounts::default(),
+                invalid_rows: Vec::new(),
+                sms_capable: 0,
+                rejected: RejectedRows::new(
+                    path,
+                    options.rejected_fallback_dir.clone(),
+                    columns.names.clone(),
+                ),
+            },
+        };
         let mut merged = 0u64;
-        let mut sms_capable = 0u64;
 
-        // Three stages run at once: the reader thread, this processing thread
-        // (numbers and metadata, on every core), and the writer (this thread,
-        // which owns the transaction).
-        let (processed_tx, processed_rx) =
-            std::sync::mpsc::sync_channel::<Result<(Vec<Row>, Vec<Processed>), ImportError>>(4);
-        let columns_ref = &columns;
-        let keys = &json_keys(&columns);
-        std::thread::scope(|scope| -> Result<(), ImportError> {
-            scope.spawn(move || {
-                loop {
-                    let message = match rows.next_batch() {
-                        Ok(Some(batch)) => {
-                            let processed = batch
-                                .par_iter()
-                                .with_min_len(256)
-                                .map(|row| process(row, columns_ref, keys, normalizer))
-                                .collect();
-                            Ok((batch, processed))
-                        }
-                        Ok(None) => return,
-                        Err(error) => Err(error),
-                    };
-                    let failed = message.is_err();
-                    if processed_tx.send(message).is_err() || failed {
-                        return;
-                    }
-                }
-            });
-            for message in processed_rx {
-                let (batch, processed) = message?;
-                for (row, outcome) in batch.iter().zip(processed) {
-                    counts.total_rows += 1;
-                    match outcome {
-                        Processed::Invalid { value, reason } => {
-                            counts.invalid += 1;
-                            rejected.add(row, "invalid", &value, &reason)?;
-                            if invalid_rows.len() < options.invalid_rows_in_summary {
-                                invalid_rows.push(InvalidRow {
-                                    row: row.number,
-                                    value,
-                                    reason,
-                                });
+        // Three stages run at once: the reader thread; the classifying thread
+        // (numbers and metadata on every core, then dedupe, the do-not-call check
+        // and the rejected-rows file); and the writer, this thread, which owns the
+        // transaction and does nothing but write.
+        let (writes_tx, writes_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(4);
+        let tally = std::thread::scope(|scope| -> Result<Tally, ImportError> {
+            let classifying = scope.spawn(move || classifier.run(rows, writes_tx));
+            for writes in writes_rx {
+                for write in writes {
+                    match write {
+                        Write::Insert(contact) => import.insert(contact)?,
+                        Write::Merge { e164, metadata } => {
+                            if let Some(kept) = import.metadata_of(e164)?
+                                && let Some(merged_metadata) = merge_metadata(&kept, &metadata)
+                            {
+                                import.set_metadata(e164, &merged_metadata)?;
+                                merged += 1;
                             }
-                        }
-                        Processed::Valid {
-                            e164,
-                            line_type,
-                            metadata,
-                            consent,
-                        } => {
-                            if let Some(&first) = seen.get(&e164.as_u64()) {
-                                counts.duplicates += 1;
-                                let reason = if first == 0 {
-                                    format!(
-                                        "duplicate: {e164} is already in campaign {:?}",
-                                        options.campaign
-                                    )
-                                } else {
-                                    format!("duplicate of row {first} ({e164})")
-                                };
-                                let value = row
-                                    .cells
-                                    .get(columns.phone)
-                                    .map(Cell::to_text)
-                                    .unwrap_or_default();
-                                rejected.add(row, "duplicate", &value, &reason)?;
-                                if options.duplicates == DuplicateRule::MergeMetadata
-                                    && let Some(kept) = import.metadata_of(e164)?
-                                    && let Some(merged_metadata) = merge_metadata(&kept, &metadata)
-                                {
-                                    import.set_metadata(e164, &merged_metadata)?;
-                                    merged += 1;
-                                }
-                                continue;
-                            }
-                            seen.insert(e164.as_u64(), row.number);
-                            let blacklisted = dnc.contains(e164);
-                            let consent = match consent {
-                                ConsentValue::Given(at) => {
-                                    consent_counts.given += 1;
-                                    Some(Consent {
-                                        given: true,
-                                        at,
-                                        source: format!("import:{name} row {}", row.number),
-                                    })
-                                }
-                                ConsentValue::Refused => {
-                                    consent_counts.refused += 1;
-                                    Some(Consent {
-                                        given: false,
-                                        at: None,
-                                        source: format!("import:{name} row {}", row.number),
-                                    })
-                                }
-                                ConsentValue::Unknown => {
-                                    consent_counts.unknown += 1;
-                                    None
-                                }
-                                ConsentValue::Unrecognized(_) => {
-                                    consent_counts.unrecognized += 1;
-                                    None
-                                }
-                            };
-                            import.insert(NewContact {
-                                e164,
-                                line_type,
-                                metadata,
-                                consent,
-                                blacklisted,
-                                source_row: row.number,
-                            })?;
-                            counts.imported += 1;
-                            counts.blacklisted += u64::from(blacklisted);
-                            sms_capable += u64::from(line_type.sms_capable());
-                            line_types.add(line_type);
                         }
                     }
                 }
             }
-            Ok(())
+            classifying.join().map_err(|_| ImportError::ReaderGone)?
         })?;
+        let Tally {
+            counts,
+            line_types,
+            consent: consent_counts,
+            invalid_rows,
+            sms_capable,
+            rejected,
+        } = tally;
         if counts.total_rows == 0 {
             return Err(ImportError::NoDataRows {
                 path: path.to_owned(),

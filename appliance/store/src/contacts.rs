@@ -9,13 +9,14 @@ use crate::{Result, Store, StoreError, audit, format_time};
 
 /// A contact's recorded consent to receive advertising or donation requests
 /// (Communications Law §30A).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     pub given: bool,
     /// When consent was given, if the file said (`YYYY-MM-DD` or a full timestamp).
     pub at: Option<String>,
-    /// Where the consent was recorded, e.g. `import:donors.xlsx row 12`.
-    pub source: String,
+    /// Where the consent was recorded, e.g. `import:donors.xlsx` (the contact's
+    /// `source_row` says which row). Shared: every contact of an import has it.
+    pub source: std::sync::Arc<str>,
 }
 
 /// One contact as an import writes it.
@@ -74,7 +75,7 @@ const INSERT_BATCH: usize = 64;
 const INSERT_COLUMNS: usize = 11;
 
 fn insert_sql(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; INSERT_COLUMNS].join(","));
+    let row = format!("({})", ["?"; INSERT_COLUMNS].join(","));
     format!(
         "INSERT INTO contacts (campaign_id, e164, line_type, sms_capable, metadata, consent,
                                consent_at, consent_source, blacklisted, import_id, source_row)
@@ -198,7 +199,7 @@ impl ContactImport<'_> {
                 Some(c) => (
                     Some(if c.given { "given" } else { "refused" }),
                     c.at.as_deref(),
-                    Some(c.source.as_str()),
+                    Some(&*c.source),
                 ),
                 None => (None, None, None),
             };

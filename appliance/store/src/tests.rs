@@ -360,7 +360,7 @@ fn batched_inserts_write_every_contact_exactly() {
                 consent: (i % 3 == 0).then(|| contacts::Consent {
                     given: true,
                     at: Some("2024-03-15".into()),
-                    source: format!("row {i}"),
+                    source: format!("row {i}").into(),
                 }),
                 blacklisted: i == 7,
                 source_row: i + 2,

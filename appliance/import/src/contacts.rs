@@ -15,7 +15,7 @@ use shofar_store::contacts::{Consent, ImportCounts, NewContact};
 use crate::columns::{self, ColumnError, Columns};
 use crate::consent::{self, ConsentValue};
 use crate::rejected::RejectedRows;
-use crate::source::{Cell, Row, RowStream, with_rows};
+use crate::source::{Cell, QUEUED_BATCHES, Row, RowStream, with_rows};
 use crate::{ImportError, Progress};
 
 /// What happens to a row whose number an earlier row (or an earlier import into
@@ -478,7 +478,7 @@ pub fn import_contacts(
         // (numbers and metadata on every core, then dedupe, the do-not-call check
         // and the rejected-rows file); and the writer, this thread, which owns the
         // transaction and does nothing but write.
-        let (writes_tx, writes_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(4);
+        let (writes_tx, writes_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(QUEUED_BATCHES);
         let tally = std::thread::scope(|scope| -> Result<Tally, ImportError> {
             let classifying = scope.spawn(move || classifier.run(rows, writes_tx));
             for writes in writes_rx {

@@ -9,7 +9,7 @@ use shofar_phone::{E164, Normalizer};
 use shofar_store::Store;
 use shofar_store::blacklist::{AddOutcome, BlacklistSource, NewEntry};
 
-use crate::columns::{self, ColumnError};
+use crate::columns;
 use crate::contacts::InvalidRow;
 use crate::source::{Cell, Row, with_rows};
 use crate::{ImportError, Progress};
@@ -62,25 +62,12 @@ pub fn import_blacklist(
             && header
                 .cells
                 .first()
-                .is_some_and(|cell| normalizer.normalize(raw(cell)).is_ok());
+                .is_some_and(|cell| normalizer.normalize(cell.as_phone()).is_ok());
         let (phone, reason_column) = if header_is_data {
             (0, None)
         } else {
-            let columns = columns::detect(&header.cells, options.phone_column.as_deref()).map_err(
-                |error| match error {
-                    ColumnError::NoPhoneColumn { headers } => ImportError::NoPhoneColumn {
-                        path: path.to_owned(),
-                        headers,
-                    },
-                    ColumnError::GivenColumnMissing { given, headers } => {
-                        ImportError::PhoneColumnMissing {
-                            path: path.to_owned(),
-                            given,
-                            headers,
-                        }
-                    }
-                },
-            )?;
+            let columns = columns::detect(&header.cells, options.phone_column.as_deref())
+                .map_err(|error| error.in_file(path))?;
             let reason = columns.names.iter().position(|name| {
                 REASON_HEADERS.contains(&columns::normalize_header(name).as_str())
             });
@@ -102,7 +89,7 @@ pub fn import_blacklist(
         let mut take = |row: &Row, summary: &mut BlacklistImportSummary| {
             summary.total_rows += 1;
             let cell = row.cells.get(phone).unwrap_or(&Cell::Empty);
-            match normalizer.normalize(raw(cell)) {
+            match normalizer.normalize(cell.as_phone()) {
                 Err(rejection) => {
                     summary.invalid += 1;
                     if summary.invalid_rows.len() < 100 {
@@ -148,14 +135,6 @@ pub fn import_blacklist(
         summary.list_size = store.blacklist_count()?;
         Ok(summary)
     })
-}
-
-fn raw(cell: &Cell) -> shofar_phone::RawPhone<'_> {
-    match cell {
-        Cell::Number(value) => shofar_phone::RawPhone::Number(*value),
-        Cell::Text(text) => shofar_phone::RawPhone::Text(text),
-        _ => shofar_phone::RawPhone::Text(""),
-    }
 }
 
 fn entry(

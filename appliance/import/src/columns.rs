@@ -92,6 +92,25 @@ pub enum ColumnError {
     GivenColumnMissing { given: String, headers: Vec<String> },
 }
 
+impl ColumnError {
+    /// The import error for `path`, which names the file.
+    pub fn in_file(self, path: &std::path::Path) -> crate::ImportError {
+        let path = path.to_owned();
+        match self {
+            ColumnError::NoPhoneColumn { headers } => {
+                crate::ImportError::NoPhoneColumn { path, headers }
+            }
+            ColumnError::GivenColumnMissing { given, headers } => {
+                crate::ImportError::PhoneColumnMissing {
+                    path,
+                    given,
+                    headers,
+                }
+            }
+        }
+    }
+}
+
 fn find(normalized: &[String], exact: &[&str], words: &[&str]) -> Vec<usize> {
     let exact_matches: Vec<usize> = normalized
         .iter()

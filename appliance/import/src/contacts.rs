@@ -8,11 +8,11 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use shofar_dnc::SharedDnc;
-use shofar_phone::{E164, LineType, Normalizer, RawPhone};
+use shofar_phone::{E164, LineType, Normalizer};
 use shofar_store::Store;
 use shofar_store::contacts::{Consent, ImportCounts, NewContact};
 
-use crate::columns::{self, ColumnError, Columns};
+use crate::columns::{self, Columns};
 use crate::consent::{self, ConsentValue};
 use crate::rejected::RejectedRows;
 use crate::source::{Cell, QUEUED_BATCHES, Row, RowStream, with_rows};
@@ -152,14 +152,6 @@ enum Processed {
     },
 }
 
-fn phone_value(cell: &Cell) -> RawPhone<'_> {
-    match cell {
-        Cell::Number(value) => RawPhone::Number(*value),
-        Cell::Text(text) | Cell::Date(text) | Cell::Error(text) => RawPhone::Text(text),
-        Cell::Empty | Cell::Bool(_) => RawPhone::Text(""),
-    }
-}
-
 /// The row's other columns as a JSON object, in column order. Written by hand
 /// into one buffer: it runs for every row of every import, and building a map
 /// of owned strings per row cost more than reading the file.
@@ -222,7 +214,7 @@ fn json_keys(columns: &Columns) -> Vec<String> {
 
 fn process(row: &Row, columns: &Columns, keys: &[String], normalizer: &Normalizer) -> Processed {
     let cell = row.cells.get(columns.phone).unwrap_or(&Cell::Empty);
-    match normalizer.normalize(phone_value(cell)) {
+    match normalizer.normalize(cell.as_phone()) {
         Ok(number) => Processed::Valid {
             e164: number.e164,
             line_type: number.line_type,
@@ -426,22 +418,8 @@ pub fn import_contacts(
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
     with_rows(path, options.sheet.as_deref(), progress, |header, rows| {
-        let columns =
-            columns::detect(&header.cells, options.phone_column.as_deref()).map_err(|error| {
-                match error {
-                    ColumnError::NoPhoneColumn { headers } => ImportError::NoPhoneColumn {
-                        path: path.to_owned(),
-                        headers,
-                    },
-                    ColumnError::GivenColumnMissing { given, headers } => {
-                        ImportError::PhoneColumnMissing {
-                            path: path.to_owned(),
-                            given,
-                            headers,
-                        }
-                    }
-                }
-            })?;
+        let columns = columns::detect(&header.cells, options.phone_column.as_deref())
+            .map_err(|error| error.in_file(path))?;
         let name = file_name(path);
         let mut import =
             store.begin_contact_import(&options.campaign, options.create, &name, &options.actor)?;

@@ -50,6 +50,18 @@ impl Cell {
         }
     }
 
+    /// The cell as a phone number to normalize: numeric cells stay numbers (Excel
+    /// dropped their leading zero), everything else is text.
+    pub fn as_phone(&self) -> shofar_phone::RawPhone<'_> {
+        match self {
+            Cell::Number(value) => shofar_phone::RawPhone::Number(*value),
+            Cell::Text(text) | Cell::Date(text) | Cell::Error(text) => {
+                shofar_phone::RawPhone::Text(text)
+            }
+            Cell::Empty | Cell::Bool(_) => shofar_phone::RawPhone::Text(""),
+        }
+    }
+
     /// The cell as text, the way a person would read it in the spreadsheet: whole
     /// numbers without `.0`.
     pub fn to_text(&self) -> String {

@@ -97,6 +97,7 @@ pub fn import_blacklist(
                             row: row.number,
                             value: cell.to_text(),
                             reason: rejection.to_string(),
+                            code: rejection.code(),
                         });
                     }
                 }

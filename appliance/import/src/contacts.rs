@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use shofar_dnc::SharedDnc;
-use shofar_phone::{E164, LineType, Normalizer};
+use shofar_phone::{E164, LineType, Normalizer, Rejection};
 use shofar_store::Store;
 use shofar_store::contacts::{Consent, ImportCounts, NewContact};
 
@@ -69,7 +69,10 @@ impl ContactImportOptions {
 pub struct InvalidRow {
     pub row: u64,
     pub value: String,
+    /// In English.
     pub reason: String,
+    /// Language-neutral (`unallocated`, `too_short`, …), for scripts and the UI.
+    pub code: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -148,7 +151,7 @@ enum Processed {
     },
     Invalid {
         value: String,
-        reason: String,
+        rejection: Rejection,
     },
 }
 
@@ -226,7 +229,7 @@ fn process(row: &Row, columns: &Columns, keys: &[String], normalizer: &Normalize
         },
         Err(rejection) => Processed::Invalid {
             value: cell.to_text(),
-            reason: rejection.to_string(),
+            rejection,
         },
     }
 }
@@ -323,14 +326,18 @@ impl Classifier<'_> {
         let tally = &mut self.tally;
         tally.counts.total_rows += 1;
         let (e164, line_type, metadata, consent) = match outcome {
-            Processed::Invalid { value, reason } => {
+            Processed::Invalid { value, rejection } => {
                 tally.counts.invalid += 1;
-                tally.rejected.add(row, "invalid", &value, &reason)?;
+                let reason = rejection.to_string();
+                tally
+                    .rejected
+                    .add(row, "invalid", &value, &reason, &rejection.hebrew())?;
                 if tally.invalid_rows.len() < self.options.invalid_rows_in_summary {
                     tally.invalid_rows.push(InvalidRow {
                         row: row.number,
                         value,
                         reason,
+                        code: rejection.code(),
                     });
                 }
                 return Ok(());
@@ -344,20 +351,30 @@ impl Classifier<'_> {
         };
         if let Some(&first) = self.seen.get(&e164.as_u64()) {
             tally.counts.duplicates += 1;
-            let reason = if first == 0 {
-                format!(
-                    "duplicate: {e164} is already in campaign {:?}",
-                    self.options.campaign
+            // In the Hebrew text the number and the campaign name are isolated, so
+            // they read left to right (and as typed) inside right-to-left text.
+            let (reason, hebrew) = if first == 0 {
+                let campaign = &self.options.campaign;
+                (
+                    format!("duplicate: {e164} is already in campaign {campaign:?}"),
+                    format!(
+                        "כפול: \u{2066}{e164}\u{2069} כבר נמצא בקמפיין \u{2068}{campaign}\u{2069}"
+                    ),
                 )
             } else {
-                format!("duplicate of row {first} ({e164})")
+                (
+                    format!("duplicate of row {first} ({e164})"),
+                    format!("כפול של שורה {first} (\u{2066}{e164}\u{2069})"),
+                )
             };
             let value = row
                 .cells
                 .get(self.columns.phone)
                 .map(Cell::to_text)
                 .unwrap_or_default();
-            tally.rejected.add(row, "duplicate", &value, &reason)?;
+            tally
+                .rejected
+                .add(row, "duplicate", &value, &reason, &hebrew)?;
             if self.options.duplicates == DuplicateRule::MergeMetadata {
                 out.push(Write::Merge { e164, metadata });
             }

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::ImportError;
 use crate::source::Row;
 
+/// row, kind, value, reason, סיבה.
+const FIXED_COLUMNS: usize = 5;
+
 pub struct RejectedRows {
     target: PathBuf,
     fallback_dir: Option<PathBuf>,
@@ -86,6 +89,7 @@ impl RejectedRows {
                 "kind".to_owned(),
                 "value".to_owned(),
                 "reason".to_owned(),
+                "סיבה".to_owned(),
             ];
             header.extend(self.headers.iter().cloned());
             writer
@@ -99,21 +103,25 @@ impl RejectedRows {
         Ok(&mut self.writer.as_mut().expect("opened above").1)
     }
 
+    /// Writes one rejected row: what kind, the phone value, the reason in English
+    /// and in Hebrew, then the row's own cells.
     pub fn add(
         &mut self,
         row: &Row,
         kind: &str,
         value: &str,
         reason: &str,
+        hebrew: &str,
     ) -> Result<(), ImportError> {
         let target = self.target.clone();
-        let width = 4 + self.headers.len();
+        let width = FIXED_COLUMNS + self.headers.len();
         let writer = self.open()?;
         let mut record = vec![
             row.number.to_string(),
             kind.to_owned(),
             value.to_owned(),
             reason.to_owned(),
+            hebrew.to_owned(),
         ];
         record.extend(row.cells.iter().map(|cell| cell.to_text()));
         if record.len() < width {

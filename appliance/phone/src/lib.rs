@@ -198,6 +198,53 @@ pub enum Rejection {
     RegionNotAllowed { code: u16, allowed: String },
 }
 
+impl Rejection {
+    /// A stable, language-neutral code for the reason (for scripts, and for the
+    /// web UI to show the reason in the user's language).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Empty => "empty",
+            Rejection::NoDigits => "no_digits",
+            Rejection::StarNumber(_) => "star_number",
+            Rejection::TooShort(_) => "too_short",
+            Rejection::TooLong(_) => "too_long",
+            Rejection::NotWholeNumber(_) => "not_whole_number",
+            Rejection::Unparsable(_) => "unparsable",
+            Rejection::Unallocated => "unallocated",
+            Rejection::RegionNotAllowed { .. } => "region_not_allowed",
+        }
+    }
+
+    /// The reason in Hebrew, for the staff who fix the spreadsheet.
+    pub fn hebrew(&self) -> String {
+        match self {
+            Rejection::Empty => "ריק: אין מספר טלפון בתא".to_owned(),
+            Rejection::NoDigits => "אין ספרות: זה לא נראה כמו מספר טלפון".to_owned(),
+            Rejection::StarNumber(star) => {
+                format!(
+                    "מספר כוכבית \u{2066}{star}\u{2069}: אי אפשר לחייג בקמפיין למספרי שירות קצרים"
+                )
+            }
+            Rejection::TooShort(digits) => {
+                format!("קצר מדי: {digits} ספרות, במספר טלפון יש לפחות 7")
+            }
+            Rejection::TooLong(digits) => {
+                format!("ארוך מדי: {digits} ספרות, במספר טלפון יש לכל היותר 15")
+            }
+            Rejection::NotWholeNumber(value) => {
+                format!("התא המספרי \u{2066}{value}\u{2069} אינו מספר שלם")
+            }
+            Rejection::Unparsable(_) => "לא מספר טלפון תקין".to_owned(),
+            Rejection::Unallocated => {
+                "מספר לא תקין: אין מפעיל עם טווח כזה, או שהאורך שגוי".to_owned()
+            }
+            Rejection::RegionNotAllowed { code, .. } => format!(
+                "קידומת המדינה \u{2066}+{code}\u{2069} אינה מורשית; אפשר להוסיף אותה ב־import.allowed_regions בקובץ shofar.toml"
+            ),
+        }
+    }
+}
+
 /// A raw spreadsheet value that should hold a phone number.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RawPhone<'a> {

@@ -107,6 +107,41 @@ fn garbage_gets_a_reason() {
 }
 
 #[test]
+fn every_reason_has_a_code_and_hebrew() {
+    let rejections = [
+        Rejection::Empty,
+        Rejection::NoDigits,
+        Rejection::StarNumber("*2345".into()),
+        Rejection::TooShort(5),
+        Rejection::TooLong(19),
+        Rejection::NotWholeNumber("1.5".into()),
+        Rejection::Unparsable("x".into()),
+        Rejection::Unallocated,
+        Rejection::RegionNotAllowed {
+            code: 1,
+            allowed: "IL".into(),
+        },
+    ];
+    let codes: std::collections::BTreeSet<&str> = rejections.iter().map(Rejection::code).collect();
+    assert_eq!(codes.len(), rejections.len(), "codes are distinct");
+    for rejection in &rejections {
+        let hebrew = rejection.hebrew();
+        assert!(
+            hebrew
+                .chars()
+                .any(|c| ('\u{05D0}'..='\u{05EA}').contains(&c)),
+            "{hebrew}"
+        );
+    }
+    // Numbers and codes inside the Hebrew text are isolated left-to-right.
+    assert!(
+        Rejection::StarNumber("*2345".into())
+            .hebrew()
+            .contains("\u{2066}*2345\u{2069}")
+    );
+}
+
+#[test]
 fn foreign_numbers_follow_allowed_regions() {
     let israel_only = Normalizer::israel();
     assert_eq!(

@@ -116,6 +116,7 @@ fn check_fixture_summary(summary: &Value) {
     assert_eq!(summary["line_types"]["voip"], 1);
     assert_eq!(summary["invalid_rows"][0]["row"], 4);
     assert_eq!(summary["invalid_rows"][0]["value"], "050-1234567");
+    assert_eq!(summary["invalid_rows"][0]["code"], "unallocated");
     assert_eq!(summary["phone_column"], "נייד");
     assert_eq!(summary["consent"]["given"], 2);
     assert_eq!(summary["consent"]["refused"], 1);
@@ -165,7 +166,10 @@ fn every_format_and_encoding_gives_the_same_summary() {
         rejected.starts_with('\u{FEFF}'),
         "Excel needs the BOM to show Hebrew"
     );
+    assert!(rejected.starts_with("\u{FEFF}row,kind,value,reason,סיבה,שם פרטי,נייד"), "{rejected}");
     assert!(rejected.contains("4,invalid,050-1234567,"), "{rejected}");
+    assert!(rejected.contains("מספר לא תקין"), "the reason is in Hebrew too: {rejected}");
+    assert!(rejected.contains("כפול של שורה 2"), "{rejected}");
     assert!(
         rejected.contains("5,duplicate,+972-52-555-1234,duplicate of row 2 (+972525551234)"),
         "{rejected}"

@@ -166,9 +166,15 @@ fn every_format_and_encoding_gives_the_same_summary() {
         rejected.starts_with('\u{FEFF}'),
         "Excel needs the BOM to show Hebrew"
     );
-    assert!(rejected.starts_with("\u{FEFF}row,kind,value,reason,סיבה,שם פרטי,נייד"), "{rejected}");
+    assert!(
+        rejected.starts_with("\u{FEFF}row,kind,value,reason,סיבה,שם פרטי,נייד"),
+        "{rejected}"
+    );
     assert!(rejected.contains("4,invalid,050-1234567,"), "{rejected}");
-    assert!(rejected.contains("מספר לא תקין"), "the reason is in Hebrew too: {rejected}");
+    assert!(
+        rejected.contains("מספר לא תקין"),
+        "the reason is in Hebrew too: {rejected}"
+    );
     assert!(rejected.contains("כפול של שורה 2"), "{rejected}");
     assert!(
         rejected.contains("5,duplicate,+972-52-555-1234,duplicate of row 2 (+972525551234)"),

@@ -521,3 +521,64 @@ fn a_bad_config_file_is_named() {
         stderr(&output)
     );
 }
+
+/// Killed in the middle of an import (kill -9, a power cut): nothing of the
+/// import is in the database afterwards, and running it again works.
+#[test]
+fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
+    let b = Box_::new();
+    let spec = shofar_testdata::ContactsSpec {
+        rows: 60_000,
+        seed: 5,
+        ..Default::default()
+    };
+    let path = b.file("big.csv");
+    shofar_testdata::write_csv(&spec, &path, shofar_testdata::CsvEncoding::Utf8, b',').unwrap();
+    // The rejected-rows file is written as `.partial` while the import runs and
+    // renamed just before the commit: while it exists, the import is midway.
+    let partial = b.file("big.rejected.csv.partial");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shofar"))
+        .arg("--data-dir")
+        .arg(b.data())
+        .args([
+            "import",
+            path.to_str().unwrap(),
+            "--campaign",
+            "donors",
+            "--create",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut midway = false;
+    for _ in 0..2_000 {
+        if partial.exists() {
+            midway = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        midway,
+        "the import finished before it could be killed; make the file larger"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let info = b.db_info();
+    assert_eq!(info["campaigns"], 0, "{info}");
+    assert_eq!(info["contacts"], 0, "{info}");
+
+    let truth = shofar_testdata::truth(&spec);
+    let summary = b.import(&path);
+    assert_eq!(summary["imported"], truth.imported);
+    assert_eq!(summary["duplicates"], truth.duplicates);
+    assert_eq!(summary["invalid"], truth.invalid);
+    assert!(
+        !partial.exists(),
+        "the finished import leaves no partial file"
+    );
+}

@@ -51,9 +51,7 @@ impl TerminalProgress {
 impl Progress for TerminalProgress {
     fn start(&self, total: u64, unit: ProgressUnit) {
         let template = match unit {
-            ProgressUnit::Rows => {
-                "{msg} [{bar:40}] {human_pos}/{human_len} rows ({eta} left)"
-            }
+            ProgressUnit::Rows => "{msg} [{bar:40}] {human_pos}/{human_len} rows ({eta} left)",
             ProgressUnit::Bytes => {
                 "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)"
             }

@@ -125,6 +125,26 @@ fn number(value: i64, table: &'static str) -> Result<E164> {
     })
 }
 
+/// The columns [`entry_from_row`] reads, in its order.
+const ENTRY_SELECT: &str =
+    "SELECT e164, reason, source, added_at, added_by, checked_on FROM blacklist";
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> Result<BlacklistEntry> {
+    let source: String = row.get(2)?;
+    let added_at: String = row.get(3)?;
+    Ok(BlacklistEntry {
+        e164: number(row.get(0)?, "blacklist")?,
+        reason: row.get(1)?,
+        source: source.parse().map_err(|detail| StoreError::Corrupt {
+            table: "blacklist",
+            detail,
+        })?,
+        added_at: time(&added_at, "blacklist")?,
+        added_by: row.get(4)?,
+        checked_on: row.get(5)?,
+    })
+}
+
 fn time(text: &str, table: &'static str) -> Result<DateTime<Utc>> {
     parse_time(text).ok_or_else(|| StoreError::Corrupt {
         table,
@@ -333,36 +353,11 @@ impl Store {
     }
 
     pub fn blacklist_entry(&self, e164: E164) -> Result<Option<BlacklistEntry>> {
-        let row = self
+        let mut statement = self
             .conn
-            .query_row(
-                "SELECT reason, source, added_at, added_by, checked_on FROM blacklist WHERE e164 = ?1",
-                [e164.as_u64() as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, Option<String>>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
-        row.map(|(reason, source, added_at, added_by, checked_on)| {
-            Ok(BlacklistEntry {
-                e164,
-                reason,
-                source: source.parse().map_err(|detail| StoreError::Corrupt {
-                    table: "blacklist",
-                    detail,
-                })?,
-                added_at: time(&added_at, "blacklist")?,
-                added_by,
-                checked_on,
-            })
-        })
-        .transpose()
+            .prepare_cached(&format!("{ENTRY_SELECT} WHERE e164 = ?1"))?;
+        let mut rows = statement.query([e164.as_u64() as i64])?;
+        rows.next()?.map(entry_from_row).transpose()
     }
 
     pub fn blacklist_count(&self) -> Result<u64> {
@@ -377,24 +372,12 @@ impl Store {
         &self,
         mut each: impl FnMut(&BlacklistEntry) -> std::io::Result<()>,
     ) -> Result<Result<(), std::io::Error>> {
-        let mut statement = self.conn.prepare(
-            "SELECT e164, reason, source, added_at, added_by, checked_on FROM blacklist ORDER BY e164",
-        )?;
+        let mut statement = self
+            .conn
+            .prepare(&format!("{ENTRY_SELECT} ORDER BY e164"))?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
-            let source: String = row.get(2)?;
-            let added_at: String = row.get(3)?;
-            let entry = BlacklistEntry {
-                e164: number(row.get(0)?, "blacklist")?,
-                reason: row.get(1)?,
-                source: source.parse().map_err(|detail| StoreError::Corrupt {
-                    table: "blacklist",
-                    detail,
-                })?,
-                added_at: time(&added_at, "blacklist")?,
-                added_by: row.get(4)?,
-                checked_on: row.get(5)?,
-            };
+            let entry = entry_from_row(row)?;
             if let Err(error) = each(&entry) {
                 return Ok(Err(error));
             }

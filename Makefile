@@ -33,10 +33,12 @@ unit:
 run: build
 	@tests/demo.sh "$(SHOFAR)"
 
-## bench: 1,000,000-row import and 10,000,000-number do-not-call list.
+## bench: 1,000,000-row import, 10,000,000-number do-not-call list, and choosing
+## the next contacts from 1,000,000 and across 21 campaigns.
 bench:
 	$(CARGO) bench --locked -p shofar-import --bench import
 	$(CARGO) bench --locked -p shofar-import --bench blacklist
+	$(CARGO) bench --locked -p shofar-scheduler --bench dispatch
 
 clean-cache:
 	rm -rf "$(SHOFAR_CACHE)"

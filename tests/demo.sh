@@ -15,7 +15,10 @@ if ! "$shofar" --data-dir "$data" campaign list --json | grep -q '"name": "demo"
   "$gen" contacts --rows 3000 --seed 7 --format xlsx --out "$demo/demo-contacts.xlsx"
   "$shofar" --data-dir "$data" blacklist add 052-5551234 03-6123456 \
     --reason "demo: asked not to be called" --source user_optout
-  "$shofar" --data-dir "$data" import "$demo/demo-contacts.xlsx" --campaign demo --create
+  "$shofar" --data-dir "$data" campaign create --name demo --purpose informational \
+    --caller-id 03-6123456
+  "$shofar" --data-dir "$data" import "$demo/demo-contacts.xlsx" --campaign demo
+  "$shofar" --data-dir "$data" campaign start demo --reason "demo data"
 fi
 
 cat <<MSG
@@ -24,6 +27,9 @@ Shofar is set up with demo data (data directory: $data).
 
 Try:
   $shofar --data-dir $data campaign list
+  $shofar --data-dir $data campaign show demo        # who would be dialed first
+  $shofar --data-dir $data calendar --explain        # this week's calling times, Shabbat blocked
+  $shofar --data-dir $data campaign create --file $root/docs/campaign.example.toml
   $shofar --data-dir $data blacklist check 052-5551234
   $shofar --data-dir $data import $demo/demo-contacts.xlsx --campaign demo-2 --create --json
   $shofar --help

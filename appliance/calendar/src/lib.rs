@@ -3,9 +3,36 @@
 //! nightfall (the sun a configured angle below the horizon), at the box's location.
 //!
 //! No I/O and no clock: every function takes the instant or date it is about.
+//!
+//! # Decisions
+//!
+//! - **Sun**: the NOAA solar equations (Meeus), evaluated step for step as the NOAA
+//!   calculators of KosherJava and hebcal (`@hebcal/noaa`) evaluate them, so that our
+//!   times are the times Israeli calendars publish. Sunset is *sea-level* sunset
+//!   (elevation ignored), as hebcal uses for candle-lighting in Israel; nightfall is
+//!   tzeit at 8.5° below the horizon by default. See [`sun`].
+//! - **Rounding**: as hebcal rounds. Candle-lighting is sunset with its seconds
+//!   dropped, minus the minutes (never later than the true time); havdalah is
+//!   rounded to the nearest minute, half a minute rounding up. Every quiet period
+//!   therefore starts and ends on a whole minute, the minute printed in the calendars.
+//! - **Hebrew dates**: `icu_calendar`'s arithmetic Hebrew calendar, no locale data.
+//! - **Israel**: one day of Yom Tov; Yom HaZikaron moved by the Knesset's rules.
+//! - **Licences**: `icu_calendar` is Unicode-3.0 and the NOAA equations are public;
+//!   the firmware binary is statically linked, so the LGPL ports of zmanim
+//!   (KosherJava, `@hebcal/noaa`) and GPL hebcal are not linked or copied in. hebcal
+//!   only generated the reference times the tests check us against
+//!   (`tests/data/hebcal_reference.mjs`).
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+pub mod hebrew;
+mod location;
+mod quiet;
+pub mod sun;
+
+use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use hebrew::{yom_haatzmaut_date, yom_hazikaron_date};
+pub use location::Location;
 
 /// A half-open span of time, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -46,6 +73,21 @@ pub enum QuietReason {
     ErevShabbat,
     ErevChag,
     YomHazikaron,
+}
+
+impl QuietReason {
+    /// Whether this is one of the Yom Tov days (not Shabbat, an erev or Yom HaZikaron).
+    pub fn is_yom_tov(self) -> bool {
+        matches!(
+            self,
+            QuietReason::RoshHashana
+                | QuietReason::YomKippur
+                | QuietReason::Sukkot
+                | QuietReason::SheminiAtzeret
+                | QuietReason::Pesach
+                | QuietReason::Shavuot
+        )
+    }
 }
 
 /// When Shabbat and Yom Tov end.
@@ -95,18 +137,6 @@ pub struct QuietPeriod {
     pub reason: QuietReason,
 }
 
-/// Where the box is: sunset and nightfall are computed here.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Location {
-    pub name: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    /// The city's custom, used when the rules do not set one (40 in Jerusalem, 30 in
-    /// Haifa, 20 elsewhere in Israel).
-    pub candle_lighting_minutes: u32,
-    pub time_zone: chrono_tz::Tz,
-}
-
 /// The calendar for one location and set of rules.
 #[derive(Debug, Clone)]
 pub struct IsraeliCalendar {
@@ -127,6 +157,3 @@ impl IsraeliCalendar {
         &self.rules
     }
 }
-
-#[allow(dead_code)]
-fn _api_shape(_: NaiveDate) {}

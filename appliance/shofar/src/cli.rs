@@ -39,9 +39,11 @@ pub enum Command {
     /// The do-not-call list: numbers here are never dialed or texted.
     #[command(subcommand)]
     Blacklist(BlacklistCommand),
-    /// Campaigns.
+    /// Campaigns: create, list, show, start, pause, resume, cancel.
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// When calls are allowed: windows, schedule, Shabbat and holidays.
+    Calendar(CalendarArgs),
     /// The database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -171,11 +173,117 @@ pub enum ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum CampaignCommand {
-    /// List campaigns with their contact counts.
+    /// Create a draft campaign from a file (campaign.toml) and/or flags.
+    #[command(after_help = "\
+The file's keys are documented in docs/campaigns.md (example: docs/campaign.example.toml).
+Flags override the file. Times are local to the campaign's zone (\"2026-12-31 20:00\")
+or RFC 3339 with an offset; a bare end date runs to the end of that day. Every invalid
+setting is reported with its field. The campaign starts as a draft: import contacts,
+then `shofar campaign start ID`.")]
+    Create(Box<CreateArgs>),
+    /// List campaigns with their status and contact counts.
     List {
         #[arg(long)]
         json: bool,
     },
+    /// A campaign's settings, progress, whether it may call now, and who is next.
+    Show {
+        /// The campaign's id or name.
+        campaign: String,
+        /// How many of the next contacts to show.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        next: usize,
+        /// The instant to look from (default: now), e.g. "2026-11-22 10:00".
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a draft: active now, or scheduled until its start time.
+    Start(TransitionArgs),
+    /// Pause a running campaign: no new calls; calls up finish.
+    Pause(TransitionArgs),
+    /// Resume a paused campaign where it was.
+    Resume(TransitionArgs),
+    /// Cancel a campaign for good.
+    Cancel(TransitionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The campaign file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The campaign's name (unique).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// voice, sms or hybrid.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// donation, advertising, political, informational or emergency.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// IANA time zone of the windows (default Asia/Jerusalem).
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<i64>,
+    /// The number callees see, e.g. 03-6123456.
+    #[arg(long, value_name = "NUMBER")]
+    pub caller_id: Option<String>,
+    /// Calls per second, at most.
+    #[arg(long)]
+    pub cps: Option<f64>,
+    /// Calls up at once, at most.
+    #[arg(long, value_name = "N")]
+    pub max_channels: Option<i64>,
+    /// Call contacts without recorded consent in a donation or advertising
+    /// campaign, for this reason (audited; an admin's decision).
+    #[arg(long, value_name = "REASON")]
+    pub consent_override: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TransitionArgs {
+    /// The campaign's id or name.
+    pub campaign: String,
+    /// Why (kept in the audit log).
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Without --campaign: the box's defaults (Sunday-Thursday 09:00-20:00, Friday
+09:00-13:00, Shabbat and Yom Tov quiet) in Asia/Jerusalem. Quiet periods are
+computed for the box's location ([calendar] in shofar.toml): from candle-lighting
+to nightfall. Reasons: shabbat, rosh_hashana, yom_kippur, sukkot, shemini_atzeret,
+pesach, shavuot, erev_shabbat, erev_chag, yom_hazikaron, outside_window,
+before_start, after_end.")]
+pub struct CalendarArgs {
+    /// First day (YYYY-MM-DD, local), default today.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day, included (YYYY-MM-DD), default a week after --from.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Apply this campaign's windows, schedule and quiet periods (id or name).
+    #[arg(long, value_name = "ID")]
+    pub campaign: Option<String>,
+    /// Also list the blocked periods and why.
+    #[arg(long)]
+    pub explain: bool,
+    /// {"allowed":[{"start","end"}],"blocked":[{"start","end","reason"}]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use shofar_calendar::{Havdalah, Location};
+use shofar_campaign::BoxCalendar;
 use shofar_import::DuplicateRule;
 use shofar_phone::Normalizer;
 
@@ -29,7 +31,92 @@ pub struct Config {
     /// The data directory: the database, rejected-rows files, audio, backups.
     pub data_dir: Option<PathBuf>,
     pub import: ImportConfig,
+    pub calendar: CalendarConfig,
     pub log: LogConfig,
+}
+
+/// Where the box is, for Shabbat and holiday times.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarConfig {
+    /// A known Israeli city (`jerusalem`, `tel_aviv`, `haifa`, …), or `custom` with
+    /// `latitude` and `longitude`.
+    pub location: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Candle-lighting, minutes before sunset (default: the city's custom — 40 in
+    /// Jerusalem, 30 in Haifa, 20 elsewhere).
+    pub candle_lighting_minutes: Option<u32>,
+    /// Nightfall when the sun is this far below the horizon (default 8.5).
+    pub havdalah_degrees: Option<f64>,
+    /// Or nightfall a fixed number of minutes after sunset.
+    pub havdalah_minutes: Option<u32>,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> CalendarConfig {
+        CalendarConfig {
+            location: "jerusalem".to_owned(),
+            latitude: None,
+            longitude: None,
+            candle_lighting_minutes: None,
+            havdalah_degrees: None,
+            havdalah_minutes: None,
+        }
+    }
+}
+
+impl CalendarConfig {
+    /// The box's calendar these settings describe.
+    pub fn box_calendar(&self) -> anyhow::Result<BoxCalendar> {
+        let location = match (self.location.as_str(), self.latitude, self.longitude) {
+            ("custom", Some(latitude), Some(longitude)) => {
+                if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+                    bail!("[calendar] latitude/longitude {latitude}, {longitude} are not on Earth");
+                }
+                Location::custom("custom", latitude, longitude, 20)
+            }
+            ("custom", _, _) => {
+                bail!("[calendar] location = \"custom\" needs latitude and longitude")
+            }
+            (name, None, None) => Location::named(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "[calendar] unknown location {name:?}: one of {}, or \"custom\" with \
+                     latitude and longitude",
+                    Location::known_names().join(", ")
+                )
+            })?,
+            (_, _, _) => bail!("[calendar] latitude and longitude go with location = \"custom\""),
+        };
+        if let Some(minutes) = self.candle_lighting_minutes
+            && minutes > 120
+        {
+            bail!("[calendar] candle_lighting_minutes = {minutes} is too many (at most 120)");
+        }
+        let havdalah = match (self.havdalah_degrees, self.havdalah_minutes) {
+            (Some(_), Some(_)) => {
+                bail!("[calendar] give havdalah_degrees or havdalah_minutes, not both")
+            }
+            (Some(degrees), None) if (0.0..=18.0).contains(&degrees) && degrees > 0.0 => {
+                Havdalah::Degrees(degrees)
+            }
+            (Some(degrees), None) => {
+                bail!(
+                    "[calendar] havdalah_degrees = {degrees} is out of range (above 0, at most 18)"
+                )
+            }
+            (None, Some(minutes)) if (1..=120).contains(&minutes) => Havdalah::Minutes(minutes),
+            (None, Some(minutes)) => {
+                bail!("[calendar] havdalah_minutes = {minutes} is out of range (1 to 120)")
+            }
+            (None, None) => Havdalah::Degrees(8.5),
+        };
+        Ok(BoxCalendar {
+            location,
+            candle_lighting_minutes: self.candle_lighting_minutes,
+            havdalah,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -88,6 +175,7 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.normalizer()
             .context("[import] default_region / allowed_regions")?;
+        self.calendar.box_calendar()?;
         if self.import.invalid_rows_in_summary > 100_000 {
             bail!(
                 "[import] invalid_rows_in_summary = {} is too large (at most 100000); \

@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => commands::import::run(&mut app, args),
         Command::Blacklist(command) => commands::blacklist::run(&mut app, command),
         Command::Campaign(command) => commands::campaign::run(&mut app, command),
+        Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
     }
 }

@@ -582,3 +582,199 @@ fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
         "the finished import leaves no partial file"
     );
 }
+
+fn failure(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+    stderr(output)
+}
+
+#[test]
+fn a_campaign_from_a_file_goes_through_its_lifecycle() {
+    let b = Box_::new();
+    let file = b.file("campaign.toml");
+    std::fs::write(
+        &file,
+        "name = \"donors\"\npurpose = \"donation\"\nstart = \"2099-01-04 09:00\"\n\
+         max_attempts = 2\n[windows]\nsunday = \"09:00-20:00\"\n",
+    )
+    .unwrap();
+    let created = b.json(&[
+        "campaign",
+        "create",
+        "--file",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(created["status"], "draft");
+    assert_eq!(created["consent_required"], true);
+    assert_eq!(created["settings"]["max_attempts"], 2);
+    // Nothing to call yet: starting says so.
+    let refused = failure(&b.shofar(&["campaign", "start", "donors"]));
+    assert!(
+        refused.contains("no contact that could be called"),
+        "{refused}"
+    );
+
+    let csv = b.file("contacts.csv");
+    std::fs::write(&csv, csv_text(',')).unwrap();
+    b.import(&csv);
+    let moved = b.json(&["campaign", "start", "donors", "--json"]);
+    assert_eq!(
+        (&moved["from"], &moved["to"]),
+        (&"draft".into(), &"scheduled".into())
+    );
+    let moved = b.json(&[
+        "campaign",
+        "pause",
+        "1",
+        "--reason",
+        "board meeting",
+        "--json",
+    ]);
+    assert_eq!(moved["to"], "paused");
+    let moved = b.json(&["campaign", "resume", "donors", "--json"]);
+    assert_eq!(moved["to"], "scheduled");
+
+    // Who would be dialed first once it starts: only the two with consent.
+    let show = b.json(&[
+        "campaign",
+        "show",
+        "donors",
+        "--at",
+        "2099-01-04 10:00",
+        "--json",
+    ]);
+    assert_eq!(show["gate"]["state"], "open");
+    assert_eq!(show["contacts"]["total"], 3);
+    assert_eq!(show["contacts"]["without_consent"], 1);
+    let next: Vec<&str> = show["next"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["e164"].as_str().unwrap())
+        .collect();
+    assert_eq!(next, ["+972525551234", "+972774123456"]);
+
+    let moved = b.json(&["campaign", "cancel", "donors", "--json"]);
+    assert_eq!(moved["to"], "cancelled");
+    let refused = failure(&b.shofar(&["campaign", "resume", "donors"]));
+    assert!(
+        refused.contains("cannot resume a campaign that is cancelled"),
+        "{refused}"
+    );
+    // Every move is in the audit log, with who and why.
+    let out = b.shofar(&["campaign", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["status"], "cancelled");
+}
+
+#[test]
+fn invalid_campaign_settings_name_their_fields() {
+    let b = Box_::new();
+    let file = b.file("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"x\"\ntime_zone = \"Asia/Jerusalm\"\nmax_attempts = 0\n\
+         [windows]\nsunday = [\"09:00-12:00\", \"11:00-14:00\"]\n",
+    )
+    .unwrap();
+    let message = failure(&b.shofar(&["campaign", "create", "--file", file.to_str().unwrap()]));
+    for expected in [
+        "time_zone: unknown time zone \"Asia/Jerusalm\"",
+        "max_attempts: 0 is out of range",
+        "windows.sunday: 09:00-12:00 overlaps 11:00-14:00",
+    ] {
+        assert!(message.contains(expected), "{expected:?} not in {message}");
+    }
+    let message = failure(&b.shofar(&[
+        "campaign",
+        "create",
+        "--name",
+        "y",
+        "--start",
+        "2099-02-01",
+        "--end",
+        "2099-01-01",
+    ]));
+    assert!(
+        message.contains("end: 2099-01-02 00:00 is not after start"),
+        "{message}"
+    );
+    // Nothing was created.
+    let out = b.shofar(&["campaign", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn the_calendar_blocks_rosh_hashana_yom_kippur_and_shabbat() {
+    let b = Box_::new();
+    let plan = b.json(&[
+        "calendar",
+        "--from",
+        "2026-09-10",
+        "--to",
+        "2026-09-22",
+        "--explain",
+        "--json",
+    ]);
+    let reasons: std::collections::BTreeSet<&str> = plan["blocked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["reason"].as_str().unwrap())
+        .collect();
+    for reason in ["rosh_hashana", "yom_kippur", "shabbat", "outside_window"] {
+        assert!(
+            reasons.contains(reason),
+            "{reason} missing from {reasons:?}"
+        );
+    }
+    let allowed: Vec<&str> = plan["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["start"].as_str().unwrap())
+        .collect();
+    // Thursday the 10th is an ordinary day, in summer time.
+    assert_eq!(allowed[0], "2026-09-10T09:00:00+03:00");
+    // Rosh Hashana (Sat-Sun 12-13) and Shabbat (19): no calls at all; the second
+    // day of Rosh Hashana and Yom Kippur (Mon 21) only after nightfall, 19:24 and 19:14.
+    for day in ["2026-09-12", "2026-09-19"] {
+        assert!(
+            !allowed.iter().any(|a| a.starts_with(day)),
+            "{day} allowed: {allowed:?}"
+        );
+    }
+    assert!(
+        allowed.contains(&"2026-09-13T19:24:00+03:00"),
+        "{allowed:?}"
+    );
+    assert!(
+        allowed.contains(&"2026-09-21T19:14:00+03:00"),
+        "{allowed:?}"
+    );
+    // Erev Rosh Hashana is a Friday: the window closes at 13:00.
+    let friday = plan["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["start"].as_str().unwrap().starts_with("2026-09-11"))
+        .unwrap();
+    assert_eq!(friday["end"], "2026-09-11T13:00:00+03:00");
+
+    let text = b.shofar(&[
+        "calendar",
+        "--from",
+        "2026-09-10",
+        "--to",
+        "2026-09-14",
+        "--explain",
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("rosh_hashana"), "{text}");
+    let bad = failure(&b.shofar(&["calendar", "--from", "10/09/2026"]));
+    assert!(bad.contains("--from"), "{bad}");
+}

@@ -1,8 +1,11 @@
-//! Campaign rows. The campaign model (settings, lifecycle, validation) belongs to the
-//! campaign layer; this module stores and finds campaigns.
+//! Campaign rows. The campaign model (settings, lifecycle, validation) belongs to
+//! `shofar-campaign`; this module stores campaigns, moves them along the lifecycle
+//! that crate defines, and audits every move.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+use shofar_campaign::{Event, Kind, Purpose, Settings, Status, transition};
 
 use crate::{Result, Store, StoreError, audit, format_time};
 
@@ -93,5 +96,203 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A campaign to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCampaign {
+    pub name: String,
+    pub kind: Kind,
+    pub purpose: Purpose,
+    pub settings: Settings,
+    /// Calls contacts without recorded consent in a donation or advertising
+    /// campaign; the reason is audited.
+    pub consent_override: Option<String>,
+}
+
+/// A campaign with its validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub name: String,
+    pub kind: Kind,
+    pub purpose: Purpose,
+    pub status: Status,
+    pub settings: Settings,
+    pub consent_override: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<String>,
+}
+
+impl Campaign {
+    /// Whether only contacts with recorded consent may be called.
+    pub fn consent_required(&self) -> bool {
+        self.purpose.requires_consent() && self.consent_override.is_none()
+    }
+}
+
+const CAMPAIGN_COLUMNS: &str = "id, name, kind, purpose, status, settings, consent_override_reason, \
+                                created_at, updated_at, created_by";
+
+fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Campaign>> {
+    let id: i64 = row.get(0)?;
+    let corrupt = |detail: String| StoreError::Corrupt {
+        table: "campaigns",
+        detail: format!("campaign {id}: {detail}"),
+    };
+    let kind: String = row.get(2)?;
+    let purpose: String = row.get(3)?;
+    let status: String = row.get(4)?;
+    let settings: String = row.get(5)?;
+    let build = || -> Result<Campaign> {
+        Ok(Campaign {
+            id: CampaignId(id),
+            name: row.get(1)?,
+            kind: Kind::parse(&kind).ok_or_else(|| corrupt(format!("kind {kind:?}")))?,
+            purpose: Purpose::parse(&purpose)
+                .ok_or_else(|| corrupt(format!("purpose {purpose:?}")))?,
+            status: status.parse().map_err(corrupt)?,
+            settings: Settings::from_json(&settings)
+                .map_err(|source| StoreError::StoredSettings { id, source })?,
+            consent_override: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+            created_by: row.get(9)?,
+        })
+    };
+    Ok(build())
+}
+
+impl Store {
+    /// Creates a draft campaign from validated settings.
+    pub fn insert_campaign(&mut self, new: &NewCampaign, actor: &str) -> Result<CampaignId> {
+        let tx = self.conn.transaction()?;
+        if find(&tx, &new.name)?.is_some() {
+            return Err(StoreError::CampaignExists(new.name.clone()));
+        }
+        let at = format_time(crate::now());
+        let settings = new.settings.to_json();
+        tx.execute(
+            "INSERT INTO campaigns (name, kind, purpose, settings, consent_override_reason,
+                                    created_at, updated_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+            params![
+                new.name,
+                new.kind.as_str(),
+                new.purpose.as_str(),
+                settings,
+                new.consent_override,
+                at,
+                actor
+            ],
+        )?;
+        let id = CampaignId(tx.last_insert_rowid());
+        audit::record(
+            &tx,
+            actor,
+            "campaign.create",
+            Some(("campaign", &id.0.to_string())),
+            &serde_json::json!({
+                "name": new.name,
+                "type": new.kind.as_str(),
+                "purpose": new.purpose.as_str(),
+                "settings": serde_json::from_str::<serde_json::Value>(&settings).unwrap_or_default(),
+            }),
+        )?;
+        if let Some(reason) = &new.consent_override {
+            audit::record(
+                &tx,
+                actor,
+                "campaign.consent_override",
+                Some(("campaign", &id.0.to_string())),
+                &serde_json::json!({ "purpose": new.purpose.as_str(), "reason": reason }),
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The campaign with this id.
+    pub fn campaign(&self, id: CampaignId) -> Result<Campaign> {
+        self.conn
+            .query_row(
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                [id.0],
+                campaign_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchCampaignId(id.0))?
+    }
+
+    /// A campaign by id (`12`) or by name.
+    pub fn resolve_campaign(&self, key: &str) -> Result<CampaignId> {
+        if let Ok(id) = key.parse::<i64>() {
+            let exists: Option<i64> = self
+                .conn
+                .query_row("SELECT id FROM campaigns WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            if let Some(id) = exists {
+                return Ok(CampaignId(id));
+            }
+        }
+        self.require_campaign(key)
+    }
+
+    /// Campaigns the scheduler looks after: scheduled and active, by id.
+    pub fn running_campaigns(&self) -> Result<Vec<Campaign>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {CAMPAIGN_COLUMNS} FROM campaigns
+             WHERE status = 'scheduled' OR status = 'active' ORDER BY id"
+        ))?;
+        let rows = statement.query_map([], campaign_from_row)?;
+        rows.map(|row| row?).collect()
+    }
+
+    /// Moves a campaign along its lifecycle and audits the move (who, when, from,
+    /// to, why). The move is checked against the state in the database inside the
+    /// transaction, so two racing commands cannot both apply.
+    pub fn campaign_event(
+        &mut self,
+        id: CampaignId,
+        event: Event,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<(Status, Status)> {
+        let tx = self.conn.transaction()?;
+        let campaign = tx
+            .query_row(
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                [id.0],
+                campaign_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchCampaignId(id.0))??;
+        let from = campaign.status;
+        let to = transition(from, event, campaign.settings.start, now)
+            .map_err(|source| StoreError::Transition { id: id.0, source })?;
+        tx.execute(
+            "UPDATE campaigns SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id.0, to.as_str(), format_time(now)],
+        )?;
+        audit::record(
+            &tx,
+            actor,
+            &format!("campaign.{}", event.as_str()),
+            Some(("campaign", &id.0.to_string())),
+            &serde_json::json!({
+                "from": from.as_str(),
+                "to": to.as_str(),
+                "at": format_time(now),
+                "reason": reason,
+            }),
+        )?;
+        tx.commit()?;
+        tracing::info!(campaign = id.0, %from, %to, event = event.as_str(), actor, "campaign status changed");
+        Ok((from, to))
     }
 }

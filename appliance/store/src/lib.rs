@@ -19,6 +19,7 @@ mod audit;
 pub mod blacklist;
 pub mod campaigns;
 pub mod contacts;
+pub mod dispatch;
 mod time;
 
 use std::path::{Path, PathBuf};
@@ -29,8 +30,13 @@ pub use audit::AuditEntry;
 pub use time::{format_time, now, parse_time};
 
 /// The migrations, in order; the schema version is how many have run.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("migrations/0001_initial.sql")),
+    (
+        "0002_scheduler",
+        include_str!("migrations/0002_scheduler.sql"),
+    ),
+];
 
 /// 64 MiB of page cache (allocated as used): a million-row import inserts into an
 /// index in random order, and with SQLite's 2 MiB default every insert spills
@@ -71,6 +77,20 @@ pub enum StoreError {
     NoSuchCampaign(String),
     #[error("a campaign named {0:?} already exists")]
     CampaignExists(String),
+    #[error("no campaign with id {0}; list campaigns with `shofar campaign list`")]
+    NoSuchCampaignId(i64),
+    #[error("campaign {id}: {source}")]
+    Transition {
+        id: i64,
+        #[source]
+        source: shofar_campaign::IllegalTransition,
+    },
+    #[error("campaign {id} has settings this shofar cannot read: {source}")]
+    StoredSettings {
+        id: i64,
+        #[source]
+        source: shofar_campaign::InvalidSettings,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("corrupt row in {table}: {detail}")]

@@ -1,4 +1,5 @@
 pub mod blacklist;
+pub mod calendar;
 pub mod campaign;
 pub mod db;
 pub mod import;

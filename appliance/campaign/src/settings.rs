@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use shofar_phone::Normalizer;
@@ -670,8 +670,6 @@ impl Settings {
         serde_json::to_string(&self.to_file()).unwrap_or_else(|_| "{}".to_owned())
     }
 }
-
-use chrono::Timelike;
 
 #[cfg(test)]
 mod tests {

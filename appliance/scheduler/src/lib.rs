@@ -35,8 +35,6 @@ use shofar_store::campaigns::{Campaign, CampaignId};
 use shofar_store::dispatch::{Candidate, CandidateQuery, Tier};
 use shofar_store::{Store, StoreError};
 
-pub use shofar_store::dispatch::Candidate as DispatchCandidate;
-
 /// How far down the dispatch order contacts in their predicted best hour are
 /// brought forward from: it bounds the scan in an hour when few contacts, or none,
 /// are predicted to answer (a full scan of a million-contact campaign takes
@@ -182,7 +180,7 @@ impl Scheduler {
             running.iter().zip(claims.iter_mut().zip(estimate))
         {
             let want = claim.limit.min(estimate + 1) as usize;
-            let contacts = self.fetch(store, campaign, policy, now, want)?;
+            let contacts = self.next_contacts(store, campaign, policy, now, want)?;
             if contacts.len() < want {
                 claim.demand = contacts.len() as u32;
             }
@@ -199,7 +197,7 @@ impl Scheduler {
                     && claims[index].demand as usize > fetched[index].len()
                 {
                     let (campaign, policy, _) = &running[index];
-                    fetched[index] = self.fetch(store, campaign, policy, now, share)?;
+                    fetched[index] = self.next_contacts(store, campaign, policy, now, share)?;
                     if fetched[index].len() < share {
                         claims[index].demand = fetched[index].len() as u32;
                         changed = true;
@@ -228,20 +226,6 @@ impl Scheduler {
             });
         }
         Ok(plan)
-    }
-
-    fn fetch(
-        &self,
-        store: &Store,
-        campaign: &Campaign,
-        policy: &CallingPolicy,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Candidate>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.next_contacts(store, campaign, policy, now, limit)
     }
 
     fn move_campaign(
@@ -281,6 +265,9 @@ impl Scheduler {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Candidate>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut open: Vec<(Option<String>, u32)> = Vec::new();
         for zone in store.dispatch_zones(campaign.id)? {
             // A zone the tz database does not know falls back to the campaign's.

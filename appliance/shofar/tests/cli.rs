@@ -662,7 +662,7 @@ fn a_campaign_from_a_file_goes_through_its_lifecycle() {
         refused.contains("cannot resume a campaign that is cancelled"),
         "{refused}"
     );
-    // Every move is in the audit log, with who and why.
+    // The list shows where it ended.
     let out = b.shofar(&["campaign", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["status"], "cancelled");

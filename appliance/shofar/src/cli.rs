@@ -47,6 +47,23 @@ pub enum Command {
     /// The database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write Asterisk's configuration for this box's [asterisk] and [trunk] settings.
+    AsteriskConfig(AsteriskConfigArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Renders the project's Asterisk configuration (modules, PJSIP transport and trunk,
+HTTP/ARI, the dialplan) with the [asterisk] and [trunk] sections of shofar.toml.
+Without --write it prints the files; with --write it replaces them in the config's
+[asterisk] config_dir (or --dir). Reload Asterisk afterwards. See docs/trunk.md.")]
+pub struct AsteriskConfigArgs {
+    /// Write the files instead of printing them.
+    #[arg(long)]
+    pub write: bool,
+    /// Where to write (default: [asterisk] config_dir, /etc/asterisk).
+    #[arg(long, value_name = "DIR", requires = "write")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use shofar_calendar::{Havdalah, Location};
 use shofar_campaign::BoxCalendar;
 use shofar_import::DuplicateRule;
 use shofar_phone::Normalizer;
+use shofar_telephony::config::{AsteriskConfig, TrunkConfig};
 
 /// Where the config is looked for when neither `--config` nor `SHOFAR_CONFIG` says.
 pub const SYSTEM_CONFIG: &str = "/etc/shofar/shofar.toml";
@@ -33,6 +34,10 @@ pub struct Config {
     pub import: ImportConfig,
     pub calendar: CalendarConfig,
     pub log: LogConfig,
+    /// How the supervisor reaches Asterisk (ARI) and where audio goes.
+    pub asterisk: AsteriskConfig,
+    /// The carrier's SIP trunk, rendered into Asterisk's pjsip.conf.
+    pub trunk: TrunkConfig,
 }
 
 /// Where the box is, for Shabbat and holiday times.
@@ -176,6 +181,8 @@ impl Config {
         self.normalizer()
             .context("[import] default_region / allowed_regions")?;
         self.calendar.box_calendar()?;
+        self.asterisk.validate()?;
+        self.trunk.validate()?;
         if self.import.invalid_rows_in_summary > 100_000 {
             bail!(
                 "[import] invalid_rows_in_summary = {} is too large (at most 100000); \

@@ -71,5 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Campaign(command) => commands::campaign::run(&mut app, command),
         Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
+        Command::AsteriskConfig(args) => commands::asterisk::config(&app, args),
     }
 }

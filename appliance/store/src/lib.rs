@@ -17,6 +17,7 @@
 
 mod audit;
 pub mod blacklist;
+pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dispatch;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_scheduler",
         include_str!("migrations/0002_scheduler.sql"),
     ),
+    ("0003_calls", include_str!("migrations/0003_calls.sql")),
 ];
 
 /// 64 MiB of page cache (allocated as used): a million-row import inserts into an

@@ -1,3 +1,4 @@
+pub mod asterisk;
 pub mod blacklist;
 pub mod calendar;
 pub mod campaign;

@@ -1,0 +1,513 @@
+//! Call records: one row per call, written when the call is placed and kept
+//! current as it goes, so a crash at any moment leaves a row that says how far the
+//! call got — never a call the box made and forgot.
+//!
+//! The row moves `dialing → answered → ended`; only [`Store::call_finished`] ends
+//! it, and an ended row is never changed again by the telephony layer (a second
+//! end is ignored, so a late event or a reconciliation racing the real end cannot
+//! overwrite what happened).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+use shofar_phone::E164;
+
+use crate::campaigns::CampaignId;
+use crate::{Result, Store, format_time, parse_time};
+
+/// Why a call was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// A campaign called one of its contacts.
+    Campaign,
+    /// A voice call that delivers an SMS the line cannot receive.
+    TtsFallback,
+    /// An operator's test call (`shofar call`): it counts toward no contact.
+    Test,
+}
+
+impl CallKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Campaign => "campaign",
+            CallKind::TtsFallback => "tts_fallback",
+            CallKind::Test => "test",
+        }
+    }
+}
+
+/// How a call ended, as reports count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// A person answered (whatever they did next).
+    Answered,
+    /// An answering machine answered.
+    Voicemail,
+    /// The callee's line was busy (SIP 486, cause 17).
+    Busy,
+    /// It rang and nobody answered, or the callee was unavailable (480, cause 19).
+    NoAnswer,
+    /// The network had no room (SIP 503, cause 34).
+    Congestion,
+    /// The callee or their network refused the call (SIP 603, cause 21).
+    Rejected,
+    /// Anything else: a wrong number, an unreachable trunk, a lost call.
+    Failed,
+    /// Never dialed: the number was on the do-not-call list at the last check.
+    Blacklisted,
+}
+
+impl CallOutcome {
+    pub const ALL: [CallOutcome; 8] = [
+        CallOutcome::Answered,
+        CallOutcome::Voicemail,
+        CallOutcome::Busy,
+        CallOutcome::NoAnswer,
+        CallOutcome::Congestion,
+        CallOutcome::Rejected,
+        CallOutcome::Failed,
+        CallOutcome::Blacklisted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Answered => "answered",
+            CallOutcome::Voicemail => "voicemail",
+            CallOutcome::Busy => "busy",
+            CallOutcome::NoAnswer => "no_answer",
+            CallOutcome::Congestion => "congestion",
+            CallOutcome::Rejected => "rejected",
+            CallOutcome::Failed => "failed",
+            CallOutcome::Blacklisted => "blacklisted",
+        }
+    }
+}
+
+impl fmt::Display for CallOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CallOutcome {
+    type Err = String;
+    fn from_str(text: &str) -> Result<CallOutcome, String> {
+        CallOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == text)
+            .ok_or_else(|| format!("unknown call outcome {text:?}"))
+    }
+}
+
+/// A call about to be placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    /// The channel id the supervisor chose; unique.
+    pub call_id: String,
+    pub campaign: Option<CampaignId>,
+    pub contact_id: Option<i64>,
+    pub e164: E164,
+    pub attempt: u32,
+    pub kind: CallKind,
+    /// The do-not-call list version the pre-dial check passed against.
+    pub dnc_version: Option<u64>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallEnd {
+    pub outcome: Option<CallOutcome>,
+    pub hangup_code: Option<i64>,
+    pub hangup_cause: Option<String>,
+    pub dial_status: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Who ended it: `callee`, `flow`, `network`, `supervisor` or `reconcile`.
+    pub ended_by: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// What the call did while it was up; saved as it happens.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CallProgress {
+    /// Keys pressed, in order.
+    pub dtmf: String,
+    /// Actions the IVR ran, in order (`blacklist`, `donate`, `send_sms:pending`, …).
+    pub actions: Vec<String>,
+    pub converted: bool,
+    pub opted_out: bool,
+    pub amd_result: Option<String>,
+}
+
+/// A call record as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallRecord {
+    pub call_id: String,
+    pub campaign_id: Option<CampaignId>,
+    pub contact_id: Option<i64>,
+    pub number: E164,
+    pub attempt: u32,
+    pub kind: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub hangup_code: Option<i64>,
+    pub hangup_cause: Option<String>,
+    pub dial_status: Option<String>,
+    pub amd_result: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub ring_ms: Option<i64>,
+    pub talk_ms: Option<i64>,
+    pub dtmf: String,
+    pub actions: Vec<String>,
+    pub converted: bool,
+    pub opted_out: bool,
+    pub ended_by: Option<String>,
+    pub detail: Option<String>,
+    pub dnc_version: Option<u64>,
+}
+
+impl CallRecord {
+    pub fn is_open(&self) -> bool {
+        self.status != "ended"
+    }
+}
+
+const COLUMNS: &str = "call_id, campaign_id, contact_id, e164, attempt, kind, status, outcome,
+    hangup_code, hangup_cause, dial_status, amd_result, started_at, answered_at, ended_at,
+    duration_ms, ring_ms, talk_ms, dtmf, actions, converted, opted_out, ended_by, detail, dnc_version";
+
+fn time_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(row
+        .get::<_, Option<String>>(index)?
+        .as_deref()
+        .and_then(parse_time))
+}
+
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
+    let e164: i64 = row.get(3)?;
+    let actions: String = row.get(19)?;
+    Ok(CallRecord {
+        call_id: row.get(0)?,
+        campaign_id: row.get::<_, Option<i64>>(1)?.map(CampaignId),
+        contact_id: row.get(2)?,
+        number: E164::from_u64(e164 as u64).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Integer,
+                format!("{e164} is not an E.164 number").into(),
+            )
+        })?,
+        attempt: row.get(4)?,
+        kind: row.get(5)?,
+        status: row.get(6)?,
+        outcome: row.get(7)?,
+        hangup_code: row.get(8)?,
+        hangup_cause: row.get(9)?,
+        dial_status: row.get(10)?,
+        amd_result: row.get(11)?,
+        started_at: time_column(row, 12)?.unwrap_or_default(),
+        answered_at: time_column(row, 13)?,
+        ended_at: time_column(row, 14)?,
+        duration_ms: row.get(15)?,
+        ring_ms: row.get(16)?,
+        talk_ms: row.get(17)?,
+        dtmf: row.get(18)?,
+        actions: serde_json::from_str(&actions).unwrap_or_default(),
+        converted: row.get(20)?,
+        opted_out: row.get(21)?,
+        ended_by: row.get(22)?,
+        detail: row.get(23)?,
+        dnc_version: row.get::<_, Option<i64>>(24)?.map(|v| v as u64),
+    })
+}
+
+/// Which call records to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub campaign: Option<CampaignId>,
+    pub outcome: Option<CallOutcome>,
+    pub limit: usize,
+}
+
+impl Store {
+    /// Records a call about to be dialed. Written *before* the originate, so a
+    /// crash between the two leaves a row reconciliation can close.
+    pub fn call_started(&mut self, call: &NewCall) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO call_records (call_id, campaign_id, contact_id, e164, attempt, kind,
+                                       status, started_at, dnc_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'dialing', ?7, ?8)",
+            params![
+                call.call_id,
+                call.campaign.map(|c| c.0),
+                call.contact_id,
+                call.e164.as_u64() as i64,
+                call.attempt,
+                call.kind.as_str(),
+                format_time(call.started_at),
+                call.dnc_version.map(|v| v as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a number the pre-dial check refused: an ended row with outcome
+    /// `blacklisted` and nothing dialed.
+    pub fn call_refused(&mut self, call: &NewCall, detail: &str) -> Result<()> {
+        let at = format_time(call.started_at);
+        self.conn.execute(
+            "INSERT INTO call_records (call_id, campaign_id, contact_id, e164, attempt, kind,
+                                       status, outcome, started_at, ended_at, duration_ms,
+                                       ended_by, detail, dnc_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ended', 'blacklisted', ?7, ?7, 0,
+                     'supervisor', ?8, ?9)",
+            params![
+                call.call_id,
+                call.campaign.map(|c| c.0),
+                call.contact_id,
+                call.e164.as_u64() as i64,
+                call.attempt,
+                call.kind.as_str(),
+                at,
+                detail,
+                call.dnc_version.map(|v| v as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records that the callee answered. Ignored for a call already ended.
+    pub fn call_answered(&mut self, call_id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE call_records SET status = 'answered', answered_at = ?2
+             WHERE call_id = ?1 AND status != 'ended'",
+            params![call_id, format_time(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Saves what the call has done so far (keys, actions, AMD). Ignored for a call
+    /// already ended.
+    pub fn call_progress(&mut self, call_id: &str, progress: &CallProgress) -> Result<()> {
+        // A list of strings always serializes.
+        let actions = serde_json::Value::from(progress.actions.clone()).to_string();
+        self.conn.execute(
+            "UPDATE call_records SET dtmf = ?2, actions = ?3, converted = ?4, opted_out = ?5,
+                                     amd_result = ?6
+             WHERE call_id = ?1 AND status != 'ended'",
+            params![
+                call_id,
+                progress.dtmf,
+                actions,
+                progress.converted,
+                progress.opted_out,
+                progress.amd_result,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Ends a call: its outcome, cause and durations. Returns the record, or
+    /// `None` when the call was already ended (the first end wins) or unknown.
+    pub fn call_finished(&mut self, call_id: &str, end: &CallEnd) -> Result<Option<CallRecord>> {
+        let Some(record) = self.call_record(call_id)? else {
+            return Ok(None);
+        };
+        if !record.is_open() {
+            return Ok(None);
+        }
+        let ended_at = end.ended_at.unwrap_or_else(crate::now);
+        let millis = |from: DateTime<Utc>| (ended_at - from).num_milliseconds().max(0);
+        let duration_ms = millis(record.started_at);
+        let (ring_ms, talk_ms) = match record.answered_at {
+            Some(answered) => (
+                (answered - record.started_at).num_milliseconds().max(0),
+                Some(millis(answered)),
+            ),
+            None => (duration_ms, None),
+        };
+        self.conn.execute(
+            "UPDATE call_records SET status = 'ended', outcome = ?2, hangup_code = ?3,
+                    hangup_cause = ?4, dial_status = ?5, ended_at = ?6, duration_ms = ?7,
+                    ring_ms = ?8, talk_ms = ?9, ended_by = ?10, detail = ?11
+             WHERE call_id = ?1 AND status != 'ended'",
+            params![
+                call_id,
+                end.outcome.map(CallOutcome::as_str),
+                end.hangup_code,
+                end.hangup_cause,
+                end.dial_status,
+                format_time(ended_at),
+                duration_ms,
+                ring_ms,
+                talk_ms,
+                end.ended_by,
+                end.detail,
+            ],
+        )?;
+        self.call_record(call_id)
+    }
+
+    pub fn call_record(&self, call_id: &str) -> Result<Option<CallRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM call_records WHERE call_id = ?1"),
+                [call_id],
+                record_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Calls not yet ended, oldest first: what reconciliation looks at.
+    pub fn open_calls(&self) -> Result<Vec<CallRecord>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM call_records WHERE status != 'ended' ORDER BY id"
+        ))?;
+        let rows = statement.query_map([], record_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Call records, newest first.
+    pub fn call_records(&self, filter: &CallFilter) -> Result<Vec<CallRecord>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM call_records
+             WHERE (?1 IS NULL OR campaign_id = ?1) AND (?2 IS NULL OR outcome = ?2)
+             ORDER BY id DESC LIMIT ?3"
+        ))?;
+        let limit = if filter.limit == 0 {
+            -1
+        } else {
+            filter.limit as i64
+        };
+        let rows = statement.query_map(
+            params![
+                filter.campaign.map(|c| c.0),
+                filter.outcome.map(CallOutcome::as_str),
+                limit
+            ],
+            record_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn number() -> E164 {
+        "+972525551234".parse().unwrap()
+    }
+
+    fn new_call(call_id: &str, at: DateTime<Utc>) -> NewCall {
+        NewCall {
+            call_id: call_id.to_owned(),
+            campaign: None,
+            contact_id: None,
+            e164: number(),
+            attempt: 1,
+            kind: CallKind::Test,
+            dnc_version: Some(3),
+            started_at: at,
+        }
+    }
+
+    #[test]
+    fn a_call_goes_from_dialing_to_ended_with_its_durations() {
+        let mut store = Store::open_in_memory().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+        store.call_started(&new_call("c1", t0)).unwrap();
+        assert_eq!(store.open_calls().unwrap().len(), 1);
+        store
+            .call_answered("c1", t0 + chrono::Duration::seconds(4))
+            .unwrap();
+        let progress = CallProgress {
+            dtmf: "19".into(),
+            actions: vec!["donate".into(), "blacklist".into()],
+            converted: true,
+            opted_out: true,
+            amd_result: Some("HUMAN".into()),
+        };
+        store.call_progress("c1", &progress).unwrap();
+        let end = CallEnd {
+            outcome: Some(CallOutcome::Answered),
+            hangup_code: Some(16),
+            hangup_cause: Some("normal clearing".into()),
+            dial_status: Some("ANSWER".into()),
+            ended_at: Some(t0 + chrono::Duration::seconds(30)),
+            ended_by: Some("flow".into()),
+            detail: None,
+        };
+        let record = store.call_finished("c1", &end).unwrap().unwrap();
+        assert_eq!(record.status, "ended");
+        assert_eq!(record.outcome.as_deref(), Some("answered"));
+        assert_eq!(
+            (record.duration_ms, record.ring_ms, record.talk_ms),
+            (Some(30_000), Some(4_000), Some(26_000))
+        );
+        assert_eq!(record.actions, ["donate", "blacklist"]);
+        assert!(record.converted && record.opted_out);
+        assert_eq!(record.dnc_version, Some(3));
+        assert!(store.open_calls().unwrap().is_empty());
+
+        // The first end wins: a late second end changes nothing.
+        let late = CallEnd {
+            outcome: Some(CallOutcome::Failed),
+            ended_by: Some("reconcile".into()),
+            ..CallEnd::default()
+        };
+        assert_eq!(store.call_finished("c1", &late).unwrap(), None);
+        store.call_progress("c1", &CallProgress::default()).unwrap();
+        assert_eq!(store.call_record("c1").unwrap().unwrap(), record);
+    }
+
+    #[test]
+    fn an_unanswered_call_rings_for_its_whole_duration() {
+        let mut store = Store::open_in_memory().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+        store.call_started(&new_call("c2", t0)).unwrap();
+        let end = CallEnd {
+            outcome: Some(CallOutcome::Busy),
+            hangup_code: Some(17),
+            ended_at: Some(t0 + chrono::Duration::milliseconds(1500)),
+            ..CallEnd::default()
+        };
+        let record = store.call_finished("c2", &end).unwrap().unwrap();
+        assert_eq!((record.ring_ms, record.talk_ms), (Some(1500), None));
+    }
+
+    #[test]
+    fn a_refused_number_is_recorded_as_never_dialed() {
+        let mut store = Store::open_in_memory().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+        store
+            .call_refused(&new_call("c3", t0), "on the do-not-call list")
+            .unwrap();
+        let records = store
+            .call_records(&CallFilter {
+                outcome: Some(CallOutcome::Blacklisted),
+                ..CallFilter::default()
+            })
+            .unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].status, "ended");
+        assert!(store.open_calls().unwrap().is_empty());
+    }
+
+    #[test]
+    fn outcomes_round_trip_through_text() {
+        for outcome in CallOutcome::ALL {
+            assert_eq!(outcome.as_str().parse::<CallOutcome>(), Ok(outcome));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Calls: the session that ties the pre-dial check, Asterisk (over ARI), the IVR
+//! engine and the call record together; the prompts a call plays; and the
+//! Asterisk and trunk configuration.
+//!
+//! Invariants:
+//! - This crate never builds ARI JSON or URLs (that is `shofar-ari`) and never
+//!   decides what a caller hears next (that is `shofar-ivr`).
+//! - It never dials without a permit from `SharedDnc::predial_check`, taken
+//!   right before the originate.
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod config;
+pub mod outcome;
+pub mod prompts;
+pub mod render;
+// pub mod session; (waits for the IVR engine)
+
+use shofar_phone::E164;
+
+pub use backend::{AriLink, CallSignal, Link};
+
+/// Why a call could not be made or finished.
+#[derive(Debug, thiserror::Error)]
+pub enum TelephonyError {
+    #[error(transparent)]
+    Ari(#[from] shofar_ari::AriError),
+    #[error(
+        "not dialing: {error}. Check that Asterisk is running and ARI is reachable (`shofar asterisk-config`, docs/trunk.md)"
+    )]
+    LinkDown { error: String },
+    #[error("{number} is on the do-not-call list: not dialed (call record {call_id})")]
+    Blacklisted { number: E164, call_id: String },
+    #[error(
+        "the flow plays prompts that have no audio: {}. Add each with `shofar audio add NAME FILE`",
+        .0.join(", ")
+    )]
+    MissingPrompts(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] shofar_store::StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,121 @@
+//! Where a call's prompts are: converted audio in the sounds folder, found by
+//! name, and the media URI Asterisk plays them by.
+//!
+//! Layout under `[asterisk] sounds_dir`: `prompts/NAME.{ulaw,alaw,sln}` for the
+//! box's own prompts (menus, confirmations), `campaign-ID/NAME.*` for a
+//! campaign's, and `calls/HASH/NAME.*` for the audio of a one-off test call. A
+//! campaign's folder wins over the box's.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The file extensions Asterisk plays without a transcoder for G.711 trunks,
+/// and the linear fallback.
+pub const FORMATS: [&str; 3] = ["ulaw", "alaw", "sln"];
+
+/// The sounds folder as the supervisor and Asterisk each see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptLibrary {
+    pub sounds_dir: PathBuf,
+    pub asterisk_dir: PathBuf,
+}
+
+/// A prompt or folder name: it becomes part of a path.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+impl PromptLibrary {
+    pub fn folder(&self, folder: &str) -> PathBuf {
+        self.sounds_dir.join(folder)
+    }
+
+    /// True when `folder` holds a converted `name`.
+    pub fn has(&self, folder: &str, name: &str) -> bool {
+        FORMATS.iter().any(|ext| {
+            self.sounds_dir
+                .join(folder)
+                .join(format!("{name}.{ext}"))
+                .is_file()
+        })
+    }
+
+    /// The URI Asterisk plays `folder/name` by.
+    pub fn media(&self, folder: &str, name: &str) -> String {
+        format!(
+            "sound:{}",
+            Path::new(&self.asterisk_dir)
+                .join(folder)
+                .join(name)
+                .display()
+        )
+    }
+
+    /// Resolves `names`, searching `folders` in order. Returns the media URIs and
+    /// the names found nowhere.
+    pub fn resolve<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+        folders: &[&str],
+    ) -> (HashMap<String, String>, Vec<String>) {
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for name in names {
+            if found.contains_key(name) || missing.contains(name) {
+                continue;
+            }
+            match folders
+                .iter()
+                .find(|folder| valid_name(name) && self.has(folder, name))
+            {
+                Some(folder) => {
+                    found.insert(name.clone(), self.media(folder, name));
+                }
+                None => missing.push(name.clone()),
+            }
+        }
+        (found, missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_campaign_prompt_wins_over_the_box_prompt() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = PromptLibrary {
+            sounds_dir: dir.path().to_owned(),
+            asterisk_dir: PathBuf::from("/var/lib/asterisk/sounds/shofar"),
+        };
+        for (folder, name) in [
+            ("prompts", "menu"),
+            ("prompts", "thanks"),
+            ("campaign-7", "menu"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            std::fs::write(
+                dir.path().join(folder).join(format!("{name}.ulaw")),
+                [0xFF; 80],
+            )
+            .unwrap();
+        }
+        let names = ["menu", "thanks", "goodbye", "../etc"].map(String::from);
+        let (found, missing) = library.resolve(&names, &["campaign-7", "prompts"]);
+        assert_eq!(
+            found["menu"],
+            "sound:/var/lib/asterisk/sounds/shofar/campaign-7/menu"
+        );
+        assert_eq!(
+            found["thanks"],
+            "sound:/var/lib/asterisk/sounds/shofar/prompts/thanks"
+        );
+        assert_eq!(missing, ["goodbye", "../etc"]);
+    }
+}

@@ -66,6 +66,7 @@ fi
 # A fresh root from the cache every time: nothing a previous test run left in it
 # (sounds, logs, a half-written config) survives.
 if [ -d "$root" ]; then rm -rf "$root"; fi
+: > "$testbed/asterisk.log" 2>/dev/null || true
 mkdir -p "$root"
 zstd -dc -q "$tarball" | tar -C "$root" -xf -
 say "unpacked the Asterisk root into $root"
@@ -80,7 +81,7 @@ cat > "$testbed/shofar.toml" <<TOML
 data_dir = "$testbed/data"
 
 [log]
-level = "info"
+level = "warn"
 
 [asterisk]
 ari_url = "http://127.0.0.1:8088"
@@ -123,23 +124,6 @@ for port in 8088 5060; do
     fi
 done
 
-setsid chroot "$root" /usr/sbin/asterisk -f -U asterisk -G asterisk \
-    > "$testbed/asterisk.log" 2>&1 < /dev/null &
-echo $! > "$testbed/asterisk.pid"
-
-for _ in $(seq 1 300); do
-    if curl -sf -u "shofar:$password" http://127.0.0.1:8088/ari/asterisk/info >/dev/null 2>&1; then
-        version=$(chroot "$root" /usr/sbin/asterisk -V 2>/dev/null || echo Asterisk)
-        say "$version is up (pid $(cat "$testbed/asterisk.pid")): ARI http://127.0.0.1:8088, SIP 127.0.0.1:5060, trunk far end 127.0.0.1:5070"
-        say "config for the supervisor: $testbed/shofar.toml"
-        say "try: tests/testbed/phone.sh answer & shofar --config $testbed/shofar.toml call 0525551234"
-        exit 0
-    fi
-    if ! kill -0 "$(cat "$testbed/asterisk.pid")" 2>/dev/null; then
-        tail -n 30 "$testbed/asterisk.log" >&2
-        die "Asterisk exited during start-up (log above, full log: $testbed/asterisk.log)"
-    fi
-    sleep 0.1
-done
-tail -n 30 "$testbed/asterisk.log" >&2
-die "ARI did not answer within 30 s (log: $testbed/asterisk.log)"
+"$here/start-asterisk.sh" || die "Asterisk did not start"
+say "config for the supervisor: $testbed/shofar.toml"
+say "try: tests/testbed/phone.sh answer & $shofar --config $testbed/shofar.toml call 0525551234 --audio FILE.wav"

@@ -343,7 +343,31 @@ impl Normalizer {
     }
 
     /// The reference path: libphonenumber parses and classifies.
+    ///
+    /// Digits that start with the country code but make no number with it may be
+    /// a national number that lost its leading 0 in a spreadsheet (09-720-0000
+    /// stored as 97200000): that reading is tried before giving up.
     fn parse_with_libphonenumber(&self, cleaned: &Cleaned) -> Result<Normalized, Rejection> {
+        let first = self.parse_libphonenumber_once(cleaned);
+        if first.is_ok() || !cleaned.text.bytes().all(|b| b.is_ascii_digit()) {
+            return first;
+        }
+        let code = self
+            .fast
+            .as_ref()
+            .map(|fast| fast.country_code().to_string());
+        match code {
+            Some(code) if cleaned.text.starts_with(&code) => {
+                let national = Cleaned {
+                    text: format!("0{}", cleaned.text),
+                };
+                self.parse_libphonenumber_once(&national).or(first)
+            }
+            _ => first,
+        }
+    }
+
+    fn parse_libphonenumber_once(&self, cleaned: &Cleaned) -> Result<Normalized, Rejection> {
         let number = phonenumber::parse(Some(self.default_region), &cleaned.text)
             .map_err(|error| Rejection::Unparsable(error.to_string()))?;
         let code = number.code().value();

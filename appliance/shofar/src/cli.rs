@@ -49,6 +49,103 @@ pub enum Command {
     Db(DbCommand),
     /// Write Asterisk's configuration for this box's [asterisk] and [trunk] settings.
     AsteriskConfig(AsteriskConfigArgs),
+    /// Place one real call through Asterisk and print its record.
+    Call(CallArgs),
+    /// Prompts and messages: audio converted once to what the trunk plays.
+    #[command(subcommand)]
+    Audio(AudioCommand),
+    /// Call records.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Places one real call through Asterisk (ARI and the trunk from shofar.toml) and runs the
+IVR flow on it: the campaign's, or --flow FILE, or the built-in default flow (1 donate,
+2 more information, 9 never call again, 0 repeat). The message (prompt \"campaign\")
+comes from --audio FILE or the campaign's audio; the other prompts from `shofar audio
+add`. The number is checked against the do-not-call list right before the dial.
+
+Prints the call record when the call ends. Exit codes: 0 the call was placed and ended
+(whatever its outcome); 1 the number is on the do-not-call list (not dialed); 2 an
+error (Asterisk unreachable, a prompt without audio, a bad flow file).
+
+Example: shofar call 052-5551234 --audio message.wav")]
+pub struct CallArgs {
+    /// The number to call (052-5551234, +972525551234, …).
+    pub number: String,
+    /// Use this campaign's flow, message, prompts and caller ID.
+    #[arg(long, value_name = "ID|NAME")]
+    pub campaign: Option<String>,
+    /// An IVR flow file (JSON, docs/ivr.md).
+    #[arg(long, value_name = "FILE")]
+    pub flow: Option<PathBuf>,
+    /// The message to play (WAV or MP3), converted once for the trunk.
+    #[arg(long, value_name = "FILE")]
+    pub audio: Option<PathBuf>,
+    /// Answering-machine detection: off; hang up on a machine; or leave the
+    /// prompt \"voicemail\" as a message.
+    #[arg(long, value_enum, default_value = "off")]
+    pub amd: AmdArg,
+    /// Seconds to let it ring (default: [asterisk] ring_timeout_seconds).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(3..=300))]
+    pub ring_timeout: Option<u32>,
+    /// Print the record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AmdArg {
+    Off,
+    Hangup,
+    Message,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AudioCommand {
+    /// Convert a WAV or MP3 file into a prompt the flows can play by NAME.
+    #[command(after_help = "\
+The file is converted once to 8 kHz G.711 (alaw and ulaw) and placed in [asterisk]
+sounds_dir, so Asterisk plays it without transcoding. NAME is what a flow's prompts
+list says (menu, invalid, no-input, thanks, optout-confirm, goodbye, info, voicemail…);
+with --campaign the prompt is that campaign's own and wins over the box's.")]
+    Add {
+        /// The prompt's name: letters, digits, '.', '-', '_'.
+        name: String,
+        /// A WAV or MP3 file.
+        file: PathBuf,
+        /// Make it this campaign's prompt.
+        #[arg(long, value_name = "ID|NAME")]
+        campaign: Option<String>,
+    },
+    /// List the prompts on the box.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// The latest call records, newest first.
+    List {
+        /// Only this campaign's calls.
+        #[arg(long, value_name = "ID|NAME")]
+        campaign: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One call record.
+    Show {
+        call_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

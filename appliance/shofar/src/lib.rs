@@ -72,5 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
         Command::AsteriskConfig(args) => commands::asterisk::config(&app, args),
+        Command::Call(args) => commands::call::run(&mut app, args),
+        Command::Audio(command) => commands::audio::run(&mut app, command),
+        Command::Calls(command) => commands::calls::run(&mut app, command),
     }
 }

@@ -179,6 +179,7 @@ async fn route(
                 link.send_replace(Link::Down { error: Some(error) });
             }
             Feed::Event(event) => {
+                tracing::debug!(?event, "ARI event");
                 let Some(channel_id) = event.channel_id() else {
                     continue;
                 };

@@ -14,11 +14,12 @@ pub mod config;
 pub mod outcome;
 pub mod prompts;
 pub mod render;
-// pub mod session; (waits for the IVR engine)
+pub mod session;
 
 use shofar_phone::E164;
 
 pub use backend::{AriLink, CallSignal, Link};
+pub use session::{Amd, CallRequest, SharedStore, Telephony, TransferRoute};
 
 /// Why a call could not be made or finished.
 #[derive(Debug, thiserror::Error)]

@@ -77,10 +77,14 @@ pub struct CallRequest {
     pub transfer: Option<TransferRoute>,
 }
 
+/// Turns a transfer target ("03-6123456") into a dial string, or `None` when the
+/// trunk cannot dial it.
+pub type EndpointFor = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// How a transfer reaches an agent.
 #[derive(Clone)]
 pub struct TransferRoute {
-    pub endpoint_for: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub endpoint_for: Arc<EndpointFor>,
 }
 
 impl std::fmt::Debug for TransferRoute {
@@ -151,17 +155,8 @@ impl Telephony {
                 };
                 let call_id = call.call_id.clone();
                 let detail = format!("not dialed: {refusal}");
-                with_store(&self.store, move |store| {
-                    store.call_refused(&call, &detail)?;
-                    store.call_record(&call.call_id)
-                })
-                .await?
-                .ok_or_else(|| TelephonyError::Internal(format!("call {call_id} was not recorded")))
-                .map(|record| {
-                    tracing::info!(call_id = %record.call_id, "number is on the do-not-call list; not dialed");
-                    record
-                })
-                .map_err(|e| e)?;
+                with_store(&self.store, move |store| store.call_refused(&call, &detail)).await?;
+                tracing::info!(call_id = %call_id, "number is on the do-not-call list; not dialed");
                 return Err(TelephonyError::Blacklisted {
                     number: request.number,
                     call_id,
@@ -262,21 +257,21 @@ impl CallRun {
             app_args: vec!["call".to_owned(), self.request.call_id.clone()],
             caller_id: self.request.caller_id.clone(),
             timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
-            variables: [(
-                "SHOFAR_APP".to_owned(),
-                self.client().app().to_owned(),
-            )]
-            .into(),
+            variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
         };
         // The permit is checked once more for age: a permit is for this dial, now.
         if !permit.is_fresh(std::time::Instant::now()) || !self.telephony.link.is_up() {
             return self
-                .finish_unplaced("the pre-dial check or the link went stale before the dial; not dialed")
+                .finish_unplaced(
+                    "the pre-dial check or the link went stale before the dial; not dialed",
+                )
                 .await;
         }
         if let Err(error) = self.client().originate(&originate).await {
             tracing::warn!(call_id = %self.call_id(), %error, "originate failed");
-            return self.finish_unplaced(&format!("Asterisk did not place the call: {error}")).await;
+            return self
+                .finish_unplaced(&format!("Asterisk did not place the call: {error}"))
+                .await;
         }
         tracing::info!(call_id = %self.call_id(), number = %self.request.number, "dialing");
 
@@ -322,15 +317,18 @@ impl CallRun {
     async fn on_event(&mut self, event: Event) -> Result<Option<CallRecord>, TelephonyError> {
         let is_caller = |id: &str, me: &str| id == me;
         match event {
-            Event::Dial { peer, dialstatus } if is_caller(&peer.id, self.call_id()) => match dialstatus.as_str() {
-                "RINGING" | "PROGRESS" => self.facts.rang = true,
-                "" => {}
-                status => self.facts.dial_status = Some(status.to_owned()),
-            },
-            Event::ChannelStateChange { channel } if is_caller(&channel.id, self.call_id()) => {
-                if channel.state == ChannelState::Ringing {
-                    self.facts.rang = true;
+            Event::Dial { peer, dialstatus } if is_caller(&peer.id, self.call_id()) => {
+                match dialstatus.as_str() {
+                    "RINGING" | "PROGRESS" => self.facts.rang = true,
+                    "" => {}
+                    status => self.facts.dial_status = Some(status.to_owned()),
                 }
+            }
+            Event::ChannelStateChange { channel }
+                if is_caller(&channel.id, self.call_id())
+                    && channel.state == ChannelState::Ringing =>
+            {
+                self.facts.rang = true;
             }
             Event::StasisStart { channel, args } => {
                 if channel.id != self.request.call_id {
@@ -354,7 +352,10 @@ impl CallRun {
                         self.facts.answered = true;
                         let call_id = self.request.call_id.clone();
                         let at = Utc::now();
-                        with_store(&self.telephony.store, move |store| store.call_answered(&call_id, at)).await?;
+                        with_store(&self.telephony.store, move |store| {
+                            store.call_answered(&call_id, at)
+                        })
+                        .await?;
                         tracing::info!(call_id = %self.call_id(), "answered");
                         if self.request.amd == Amd::Off {
                             self.start_ivr().await?;
@@ -370,8 +371,12 @@ impl CallRun {
                     _ => {}
                 }
             }
-            Event::ChannelDtmfReceived { channel, digit, .. } if is_caller(&channel.id, self.call_id()) => {
-                let Some(key) = digit.chars().next() else { return Ok(None) };
+            Event::ChannelDtmfReceived { channel, digit, .. }
+                if is_caller(&channel.id, self.call_id()) =>
+            {
+                let Some(key) = digit.chars().next() else {
+                    return Ok(None);
+                };
                 self.progress.dtmf.push(key);
                 tracing::info!(call_id = %self.call_id(), key = %key, "key pressed");
                 if self.ivr.is_some() {
@@ -385,15 +390,24 @@ impl CallRun {
                     self.voicemail_playback = None;
                     self.hang_up("flow").await;
                 } else if let Some(id) = self.playbacks.remove(&playback.id) {
-                    self.ivr_events(vec![shofar_ivr::Event::PlaybackFinished { id }]).await?;
+                    self.ivr_events(vec![shofar_ivr::Event::PlaybackFinished { id }])
+                        .await?;
                 }
             }
-            Event::ChannelHangupRequest { channel, .. } if is_caller(&channel.id, self.call_id()) => {
-                if self.ended_by.is_none() {
-                    self.ended_by = Some(if self.facts.answered { "callee" } else { "network" });
-                }
+            Event::ChannelHangupRequest { channel, .. }
+                if is_caller(&channel.id, self.call_id()) && self.ended_by.is_none() =>
+            {
+                self.ended_by = Some(if self.facts.answered {
+                    "callee"
+                } else {
+                    "network"
+                });
             }
-            Event::ChannelDestroyed { channel, cause, cause_txt } => {
+            Event::ChannelDestroyed {
+                channel,
+                cause,
+                cause_txt,
+            } => {
                 if channel.id != self.request.call_id {
                     // The agent left: the transfer is over for the caller too.
                     if let Some(agent) = &self.agent
@@ -405,9 +419,20 @@ impl CallRun {
                     return Ok(None);
                 }
                 self.facts.cause = Some(cause);
-                let ended_by = self.ended_by.unwrap_or(if self.facts.answered { "callee" } else { "network" });
-                let text = if cause_txt.is_empty() { cause_text(cause).to_owned() } else { cause_txt };
-                return self.finish_with_cause(ended_by, cause, text).await.map(Some);
+                let ended_by = self.ended_by.unwrap_or(if self.facts.answered {
+                    "callee"
+                } else {
+                    "network"
+                });
+                let text = if cause_txt.is_empty() {
+                    cause_text(cause).to_owned()
+                } else {
+                    cause_txt
+                };
+                return self
+                    .finish_with_cause(ended_by, cause, text)
+                    .await
+                    .map(Some);
             }
             _ => {}
         }
@@ -426,9 +451,18 @@ impl CallRun {
     async fn on_machine(&mut self) {
         match self.request.amd.clone() {
             Amd::LeaveMessage { prompt } => {
-                let media = self.request.prompts.get(&prompt).cloned().unwrap_or_default();
+                let media = self
+                    .request
+                    .prompts
+                    .get(&prompt)
+                    .cloned()
+                    .unwrap_or_default();
                 let playback_id = format!("{}.vm", self.request.call_id);
-                match self.client().play(&self.request.call_id, &playback_id, &media).await {
+                match self
+                    .client()
+                    .play(&self.request.call_id, &playback_id, &media)
+                    .await
+                {
                     Ok(_) => {
                         self.progress.actions.push("voicemail_drop".to_owned());
                         self.voicemail_playback = Some(playback_id);
@@ -447,7 +481,9 @@ impl CallRun {
     async fn ivr_events(&mut self, events: Vec<shofar_ivr::Event>) -> Result<(), TelephonyError> {
         let mut queue: VecDeque<shofar_ivr::Event> = events.into();
         while let Some(event) = queue.pop_front() {
-            let Some(session) = self.ivr.as_mut() else { return Ok(()) };
+            let Some(session) = self.ivr.as_mut() else {
+                return Ok(());
+            };
             let commands = session.handle(&self.request.flow, event);
             for synthetic in self.execute_collect(commands).await? {
                 queue.push_back(synthetic);
@@ -467,15 +503,27 @@ impl CallRun {
 
     /// Carries out IVR commands in order; returns events to feed back (a prompt
     /// that could not start counts as finished, so the flow goes on).
-    async fn execute_collect(&mut self, commands: Vec<Command>) -> Result<Vec<shofar_ivr::Event>, TelephonyError> {
+    async fn execute_collect(
+        &mut self,
+        commands: Vec<Command>,
+    ) -> Result<Vec<shofar_ivr::Event>, TelephonyError> {
         let mut follow_up = Vec::new();
         for command in commands {
             match command {
                 Command::Play { id, prompt } => {
-                    let media = self.request.prompts.get(&prompt).cloned().unwrap_or_default();
+                    let media = self
+                        .request
+                        .prompts
+                        .get(&prompt)
+                        .cloned()
+                        .unwrap_or_default();
                     let playback_id = format!("{}.{id}", self.request.call_id);
                     self.playbacks.insert(playback_id.clone(), id);
-                    if let Err(error) = self.client().play(&self.request.call_id, &playback_id, &media).await {
+                    if let Err(error) = self
+                        .client()
+                        .play(&self.request.call_id, &playback_id, &media)
+                        .await
+                    {
                         tracing::debug!(call_id = %self.call_id(), %error, prompt, "prompt did not start");
                         self.playbacks.remove(&playback_id);
                         follow_up.push(shofar_ivr::Event::PlaybackFinished { id });
@@ -487,7 +535,8 @@ impl CallRun {
                     let _ = self.client().stop_playback(&playback_id).await;
                 }
                 Command::StartTimer { id, seconds } => {
-                    self.timer = Some((id, Instant::now() + Duration::from_secs(u64::from(seconds))));
+                    self.timer =
+                        Some((id, Instant::now() + Duration::from_secs(u64::from(seconds))));
                 }
                 Command::CancelTimer { id } => {
                     if self.timer.is_some_and(|(current, _)| current == id) {
@@ -517,7 +566,12 @@ impl CallRun {
                 let dnc = self.telephony.dnc.clone();
                 let call_id = self.request.call_id.clone();
                 with_store(&self.telephony.store, move |store| {
-                    store.blacklist_add(&dnc, [entry], "ivr", serde_json::json!({ "call_id": call_id }))
+                    store.blacklist_add(
+                        &dnc,
+                        [entry],
+                        "ivr",
+                        serde_json::json!({ "call_id": call_id }),
+                    )
                 })
                 .await?;
                 tracing::info!(call_id = %self.call_id(), number = %self.request.number, "opted out: number listed");
@@ -561,11 +615,15 @@ impl CallRun {
             channel_id: format!("{}-agent", self.request.call_id),
             bridge_id: format!("{}-bridge", self.request.call_id),
         };
-        self.telephony.link.register(&agent.channel_id, self.sender.clone());
+        self.telephony
+            .link
+            .register(&agent.channel_id, self.sender.clone());
         let client = self.client().clone();
         let setup = async {
             client.create_bridge(&agent.bridge_id).await?;
-            client.add_to_bridge(&agent.bridge_id, &self.request.call_id).await?;
+            client
+                .add_to_bridge(&agent.bridge_id, &self.request.call_id)
+                .await?;
             let _ = client.ring(&self.request.call_id).await;
             client
                 .originate(&Originate {
@@ -592,7 +650,11 @@ impl CallRun {
         if agent.channel_id != channel_id {
             return;
         }
-        if let Err(error) = self.client().add_to_bridge(&agent.bridge_id, channel_id).await {
+        if let Err(error) = self
+            .client()
+            .add_to_bridge(&agent.bridge_id, channel_id)
+            .await
+        {
             tracing::warn!(call_id = %self.call_id(), %error, "cannot bridge the agent");
         } else {
             self.progress.actions.push("transfer_connected".to_owned());
@@ -610,7 +672,10 @@ impl CallRun {
     async fn save_progress(&self) -> Result<(), TelephonyError> {
         let call_id = self.request.call_id.clone();
         let progress = self.progress.clone();
-        with_store(&self.telephony.store, move |store| store.call_progress(&call_id, &progress)).await
+        with_store(&self.telephony.store, move |store| {
+            store.call_progress(&call_id, &progress)
+        })
+        .await
     }
 
     async fn cleanup_transfer(&mut self) {
@@ -621,13 +686,22 @@ impl CallRun {
         }
     }
 
-    async fn finish_with_cause(&mut self, ended_by: &str, cause: i64, cause_text: String) -> Result<CallRecord, TelephonyError> {
+    async fn finish_with_cause(
+        &mut self,
+        ended_by: &str,
+        cause: i64,
+        cause_text: String,
+    ) -> Result<CallRecord, TelephonyError> {
         self.cleanup_transfer().await;
         let end = CallEnd {
             outcome: Some(classify(&self.facts)),
             hangup_code: Some(cause),
             hangup_cause: Some(cause_text),
-            dial_status: self.facts.dial_status.clone().or(self.facts.answered.then(|| "ANSWER".to_owned())),
+            dial_status: self
+                .facts
+                .dial_status
+                .clone()
+                .or(self.facts.answered.then(|| "ANSWER".to_owned())),
             ended_at: Some(Utc::now()),
             ended_by: Some(ended_by.to_owned()),
             detail: None,
@@ -636,9 +710,18 @@ impl CallRun {
     }
 
     /// Ends a call whose end Asterisk never reported.
-    async fn finish(&mut self, outcome: Option<CallOutcome>, ended_by: &str, detail: Option<String>) -> Result<CallRecord, TelephonyError> {
+    async fn finish(
+        &mut self,
+        outcome: Option<CallOutcome>,
+        ended_by: &str,
+        detail: Option<String>,
+    ) -> Result<CallRecord, TelephonyError> {
         self.cleanup_transfer().await;
-        let outcome = outcome.unwrap_or(if self.facts.answered { classify(&self.facts) } else { CallOutcome::Failed });
+        let outcome = outcome.unwrap_or(if self.facts.answered {
+            classify(&self.facts)
+        } else {
+            CallOutcome::Failed
+        });
         let end = CallEnd {
             outcome: Some(outcome),
             dial_status: self.facts.dial_status.clone(),
@@ -651,7 +734,12 @@ impl CallRun {
     }
 
     async fn finish_unplaced(&mut self, detail: &str) -> Result<CallRecord, TelephonyError> {
-        self.finish(Some(CallOutcome::Failed), "supervisor", Some(detail.to_owned())).await
+        self.finish(
+            Some(CallOutcome::Failed),
+            "supervisor",
+            Some(detail.to_owned()),
+        )
+        .await
     }
 
     async fn store_end(&mut self, end: CallEnd) -> Result<CallRecord, TelephonyError> {
@@ -662,7 +750,9 @@ impl CallRun {
             store.call_record(&call_id)
         })
         .await?
-        .ok_or_else(|| TelephonyError::Internal(format!("call {} has no record", self.request.call_id)))?;
+        .ok_or_else(|| {
+            TelephonyError::Internal(format!("call {} has no record", self.request.call_id))
+        })?;
         tracing::info!(
             call_id = %record.call_id,
             outcome = record.outcome.as_deref().unwrap_or(""),

@@ -1,6 +1,9 @@
 pub mod asterisk;
+pub mod audio;
 pub mod blacklist;
 pub mod calendar;
+pub mod call;
+pub mod calls;
 pub mod campaign;
 pub mod db;
 pub mod import;

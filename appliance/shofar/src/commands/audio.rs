@@ -1,0 +1,142 @@
+//! `shofar audio`: prompts converted once to what the trunk plays.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shofar_audio::{Converted, Limits};
+use shofar_telephony::prompts::{FORMATS, PromptLibrary, valid_name};
+
+use crate::App;
+use crate::cli::AudioCommand;
+use crate::commands::call::CAMPAIGN_PROMPT;
+use crate::output::print_json;
+
+fn library(app: &App) -> PromptLibrary {
+    PromptLibrary {
+        sounds_dir: app.config.asterisk.sounds_dir.clone(),
+        asterisk_dir: app.config.asterisk.asterisk_sounds_dir().to_owned(),
+    }
+}
+
+pub fn run(app: &mut App, command: AudioCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AudioCommand::Add {
+            name,
+            file,
+            campaign,
+        } => {
+            if !valid_name(&name) {
+                bail!(
+                    "{name:?} is not a prompt name: use letters, digits, '.', '-' or '_' (at most 64)"
+                );
+            }
+            let folder = match campaign {
+                Some(key) => format!("campaign-{}", app.store.resolve_campaign(&key)?.0),
+                None => "prompts".to_owned(),
+            };
+            let library = library(app);
+            let converted = convert(&library, &file, &folder, &name)?;
+            println!(
+                "{folder}/{name}: {:.1} s from {} ({} Hz, {} channel{}), peak {:.1} dBFS{}",
+                converted.duration_seconds,
+                file.display(),
+                converted.source.sample_rate,
+                converted.source.channels,
+                if converted.source.channels == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                converted.peak_dbfs,
+                if converted.silent {
+                    " — warning: it is almost silent; check the recording"
+                } else {
+                    ""
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AudioCommand::List { json } => {
+            let library = library(app);
+            let prompts = list(&library.sounds_dir)?;
+            if json {
+                print_json(&prompts)?;
+            } else if prompts.is_empty() {
+                println!(
+                    "no prompts in {} yet: add them with `shofar audio add NAME FILE`",
+                    library.sounds_dir.display()
+                );
+            } else {
+                for prompt in &prompts {
+                    println!("{}/{}", prompt.folder, prompt.name);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn convert(
+    library: &PromptLibrary,
+    file: &Path,
+    folder: &str,
+    name: &str,
+) -> anyhow::Result<Converted> {
+    let out_dir = library.folder(folder);
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    shofar_audio::convert_file(file, &out_dir, name, &Limits::default())
+        .with_context(|| format!("cannot use {} as a prompt", file.display()))
+}
+
+/// Converts a one-off message (`shofar call --audio FILE`) into a folder named by
+/// its content, once; returns the folder.
+pub fn add_message(library: &PromptLibrary, file: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read the message {}", file.display()))?;
+    let digest = Sha256::digest(&bytes);
+    let folder = format!(
+        "calls/{}",
+        digest
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    if !library.has(&folder, CAMPAIGN_PROMPT) {
+        convert(library, file, &folder, CAMPAIGN_PROMPT)?;
+    }
+    Ok(folder)
+}
+
+#[derive(Debug, Serialize)]
+struct Prompt {
+    folder: String,
+    name: String,
+}
+
+fn list(sounds_dir: &PathBuf) -> anyhow::Result<Vec<Prompt>> {
+    let mut prompts = Vec::new();
+    let Ok(folders) = std::fs::read_dir(sounds_dir) else {
+        return Ok(prompts);
+    };
+    for folder in folders.flatten().filter(|e| e.path().is_dir()) {
+        let folder_name = folder.file_name().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(folder.path())?.flatten() {
+            let path = file.path();
+            if path.extension().and_then(|e| e.to_str()) == Some(FORMATS[0])
+                && let Some(stem) = path.file_stem()
+            {
+                prompts.push(Prompt {
+                    folder: folder_name.clone(),
+                    name: stem.to_string_lossy().into_owned(),
+                });
+            }
+        }
+    }
+    prompts.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
+    Ok(prompts)
+}

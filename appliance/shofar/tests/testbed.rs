@@ -1,0 +1,466 @@
+//! End to end against real Asterisk and sipp phones: `shofar call` places a real
+//! call through the testbed's trunk and the test checks both the call record and
+//! what the phone received.
+//!
+//! Needs the testbed (`make testbed-up`) and `SHOFAR_TESTBED` pointing at its
+//! `target/testbed/shofar.toml`; `make test` does both. Without it these tests say
+//! they were skipped — except under CI, where a missing testbed is a failure.
+//! Tests share one trunk (the phone listens on 127.0.0.1:5070), so they run one at
+//! a time.
+
+mod phone;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, Once};
+use std::time::Duration;
+
+use phone::{Phone, PhoneReport};
+use serde_json::Value;
+
+struct Testbed {
+    config: PathBuf,
+    _serial: MutexGuard<'static, ()>,
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static PROMPTS: Once = Once::new();
+
+/// The prompts the test flows play: short tones, so tests run fast. They go
+/// through `shofar audio add` like an operator's recordings would.
+const PROMPTS_TONES: &[(&str, f32, u32)] = &[
+    ("campaign", 1.0, 440),
+    ("menu", 0.6, 660),
+    ("invalid", 0.4, 880),
+    ("no-input", 0.4, 330),
+    ("thanks", 0.4, 550),
+    ("optout-confirm", 0.6, 770),
+    ("goodbye", 0.4, 990),
+    ("info", 0.4, 1100),
+    ("voicemail", 0.5, 500),
+];
+
+fn testbed() -> Option<Testbed> {
+    let Some(config) = std::env::var_os("SHOFAR_TESTBED").map(PathBuf::from) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run these tests against the testbed: `make test` sets SHOFAR_TESTBED"
+        );
+        eprintln!(
+            "skipped: no testbed (run `make testbed-up` and set SHOFAR_TESTBED=target/testbed/shofar.toml)"
+        );
+        return None;
+    };
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    PROMPTS.call_once(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, seconds, hertz) in PROMPTS_TONES {
+            let wav = dir.path().join(format!("{name}.wav"));
+            let status = Command::new("sox")
+                .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+                .arg(&wav)
+                .args([
+                    "synth",
+                    &seconds.to_string(),
+                    "sine",
+                    &hertz.to_string(),
+                    "vol",
+                    "0.5",
+                ])
+                .status()
+                .expect("sox runs (the testbed installs it)");
+            assert!(status.success());
+            let output = shofar(
+                &config,
+                dir.path(),
+                &["audio", "add", name, wav.to_str().unwrap()],
+            );
+            assert!(
+                output.status.success(),
+                "audio add {name}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    });
+    Some(Testbed {
+        config,
+        _serial: serial,
+    })
+}
+
+fn shofar(config: &Path, data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_shofar"))
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A call's result: the exit code, the record (JSON), what the phone saw.
+struct Called {
+    code: Option<i32>,
+    record: Value,
+    stderr: String,
+    phone: PhoneReport,
+}
+
+impl Testbed {
+    /// Places a call from a fresh data directory while `phone` answers.
+    fn call(&self, phone: &Phone, number: &str, args: &[&str]) -> (Called, tempfile::TempDir) {
+        let data = tempfile::tempdir().unwrap();
+        let called = self.call_in(data.path(), phone, number, args);
+        (called, data)
+    }
+
+    fn call_in(&self, data: &Path, phone: &Phone, number: &str, args: &[&str]) -> Called {
+        let running = phone.start(data);
+        let mut full = vec!["call", number, "--json"];
+        full.extend_from_slice(args);
+        let output = shofar(&self.config, data, &full);
+        let phone = running.finish(Duration::from_secs(5));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        Called {
+            code: output.status.code(),
+            record: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            phone,
+        }
+    }
+
+    fn flow(&self, dir: &Path, json: &str) -> String {
+        let path = dir.join("flow.json");
+        std::fs::write(&path, json).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Called {
+    fn field(&self, name: &str) -> &Value {
+        &self.record[name]
+    }
+
+    fn check(&self, outcome: &str, ended_by: &str, keys: &str, actions: &[&str]) {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "shofar call failed: {}\nphone: {:?}",
+            self.stderr,
+            self.phone
+        );
+        assert_eq!(
+            self.field("outcome"),
+            outcome,
+            "record: {:#}\nphone: {:#?}",
+            self.record,
+            self.phone
+        );
+        assert_eq!(
+            self.field("ended_by"),
+            ended_by,
+            "record: {:#}",
+            self.record
+        );
+        assert_eq!(self.field("dtmf"), keys, "record: {:#}", self.record);
+        let got: Vec<&str> = self
+            .field("actions")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(got, actions, "record: {:#}", self.record);
+        assert_eq!(self.field("status"), "ended");
+    }
+}
+
+/// Two levels, short timeouts: what most tests run.
+const TEST_FLOW: &str = r#"{
+  "version": 1, "name": "Test", "start": "main",
+  "nodes": {
+    "main": {"type": "menu", "prompts": ["campaign", "menu"],
+             "keys": {"1": "donate", "2": "sub", "9": "optout"},
+             "timeout": {"seconds": 2, "prompt": "no-input", "retries": 1, "then": "goodbye"},
+             "invalid": {"prompt": "invalid", "retries": 2, "then": "goodbye"}},
+    "sub": {"type": "menu", "prompts": ["info"], "keys": {"3": "donate", "0": "main"},
+            "timeout": {"seconds": 2, "prompt": "no-input", "retries": 0, "then": "goodbye"},
+            "invalid": {"prompt": "invalid", "retries": 1, "then": "goodbye"}},
+    "donate": {"type": "action", "action": {"kind": "donate"}, "next": "thanks"},
+    "thanks": {"type": "play", "prompts": ["thanks"], "next": "bye"},
+    "optout": {"type": "action", "action": {"kind": "blacklist"}, "next": "optout-confirm"},
+    "optout-confirm": {"type": "play", "prompts": ["optout-confirm"], "next": "bye"},
+    "goodbye": {"type": "play", "prompts": ["goodbye"], "next": "bye"},
+    "bye": {"type": "action", "action": {"kind": "end_call"}}
+  }
+}"#;
+
+fn is_listed(testbed: &Testbed, data: &Path, number: &str) -> bool {
+    shofar(&testbed.config, data, &["blacklist", "check", number])
+        .status
+        .code()
+        == Some(0)
+}
+
+/// Seed property 12: pressing 9 lists the number before anything else, a
+/// confirmation plays and the box hangs up — keys sent as SIP INFO.
+#[test]
+fn pressing_9_by_sip_info_opts_out_and_hangs_up() {
+    let Some(testbed) = testbed() else { return };
+    let phone = Phone::answer().pause(700).info('9').await_bye();
+    let (called, data) = testbed.call(&phone, "0525551234", &[]);
+    called.check("answered", "flow", "9", &["blacklist"]);
+    assert_eq!(called.field("opted_out"), true);
+    assert!(
+        called.phone.completed(),
+        "the phone did not get the box's BYE: {:?}",
+        called.phone
+    );
+    assert!(is_listed(&testbed, data.path(), "0525551234"));
+    let history = shofar(
+        &testbed.config,
+        data.path(),
+        &["blacklist", "check", "0525551234", "--json"],
+    );
+    assert!(String::from_utf8_lossy(&history.stdout).contains("user_optout"));
+}
+
+/// Seed property 12, keys as RTP telephone-events (RFC 4733).
+#[test]
+fn pressing_9_by_rfc4733_opts_out_and_hangs_up() {
+    let Some(testbed) = testbed() else { return };
+    let phone = Phone::answer().pause(700).rfc4733('9').await_bye();
+    let (called, data) = testbed.call(&phone, "0545551234", &[]);
+    called.check("answered", "flow", "9", &["blacklist"]);
+    assert!(called.phone.completed(), "{:?}", called.phone);
+    assert!(is_listed(&testbed, data.path(), "054-5551234"));
+}
+
+/// Key 1 in the default flow: a donation, recorded as a conversion with its SMS
+/// pending.
+#[test]
+fn pressing_1_is_a_conversion() {
+    let Some(testbed) = testbed() else { return };
+    let phone = Phone::answer().pause(500).info('1').await_bye();
+    let (called, data) = testbed.call(&phone, "0525551235", &[]);
+    called.check("answered", "flow", "1", &["donate", "send_sms:pending"]);
+    assert_eq!(called.field("converted"), true);
+    assert!(!is_listed(&testbed, data.path(), "0525551235"));
+}
+
+/// Seed property 16: an unmapped key plays the error prompt and the menu again;
+/// the valid key after it acts.
+#[test]
+fn an_invalid_key_then_a_valid_one() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(dir.path(), TEST_FLOW);
+    let phone = Phone::answer()
+        .pause(500)
+        .info('7')
+        .pause(1200)
+        .info('1')
+        .await_bye();
+    let (called, _data) = testbed.call(&phone, "0525551236", &["--flow", &flow]);
+    called.check("answered", "flow", "71", &["donate", "send_sms:pending"]);
+}
+
+/// Seed property 18: no key → the timeout prompt, the menu again, then the
+/// configured action (goodbye, hang up).
+#[test]
+fn no_key_takes_the_timeout_path() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(dir.path(), TEST_FLOW);
+    let phone = Phone::answer().await_bye();
+    let (called, _data) = testbed.call(&phone, "0525551237", &["--flow", &flow]);
+    called.check("answered", "flow", "", &[]);
+    // Two rounds of the menu (1.6 s of prompts, 2 s of waiting each) and goodbye.
+    assert!(
+        called.field("talk_ms").as_i64().unwrap() >= 7_000,
+        "{:#}",
+        called.record
+    );
+    assert!(called.phone.completed());
+}
+
+/// Seed property 17: 2 opens the sub-menu, 3 there donates.
+#[test]
+fn a_two_level_menu() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(dir.path(), TEST_FLOW);
+    let phone = Phone::answer()
+        .pause(500)
+        .info('2')
+        .pause(300)
+        .rfc4733('3')
+        .await_bye();
+    let (called, _data) = testbed.call(&phone, "0525551238", &["--flow", &flow]);
+    called.check("answered", "flow", "23", &["donate", "send_sms:pending"]);
+}
+
+#[test]
+fn busy_congestion_and_rejected_are_told_apart() {
+    let Some(testbed) = testbed() else { return };
+    for (code, reason, outcome, cause) in [
+        (486, "Busy Here", "busy", 17),
+        (503, "Service Unavailable", "congestion", 34),
+        (603, "Decline", "rejected", 21),
+    ] {
+        let (called, _data) = testbed.call(&Phone::reject(code, reason), "0525551239", &[]);
+        called.check(outcome, "network", "", &[]);
+        assert_eq!(
+            called.field("hangup_code"),
+            cause,
+            "{code}: {:#}",
+            called.record
+        );
+        assert!(called.field("answered_at").is_null());
+        assert!(called.phone.completed(), "{code}: {:?}", called.phone);
+    }
+}
+
+#[test]
+fn ringing_with_no_answer() {
+    let Some(testbed) = testbed() else { return };
+    let (called, _data) = testbed.call(
+        &Phone::ring_forever(),
+        "0525551240",
+        &["--ring-timeout", "4"],
+    );
+    called.check("no_answer", "network", "", &[]);
+    assert!(
+        called.field("ring_ms").as_i64().unwrap() >= 3_500,
+        "{:#}",
+        called.record
+    );
+    assert!(
+        called.phone.completed(),
+        "the phone never got the CANCEL: {:?}",
+        called.phone
+    );
+}
+
+#[test]
+fn an_unreachable_far_end_fails() {
+    let Some(testbed) = testbed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    // No phone listens on 5070.
+    let output = shofar(
+        &testbed.config,
+        data.path(),
+        &["call", "0525551241", "--json", "--ring-timeout", "4"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let record: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(record["outcome"], "failed", "{record:#}");
+    assert!(record["answered_at"].is_null());
+}
+
+#[test]
+fn the_callee_hangs_up_mid_prompt() {
+    let Some(testbed) = testbed() else { return };
+    let phone = Phone::answer().pause(400).hang_up();
+    let (called, _data) = testbed.call(&phone, "0525551242", &[]);
+    called.check("answered", "callee", "", &[]);
+    assert!(called.phone.completed(), "{:?}", called.phone);
+}
+
+/// Never dial a blacklisted number: the phone must see no INVITE at all.
+#[test]
+fn a_blacklisted_number_is_never_originated() {
+    let Some(testbed) = testbed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let added = shofar(
+        &testbed.config,
+        data.path(),
+        &[
+            "blacklist",
+            "add",
+            "052-5551243",
+            "--reason",
+            "asked by phone",
+        ],
+    );
+    assert!(added.status.success());
+    let called = testbed.call_in(data.path(), &Phone::answer().await_bye(), "0525551243", &[]);
+    assert_eq!(called.code, Some(1), "{}", called.stderr);
+    assert!(
+        called.stderr.contains("do-not-call list"),
+        "{}",
+        called.stderr
+    );
+    assert_eq!(called.field("outcome"), "blacklisted");
+    assert_eq!(
+        called.phone.invites(),
+        0,
+        "the phone got an INVITE: {}",
+        called.phone.messages
+    );
+}
+
+/// Asterisk dies mid-call and comes back: the supervisor reconnects by itself,
+/// reconciles, and the call does not stay "in progress".
+#[test]
+fn asterisk_restarting_during_a_call_leaves_no_stuck_call() {
+    let Some(testbed) = testbed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let running = Phone::answer().await_bye().start(data.path());
+    let child = Command::new(env!("CARGO_BIN_EXE_shofar"))
+        .arg("--config")
+        .arg(&testbed.config)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["call", "0525551244", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the call be answered and the menu start (the default flow waits 10 s).
+    std::thread::sleep(Duration::from_millis(2500));
+    let restart = testbed
+        .config
+        .parent()
+        .unwrap()
+        .join("../../tests/testbed/start-asterisk.sh");
+    let restart = if restart.exists() {
+        restart
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/testbed/start-asterisk.sh")
+    };
+    let status = Command::new(&restart).arg("--kill").status().unwrap();
+    assert!(status.success(), "Asterisk did not come back");
+    let output = child.wait_with_output().unwrap();
+    let _phone = running.finish(Duration::from_secs(1));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let record: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(record["status"], "ended", "{record:#}");
+    assert_eq!(record["outcome"], "answered", "{record:#}");
+    assert_eq!(record["ended_by"], "reconcile", "{record:#}");
+    assert!(
+        record["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer exists"),
+        "{record:#}"
+    );
+    // And the box can call again on the new Asterisk.
+    let phone = Phone::answer().pause(500).info('9').await_bye();
+    let called = testbed.call_in(data.path(), &phone, "0525551245", &[]);
+    called.check("answered", "flow", "9", &["blacklist"]);
+}

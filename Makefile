@@ -3,23 +3,42 @@
 #   $(SHOFAR_CACHE)/target   the cargo target directory
 #   $(SHOFAR_CACHE)/bench    generated benchmark inputs
 SHOFAR_CACHE ?= $(HOME)/.cache/shofar
+export SHOFAR_CACHE
 export CARGO_TARGET_DIR ?= $(SHOFAR_CACHE)/target
 export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
 	@echo "make test   everything CI runs: format, lint, unit, property and end-to-end tests"
 	@echo "make bench  the performance benchmarks (docs/benchmarks.md)"
+	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 
 build:
 	$(CARGO) build --release --locked -p shofar -p shofar-testdata
 
-## test: what CI runs (.ci/run calls exactly this).
-test: lint unit
+## test: what CI runs (.ci/run calls exactly this): lint, then every test with the
+## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
+## whatever the result.
+TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
+SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
+
+test: lint
+	$(MAKE) --no-print-directory testbed-up
+	SHOFAR_TESTBED=$(TESTBED_CONFIG) $(CARGO) test --locked --workspace --no-fail-fast; \
+	  status=$$?; tests/testbed/down.sh; exit $$status
+
+## testbed-up: Debian's Asterisk in a chroot (cached in $(SHOFAR_CACHE)), configured
+## by `shofar asterisk-config`; leaves target/testbed/shofar.toml.
+testbed-up:
+	$(CARGO) build --locked -p shofar
+	tests/testbed/up.sh "$(SHOFAR_DEBUG)"
+
+testbed-down:
+	tests/testbed/down.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

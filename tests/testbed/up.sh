@@ -125,5 +125,18 @@ for port in 8088 5060; do
 done
 
 "$here/start-asterisk.sh" || die "Asterisk did not start"
+
+# Stand-in prompts for the default flow: short tones (an organization records its
+# own with `shofar audio add`). They go through the real conversion.
+tones=$(mktemp -d "${TMPDIR:-/tmp}/shofar-tones.XXXXXX")
+for prompt in campaign:1.5:440 menu:1.0:660 invalid:0.5:880 no-input:0.5:330 thanks:0.6:550 \
+              optout-confirm:0.8:770 goodbye:0.5:990 info:0.6:1100 voicemail:1.0:500; do
+    IFS=: read -r name seconds hertz <<< "$prompt"
+    sox -n -r 16000 -c 1 -b 16 "$tones/$name.wav" synth "$seconds" sine "$hertz" vol 0.5
+    "$shofar" --config "$testbed/shofar.toml" audio add "$name" "$tones/$name.wav" >/dev/null \
+        || die "shofar audio add $name failed"
+done
+rm -rf "$tones"
+say "added stand-in prompts (tones) for the default flow: shofar audio list"
 say "config for the supervisor: $testbed/shofar.toml"
 say "try: tests/testbed/phone.sh answer & $shofar --config $testbed/shofar.toml call 0525551234 --audio FILE.wav"

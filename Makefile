@@ -40,6 +40,14 @@ testbed-up:
 testbed-down:
 	tests/testbed/down.sh
 
+## bench-calls: concurrent real calls on the testbed (after make testbed-up):
+## CALLS placed at once, answered by sipp, held HOLD seconds.
+CALLS ?= 200
+HOLD ?= 30
+bench-calls:
+	$(CARGO) build --locked --release -p shofar --example concurrent_calls
+	$(CARGO_TARGET_DIR)/release/examples/concurrent_calls $(TESTBED_CONFIG) $(CALLS) $(HOLD)
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings

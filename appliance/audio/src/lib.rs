@@ -1,367 +1,443 @@
-//! Campaign audio: an uploaded WAV or MP3, converted once to what a G.711 trunk
-//! plays without transcoding.
+//! Campaign audio: an uploaded WAV or MP3 converted once into the files
+//! Asterisk plays to a SIP trunk without transcoding.
 //!
-//! Guarantees:
-//! - The output is 8 kHz mono in three raw formats Asterisk reads by extension:
-//!   `NAME.ulaw` (G.711 μ-law), `NAME.alaw` (G.711 A-law) and `NAME.sln` (16-bit
-//!   linear), band-limited before resampling so nothing above 4 kHz folds back.
-//! - Files appear whole or not at all: each is written to a temporary name and
-//!   renamed; a failed conversion leaves nothing behind.
-//! - The type is read from the content, never from the file name; limits on
-//!   size and length are checked before the work.
-//! - No input makes it panic.
+//! [`convert_bytes`] (or [`convert_file`]) takes any common WAV (8/16/24/32-bit
+//! integer or float PCM, any rate from 4 to 384 kHz, any channel count) or
+//! MP3, and writes into the output directory:
+//!
+//! - `NAME.ulaw`: raw G.711 μ-law, 8000 Hz mono, no header;
+//! - `NAME.alaw`: raw G.711 A-law, 8000 Hz mono, no header;
+//! - `NAME.sln`: raw signed 16-bit little-endian, 8000 Hz mono.
+//!
+//! Asterisk, given `sound:NAME` without an extension, picks the file that
+//! matches the channel's codec, so whichever of alaw or ulaw the trunk
+//! negotiates is played as is.
+//!
+//! # Guarantees
+//!
+//! - **Format by content.** WAV and MP3 are recognised from their bytes; the
+//!   file name plays no part. Anything else is refused with an error naming
+//!   the accepted formats.
+//! - **All or nothing.** The three files are written under hidden temporary
+//!   names and renamed into place only once all are complete, so Asterisk
+//!   never plays a half-written file and a failed conversion leaves nothing
+//!   behind. `NAME` is checked before it touches a path (see [`validate_stem`]).
+//! - **No panics, bounded work.** Any input, however malformed, yields
+//!   `Ok` or an [`AudioError`] (property-tested on random and damaged
+//!   files); as a second line of defence, a panic inside a third-party
+//!   decoder is caught (with the default `panic = "unwind"`) and reported as
+//!   a damaged file. Input size is capped by [`Limits::max_bytes`] and
+//!   decoded length by [`Limits::max_seconds`]; decoded audio is converted
+//!   as it streams, so only the input bytes and the 8 kHz result are held in
+//!   memory, never the full-rate signal.
+//! - **Faithful signal.** Channels are averaged to mono; the rate is changed
+//!   with a band-limited (anti-aliased) FFT resampler, so duration and pitch
+//!   are preserved and content above 4 kHz is removed rather than folded
+//!   back. G.711 codes are the ITU-T ones, identical to Asterisk's encoder.
+//! - **Actionable errors.** Every error message says what is wrong and what a
+//!   staff member can do about it.
+//!
+//! The crate does no logging and has no global state; limits are passed in.
 #![forbid(unsafe_code)]
 
+mod decode;
 mod g711;
+mod output;
+mod resample;
+mod sniff;
 
-use std::io::Cursor;
+use std::fmt;
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use rubato::{FftFixedIn, Resampler};
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::DecoderOptions;
-use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+pub use g711::{linear_to_alaw, linear_to_ulaw};
 
-pub use g711::{alaw_to_linear, linear_to_alaw, linear_to_ulaw, ulaw_to_linear};
+/// The rate every output file is written at, in Hz.
+pub const TELEPHONE_RATE: u32 = 8_000;
 
-/// The rate every output file has.
-pub const OUTPUT_RATE: u32 = 8000;
+/// Below this peak level (dBFS) a recording is flagged [`Converted::silent`].
+pub const SILENT_BELOW_DBFS: f64 = -50.0;
 
-/// Below this peak a recording is flagged as silent.
-pub const SILENT_DBFS: f64 = -50.0;
+/// The peak reported for digital silence, instead of −∞, so the value is
+/// always a finite number.
+pub const SILENCE_PEAK_DBFS: f64 = -120.0;
 
-/// How much a conversion accepts.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The longest accepted file name stem.
+pub const MAX_STEM_LEN: usize = 64;
+
+/// Caps on what one upload may cost.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
+    /// Largest accepted input, in bytes. Default 50 MiB.
     pub max_bytes: u64,
+    /// Longest accepted audio, in seconds. Default 600 (ten minutes).
     pub max_seconds: f64,
 }
 
 impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
+    fn default() -> Self {
+        Self {
             max_bytes: 50 * 1024 * 1024,
             max_seconds: 600.0,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+/// The container/codec of an upload, as recognised from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
     Wav,
     Mp3,
 }
 
-/// What the input was.
-#[derive(Debug, Clone, Copy, PartialEq)]
+impl SourceFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            SourceFormat::Wav => "wav",
+            SourceFormat::Mp3 => "mp3",
+        }
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceFormat::Wav => "WAV",
+            SourceFormat::Mp3 => "MP3",
+        })
+    }
+}
+
+/// What an upload is, from its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceInfo {
-    pub format: Format,
+    pub format: SourceFormat,
+    /// In Hz.
     pub sample_rate: u32,
     pub channels: u16,
 }
 
-/// What a conversion made.
+/// The result of a successful conversion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Converted {
+    /// Length of the converted audio, in seconds.
     pub duration_seconds: f64,
     pub source: SourceInfo,
+    /// `NAME.ulaw`, `NAME.alaw`, `NAME.sln`, in that order.
     pub files: Vec<PathBuf>,
+    /// Peak level of the converted audio, in dBFS (0 is full scale);
+    /// [`SILENCE_PEAK_DBFS`] for digital silence.
     pub peak_dbfs: f64,
-    /// The peak is below [`SILENT_DBFS`]: probably a bad recording.
+    /// The peak is below [`SILENT_BELOW_DBFS`]: the recording is probably
+    /// blank or far too quiet. Not an error; the UI should warn.
     pub silent: bool,
 }
 
+/// Where in a damaged file the damage was found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CorruptAt {
+    /// In the header, before any audio.
+    Header,
+    /// This many seconds into the audio.
+    Seconds(f64),
+}
+
+impl fmt::Display for CorruptAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptAt::Header => f.write_str("in its header"),
+            CorruptAt::Seconds(seconds) => write!(f, "{seconds:.1} s into the audio"),
+        }
+    }
+}
+
+const ACCEPTED: &str = "accepted formats are WAV (PCM) and MP3";
+
+/// Why an upload could not be converted. Messages are written for the staff
+/// member who uploaded the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AudioError {
-    #[error("this is not a WAV or MP3 file: upload a .wav or .mp3 recording")]
-    Unsupported,
     #[error(
-        "the file is {actual} bytes; at most {limit} bytes are accepted — shorten or compress the recording"
+        "audio name {stem:?} is not usable: {problem}; use 1 to {MAX_STEM_LEN} letters, \
+         digits, '.', '_' or '-', not starting with '.'"
     )]
-    TooLarge { actual: u64, limit: u64 },
-    #[error("the recording is {actual:.1} s long; at most {limit:.0} s are accepted")]
-    TooLong { actual: f64, limit: f64 },
-    #[error("the recording has no sound in it (zero length)")]
+    InvalidStem { stem: String, problem: &'static str },
+
+    #[error("the file is empty (0 bytes); choose the recording again and re-upload it")]
     Empty,
+
     #[error(
-        "the {format:?} file is damaged ({detail}); export it again from the recording program"
+        "the file is not audio this system can read (its content is neither WAV nor MP3, \
+         whatever its name says); {ACCEPTED}: export or save the recording in one of \
+         those and upload it again"
     )]
-    Corrupt { format: Format, detail: String },
+    NotAudio,
+
     #[error(
-        "{name:?} is not a usable name: use letters, digits, '.', '-' or '_' (at most 64, not starting with '.')"
+        "the file is {size_bytes} bytes, over the limit of {limit_bytes} bytes; \
+         shorten the recording or save it as MP3, then upload it again"
     )]
-    BadName { name: String },
-    #[error("cannot read or write {path}: {source}")]
-    Io {
+    TooLarge { size_bytes: u64, limit_bytes: u64 },
+
+    #[error(
+        "the recording is {seconds:.1} seconds long, over the limit of {limit_seconds} \
+         seconds; shorten it and upload it again"
+    )]
+    TooLong { seconds: f64, limit_seconds: f64 },
+
+    #[error(
+        "the {format} file contains no audio (zero length); check the recording plays, \
+         export it again and re-upload it"
+    )]
+    NoAudio { format: SourceFormat },
+
+    #[error(
+        "the {format} file is incomplete: it should be {expected_bytes} bytes but is \
+         {actual_bytes}; the upload or the export was cut off, upload the file again"
+    )]
+    Truncated {
+        format: SourceFormat,
+        expected_bytes: u64,
+        actual_bytes: u64,
+    },
+
+    #[error(
+        "the {format} file is damaged {at} ({detail}); check that it plays on a computer, \
+         export it again and re-upload it"
+    )]
+    Corrupt {
+        format: SourceFormat,
+        at: CorruptAt,
+        detail: String,
+    },
+
+    #[error(
+        "the {format} file uses an encoding this system cannot convert ({detail}); \
+         {ACCEPTED}: re-export it as 16-bit PCM WAV or as MP3"
+    )]
+    UnsupportedEncoding {
+        format: SourceFormat,
+        detail: String,
+    },
+
+    #[error(
+        "the {format} file's sample rate is {rate} Hz, outside the supported 4000 to \
+         384000 Hz; re-export it at a standard rate such as 44100 or 8000 Hz"
+    )]
+    UnsupportedSampleRate { format: SourceFormat, rate: u32 },
+
+    #[error("could not read {path}: {source}; check that the file exists and is readable")]
+    ReadInput {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
+
+    #[error(
+        "could not write {path}: {source}; check that the audio directory exists, is \
+         writable by the Shofar service and the disk is not full"
+    )]
+    WriteOutput {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("internal error while converting audio ({0}); please report this with the file")]
+    Internal(String),
 }
 
-/// Reads the type from the first bytes.
-fn sniff(bytes: &[u8]) -> Option<Format> {
-    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE" {
-        return Some(Format::Wav);
-    }
-    if bytes.starts_with(b"ID3") {
-        return Some(Format::Mp3);
-    }
-    // An MPEG audio frame header: 11 sync bits, layer III.
-    if bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0 && bytes[1] & 0x06 == 0x02 {
-        return Some(Format::Mp3);
-    }
-    None
-}
-
-fn valid_stem(stem: &str) -> bool {
-    !stem.is_empty()
-        && stem.len() <= 64
-        && !stem.starts_with('.')
-        && stem
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-}
-
-/// Decoded audio: mono samples in -1.0..=1.0 at the source rate.
-struct Decoded {
-    info: SourceInfo,
-    mono: Vec<f32>,
-}
-
-fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, AudioError> {
-    if bytes.len() as u64 > limits.max_bytes {
-        return Err(AudioError::TooLarge {
-            actual: bytes.len() as u64,
-            limit: limits.max_bytes,
-        });
-    }
-    let format_kind = sniff(bytes).ok_or(AudioError::Unsupported)?;
-    let corrupt = |detail: String| AudioError::Corrupt {
-        format: format_kind,
-        detail,
-    };
-    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
-    let mut hint = Hint::new();
-    hint.with_extension(match format_kind {
-        Format::Wav => "wav",
-        Format::Mp3 => "mp3",
-    });
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| corrupt(e.to_string()))?;
-    let mut reader = probed.format;
-    let track = reader
-        .default_track()
-        .ok_or_else(|| corrupt("no audio track".to_owned()))?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|e| corrupt(e.to_string()))?;
-    let mut sample_rate = params.sample_rate.unwrap_or(0);
-    let mut channels = params.channels.map_or(0, |c| c.count()) as u16;
-    let mut mono = Vec::new();
-    loop {
-        let packet = match reader.next_packet() {
-            Ok(packet) => packet,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break;
-            }
-            Err(SymphoniaError::ResetRequired) => break,
-            Err(e) => return Err(corrupt(e.to_string())),
-        };
-        if packet.track_id() != track_id {
-            continue;
-        }
-        let decoded = match decoder.decode(&packet) {
-            Ok(decoded) => decoded,
-            // A damaged frame in an MP3 is skipped, as players do.
-            Err(SymphoniaError::DecodeError(_)) if format_kind == Format::Mp3 => continue,
-            Err(e) => return Err(corrupt(e.to_string())),
-        };
-        let spec = *decoded.spec();
-        sample_rate = spec.rate;
-        channels = spec.channels.count() as u16;
-        if channels == 0 || sample_rate == 0 {
-            return Err(corrupt("no channels or no sample rate".to_owned()));
-        }
-        let mut buffer = SampleBuffer::<f32>::new(decoded.capacity() as u64, spec);
-        buffer.copy_interleaved_ref(decoded);
-        for frame in buffer.samples().chunks(usize::from(channels)) {
-            mono.push(frame.iter().sum::<f32>() / f32::from(channels));
-        }
-        let seconds = mono.len() as f64 / f64::from(sample_rate);
-        if seconds > limits.max_seconds {
-            return Err(AudioError::TooLong {
-                actual: seconds,
-                limit: limits.max_seconds,
-            });
-        }
-    }
-    if mono.is_empty() || sample_rate == 0 {
-        return Err(AudioError::Empty);
-    }
-    Ok(Decoded {
-        info: SourceInfo {
-            format: format_kind,
-            sample_rate,
-            channels,
-        },
-        mono,
-    })
-}
-
-/// Resamples mono audio to 8 kHz; the output has exactly the input's duration.
-fn resample(mono: &[f32], from: u32) -> Result<Vec<f32>, String> {
-    if from == OUTPUT_RATE {
-        return Ok(mono.to_vec());
-    }
-    let input: Vec<f64> = mono.iter().map(|&s| f64::from(s)).collect();
-    let expected = (input.len() as u64 * u64::from(OUTPUT_RATE) / u64::from(from)) as usize;
-    let chunk = 1024;
-    let mut resampler = FftFixedIn::<f64>::new(from as usize, OUTPUT_RATE as usize, chunk, 2, 1)
-        .map_err(|e| e.to_string())?;
-    let delay = resampler.output_delay();
-    let mut output = Vec::with_capacity(expected + delay + chunk);
-    let mut position = 0;
-    while input.len() - position >= resampler.input_frames_next() {
-        let needed = resampler.input_frames_next();
-        let out = resampler
-            .process(&[&input[position..position + needed]], None)
-            .map_err(|e| e.to_string())?;
-        output.extend_from_slice(&out[0]);
-        position += needed;
-    }
-    // The tail, then zeros until the resampler's delay has been flushed out.
-    let tail = resampler
-        .process_partial(Some(&[&input[position..]]), None)
-        .map_err(|e| e.to_string())?;
-    output.extend_from_slice(&tail[0]);
-    while output.len() < expected + delay {
-        let out = resampler
-            .process_partial::<&[f64]>(None, None)
-            .map_err(|e| e.to_string())?;
-        if out[0].is_empty() {
-            break;
-        }
-        output.extend_from_slice(&out[0]);
-    }
-    let mut output: Vec<f32> = output
-        .into_iter()
-        .skip(delay)
-        .take(expected)
-        .map(|s| s as f32)
-        .collect();
-    output.resize(expected, 0.0);
-    Ok(output)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AudioError> {
-    let io = |source| AudioError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.part"));
-    std::fs::write(&temporary, bytes).map_err(io)?;
-    std::fs::rename(&temporary, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        io(e)
-    })
-}
-
-/// Converts a WAV or MP3 held in memory into `out_dir/stem.{ulaw,alaw,sln}`.
-pub fn convert_bytes(
-    input: &[u8],
-    out_dir: &Path,
-    stem: &str,
-    limits: &Limits,
-) -> Result<Converted, AudioError> {
-    if !valid_stem(stem) {
-        return Err(AudioError::BadName {
-            name: stem.to_owned(),
-        });
-    }
-    let decoded = decode(input, limits)?;
-    let samples = resample(&decoded.mono, decoded.info.sample_rate).map_err(|detail| {
-        AudioError::Corrupt {
-            format: decoded.info.format,
-            detail,
-        }
-    })?;
-    let linear: Vec<i16> = samples
-        .iter()
-        .map(|&s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
-        .collect();
-    let peak = linear
-        .iter()
-        .map(|s| i32::from(*s).unsigned_abs())
-        .max()
-        .unwrap_or(0);
-    let peak_dbfs = if peak == 0 {
-        f64::NEG_INFINITY
+/// Checks that `stem` is safe to use as a file name stem: 1 to
+/// [`MAX_STEM_LEN`] characters from `[A-Za-z0-9._-]`, not starting with `.`
+/// (so no hidden files and no `..`).
+pub fn validate_stem(stem: &str) -> Result<(), AudioError> {
+    let problem = if stem.is_empty() {
+        Some("it is empty")
+    } else if stem.len() > MAX_STEM_LEN {
+        Some("it is too long")
+    } else if stem.starts_with('.') {
+        Some("it starts with '.'")
+    } else if !stem
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Some("it contains a character other than letters, digits, '.', '_' or '-'")
     } else {
-        20.0 * (f64::from(peak) / 32767.0).log10()
+        None
     };
-    let ulaw: Vec<u8> = linear.iter().map(|&s| linear_to_ulaw(s)).collect();
-    let alaw: Vec<u8> = linear.iter().map(|&s| linear_to_alaw(s)).collect();
-    let sln: Vec<u8> = linear.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let mut files = Vec::new();
-    for (extension, bytes) in [("ulaw", &ulaw), ("alaw", &alaw), ("sln", &sln)] {
-        let path = out_dir.join(format!("{stem}.{extension}"));
-        if let Err(error) = write_atomically(&path, bytes) {
-            for written in &files {
-                let _ = std::fs::remove_file(written);
-            }
-            return Err(error);
-        }
-        files.push(path);
+    match problem {
+        Some(problem) => Err(AudioError::InvalidStem {
+            stem: stem.to_owned(),
+            problem,
+        }),
+        None => Ok(()),
     }
-    Ok(Converted {
-        duration_seconds: linear.len() as f64 / f64::from(OUTPUT_RATE),
-        source: decoded.info,
-        files,
-        peak_dbfs,
-        silent: peak_dbfs < SILENT_DBFS,
-    })
 }
 
-/// Converts the file at `input`; see [`convert_bytes`].
+/// Identifies an upload from its content and reads its header, without
+/// decoding the audio.
+pub fn probe(bytes: &[u8]) -> Result<SourceInfo, AudioError> {
+    let format = recognise(bytes)?;
+    guarded(format, || decode::probe(bytes, format))
+}
+
+/// [`probe`] for a file on disk; reads at most `limits.max_bytes`.
+pub fn probe_file(path: &Path, limits: &Limits) -> Result<SourceInfo, AudioError> {
+    probe(&read_limited(path, limits)?)
+}
+
+/// Converts the audio file at `input`; see [`convert_bytes`].
 pub fn convert_file(
     input: &Path,
     out_dir: &Path,
     stem: &str,
     limits: &Limits,
 ) -> Result<Converted, AudioError> {
-    let io = |source| AudioError::Io {
-        path: input.to_owned(),
-        source,
-    };
-    let size = std::fs::metadata(input).map_err(io)?.len();
-    if size > limits.max_bytes {
-        return Err(AudioError::TooLarge {
-            actual: size,
-            limit: limits.max_bytes,
-        });
-    }
-    let bytes = std::fs::read(input).map_err(io)?;
+    validate_stem(stem)?;
+    let bytes = read_limited(input, limits)?;
     convert_bytes(&bytes, out_dir, stem, limits)
 }
 
-/// What an input is, without converting it.
-pub fn probe(input: &[u8]) -> Result<SourceInfo, AudioError> {
-    decode(input, &Limits::default()).map(|d| d.info)
+/// Converts an uploaded WAV or MP3 into `out_dir/stem.{ulaw,alaw,sln}`,
+/// replacing any earlier files of that name.
+pub fn convert_bytes(
+    input: &[u8],
+    out_dir: &Path,
+    stem: &str,
+    limits: &Limits,
+) -> Result<Converted, AudioError> {
+    validate_stem(stem)?;
+    check_size(input.len() as u64, limits)?;
+    let format = recognise(input)?;
+    let decoded = guarded(format, || decode::decode(input, format, limits))?;
+    if decoded.samples.is_empty() {
+        return Err(AudioError::NoAudio { format });
+    }
+    let samples: Vec<i16> = decoded.samples.iter().map(|s| to_i16(*s)).collect();
+    let peak_dbfs = peak_dbfs(&samples);
+    let files = output::write_all(out_dir, stem, &samples)?;
+    Ok(Converted {
+        duration_seconds: samples.len() as f64 / f64::from(TELEPHONE_RATE),
+        source: decoded.source,
+        files,
+        peak_dbfs,
+        silent: peak_dbfs < SILENT_BELOW_DBFS,
+    })
+}
+
+fn check_size(size_bytes: u64, limits: &Limits) -> Result<(), AudioError> {
+    if size_bytes > limits.max_bytes {
+        return Err(AudioError::TooLarge {
+            size_bytes,
+            limit_bytes: limits.max_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn recognise(bytes: &[u8]) -> Result<SourceFormat, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    let format = sniff::sniff(bytes).ok_or(AudioError::NotAudio)?;
+    if format == SourceFormat::Wav {
+        sniff::check_wav_complete(bytes)?;
+    }
+    Ok(format)
+}
+
+/// Reads a whole file, refusing it once it is known to exceed the limit
+/// (without reading more than one byte past it).
+fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>, AudioError> {
+    let read_error = |source| AudioError::ReadInput {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(limits.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let size_bytes = match std::fs::metadata(path) {
+        Ok(metadata) => metadata.len().max(bytes.len() as u64),
+        Err(_) => bytes.len() as u64,
+    };
+    check_size(size_bytes, limits)?;
+    Ok(bytes)
+}
+
+/// Runs third-party decoding so that a panic inside it (a decoder bug
+/// triggered by a malformed file) becomes an error for this one upload.
+fn guarded<T>(
+    format: SourceFormat,
+    work: impl FnOnce() -> Result<T, AudioError>,
+) -> Result<T, AudioError> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| {
+        Err(AudioError::Corrupt {
+            format,
+            at: CorruptAt::Header,
+            detail: "the decoder could not make sense of it".to_owned(),
+        })
+    })
+}
+
+fn to_i16(sample: f32) -> i16 {
+    // `as` saturates and maps NaN to 0; the resampler can overshoot full
+    // scale slightly on clipped sources.
+    (sample * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
+}
+
+fn peak_dbfs(samples: &[i16]) -> f64 {
+    let peak = samples
+        .iter()
+        .map(|s| i32::from(*s).unsigned_abs())
+        .max()
+        .unwrap_or(0);
+    if peak == 0 {
+        SILENCE_PEAK_DBFS
+    } else {
+        (20.0 * (f64::from(peak) / 32_768.0).log10()).max(SILENCE_PEAK_DBFS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems() {
+        for good in ["welcome", "campaign-12_v2.final", "A", &"x".repeat(64)] {
+            assert!(validate_stem(good).is_ok(), "{good:?} should be accepted");
+        }
+        for (bad, problem) in [
+            ("", "it is empty"),
+            (".hidden", "it starts with '.'"),
+            ("..", "it starts with '.'"),
+            ("a/b", "it contains a character"),
+            ("../etc/passwd", "it starts with '.'"),
+            ("with space", "it contains a character"),
+            ("shalom-שלום", "it contains a character"),
+            (&"x".repeat(65), "it is too long"),
+        ] {
+            let message = validate_stem(bad).unwrap_err().to_string();
+            assert!(message.contains(problem), "{bad:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn peak_levels() {
+        assert_eq!(peak_dbfs(&[]), SILENCE_PEAK_DBFS);
+        assert_eq!(peak_dbfs(&[0, 0]), SILENCE_PEAK_DBFS);
+        assert!((peak_dbfs(&[i16::MIN]) - 0.0).abs() < 1e-9);
+        assert!((peak_dbfs(&[16_384, -3]) - -6.0206).abs() < 1e-3);
+    }
+
+    #[test]
+    fn float_to_i16_saturates() {
+        assert_eq!(to_i16(0.0), 0);
+        assert_eq!(to_i16(1.5), i16::MAX);
+        assert_eq!(to_i16(-1.5), i16::MIN);
+        assert_eq!(to_i16(f32::NAN), 0);
+        assert_eq!(to_i16(0.5), 16_384);
+    }
 }

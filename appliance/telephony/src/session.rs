@@ -56,6 +56,9 @@ pub enum Amd {
 /// One call to place.
 #[derive(Debug, Clone)]
 pub struct CallRequest {
+    /// The channel id. Asterisk matches ids by prefix when it checks for
+    /// duplicates (measured: `x-1` is refused while `x-10` is up), so ids must be
+    /// of fixed width — a timestamp or a zero-padded counter.
     pub call_id: String,
     pub number: E164,
     pub campaign: Option<CampaignId>,

@@ -14,8 +14,8 @@ pub mod windows;
 pub use lifecycle::{Event, IllegalTransition, Status, transition};
 pub use retry::{FinalStatus, NextStep, Outcome, Retry, RetryPolicy};
 pub use settings::{
-    CampaignFile, FieldError, InvalidSettings, Kind, Pacing, Purpose, QuietSettings, Settings,
-    SettingsFile,
+    AnsweringMachine, CampaignFile, FieldError, InvalidSettings, Kind, Pacing, Purpose,
+    QuietSettings, Settings, SettingsFile,
 };
 pub use share::{Capacity, Claim, FairShare, Pool};
 pub use windows::{

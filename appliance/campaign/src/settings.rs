@@ -120,6 +120,34 @@ impl Default for Pacing {
     }
 }
 
+/// What a campaign does about answering machines (Asterisk's `AMD()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AnsweringMachine {
+    /// No detection: the IVR starts as soon as the call is answered.
+    #[default]
+    Off,
+    /// Detect; hang up on a machine (the call counts as voicemail).
+    HangUp,
+    /// Detect; on a machine, play the prompt `voicemail`, then hang up.
+    LeaveMessage,
+}
+
+impl AnsweringMachine {
+    pub const ALL: [AnsweringMachine; 3] = [
+        AnsweringMachine::Off,
+        AnsweringMachine::HangUp,
+        AnsweringMachine::LeaveMessage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweringMachine::Off => "off",
+            AnsweringMachine::HangUp => "hang_up",
+            AnsweringMachine::LeaveMessage => "leave_message",
+        }
+    }
+}
+
 /// A campaign's validated settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -137,6 +165,8 @@ pub struct Settings {
     pub audio: Option<String>,
     pub ivr_flow: Option<String>,
     pub sms_template: Option<String>,
+    /// Answering-machine detection.
+    pub amd: AnsweringMachine,
 }
 
 impl Default for Settings {
@@ -154,6 +184,7 @@ impl Default for Settings {
             audio: None,
             ivr_flow: None,
             sms_template: None,
+            amd: AnsweringMachine::Off,
         }
     }
 }
@@ -263,6 +294,9 @@ pub struct SettingsFile {
     pub ivr_flow: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_template: Option<String>,
+    /// `off`, `hang_up` or `leave_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amd: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub windows: Option<BTreeMap<String, DaySpec>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -471,6 +505,19 @@ impl SettingsFile {
             }
         }
 
+        if let Some(amd) = &self.amd {
+            match AnsweringMachine::ALL
+                .into_iter()
+                .find(|a| a.as_str() == amd)
+            {
+                Some(amd) => settings.amd = amd,
+                None => error(
+                    "amd",
+                    format!("{amd:?} is not a choice: off, hang_up or leave_message"),
+                ),
+            }
+        }
+
         if let Some(days) = &self.windows {
             let mut ranges: [Vec<TimeRange>; 7] = Default::default();
             let mut day_errors = 0;
@@ -610,6 +657,7 @@ impl Settings {
             audio: self.audio.clone(),
             ivr_flow: self.ivr_flow.clone(),
             sms_template: self.sms_template.clone(),
+            amd: Some(self.amd.as_str().to_owned()),
             windows: Some(
                 DAY_NAMES
                     .iter()

@@ -475,3 +475,35 @@ fn a_session_handed_a_different_flow_hangs_up_instead_of_panicking() {
         })
     );
 }
+
+/// Digits that barge into a capture's prompt all count (found on the testbed,
+/// issue 4: a quick "180#" sent during the prompt).
+#[test]
+fn a_capture_takes_every_digit_that_barged_into_its_prompt() {
+    let flow = Flow::from_json(
+        r#"{"version": 1, "name": "Amount", "start": "amount", "nodes": {
+          "amount": {"type": "capture", "prompts": ["menu"], "variable": "amount", "max_length": 5,
+                     "timeout": {"seconds": 3, "prompt": "no-input", "retries": 1, "then": "bye"},
+                     "invalid": {"prompt": "invalid", "retries": 1, "then": "bye"}, "next": "donate"},
+          "donate": {"type": "action", "action": {"kind": "donate", "amount_variable": "amount"}, "next": "bye"},
+          "bye": {"type": "action", "action": {"kind": "end_call"}}}}"#,
+    )
+    .unwrap();
+    check(
+        &flow,
+        "180#",
+        r#"
+        play#1 menu
+        > 180#
+        stop#1
+        timer#2 5s
+        cancel#2
+        timer#3 5s
+        cancel#3
+        timer#4 5s
+        run {"kind":"donate","amount":"180"}
+        cancel#4
+        hangup
+        "#,
+    );
+}

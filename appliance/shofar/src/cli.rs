@@ -85,9 +85,9 @@ pub struct CallArgs {
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
     /// Answering-machine detection: off; hang up on a machine; or leave the
-    /// prompt \"voicemail\" as a message.
-    #[arg(long, value_enum, default_value = "off")]
-    pub amd: AmdArg,
+    /// prompt \"voicemail\" as a message (default: the campaign's `amd`, else off).
+    #[arg(long, value_enum)]
+    pub amd: Option<AmdArg>,
     /// Seconds to let it ring (default: [asterisk] ring_timeout_seconds).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(3..=300))]
     pub ring_timeout: Option<u32>,

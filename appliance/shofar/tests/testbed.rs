@@ -464,3 +464,138 @@ fn asterisk_restarting_during_a_call_leaves_no_stuck_call() {
     let called = testbed.call_in(data.path(), &phone, "0525551245", &[]);
     called.check("answered", "flow", "9", &["blacklist"]);
 }
+
+/// A campaign's settings reach the call: its message (`audio`), its flow, its
+/// caller ID and its answering-machine setting. A machine answers: the voicemail
+/// message plays, the box hangs up, the outcome is voicemail.
+#[test]
+fn a_campaign_leaves_its_message_on_an_answering_machine() {
+    let Some(testbed) = testbed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let wav = data.path().join("message.wav");
+    let status = Command::new("sox")
+        .args(["-n", "-r", "44100", "-c", "2", "-b", "16"])
+        .arg(&wav)
+        .args(["synth", "0.8", "sine", "523", "vol", "0.5"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let flow = testbed.flow(data.path(), TEST_FLOW);
+    let campaign = data.path().join("campaign.toml");
+    std::fs::write(
+        &campaign,
+        format!(
+            "name = \"Machines\"\npurpose = \"informational\"\naudio = {:?}\nivr_flow = {:?}\n\
+             caller_id = \"03-6123456\"\namd = \"leave_message\"\n",
+            wav.to_str().unwrap(),
+            flow
+        ),
+    )
+    .unwrap();
+    let created = shofar(
+        &testbed.config,
+        data.path(),
+        &["campaign", "create", "--file", campaign.to_str().unwrap()],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let called = testbed.call_in(
+        data.path(),
+        &Phone::machine().await_bye(),
+        "0525551246",
+        &["--campaign", "Machines"],
+    );
+    called.check("voicemail", "flow", "", &["voicemail_drop"]);
+    assert_eq!(called.field("amd_result"), "MACHINE");
+    assert_eq!(called.field("campaign_id"), 1);
+    // The campaign's caller ID went out in the INVITE.
+    assert!(
+        called.phone.messages.contains("036123456"),
+        "{}",
+        called.phone.messages
+    );
+}
+
+/// A capture node collects digits up to the terminator; the donation carries the
+/// amount.
+#[test]
+fn a_captured_amount_reaches_the_donation() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(
+        dir.path(),
+        r#"{"version": 1, "name": "Amount", "start": "amount", "nodes": {
+          "amount": {"type": "capture", "prompts": ["menu"], "variable": "amount", "max_length": 5,
+                     "timeout": {"seconds": 3, "prompt": "no-input", "retries": 1, "then": "bye"},
+                     "invalid": {"prompt": "invalid", "retries": 1, "then": "bye"}, "next": "donate"},
+          "donate": {"type": "action", "action": {"kind": "donate", "amount_variable": "amount"}, "next": "thanks"},
+          "thanks": {"type": "play", "prompts": ["thanks"], "next": "bye"},
+          "bye": {"type": "action", "action": {"kind": "end_call"}}}}"#,
+    );
+    // People press keys a few hundred milliseconds apart. (Back to back, Asterisk
+    // holds SIP INFO keys after the first until media arrives, which sipp does not
+    // send.)
+    let phone = Phone::answer()
+        .pause(300)
+        .info('1')
+        .pause(300)
+        .info('8')
+        .pause(300)
+        .info('0')
+        .pause(300)
+        .info('#')
+        .await_bye();
+    let (called, _data) = testbed.call(&phone, "0525551247", &["--flow", &flow]);
+    called.check(
+        "answered",
+        "flow",
+        "180#",
+        &["donate:180", "send_sms:pending"],
+    );
+}
+
+/// Key 3 transfers to an agent: the box dials the agent through the trunk and
+/// bridges the two; when the caller hangs up, the agent's leg ends too.
+#[test]
+fn a_transfer_bridges_the_caller_to_an_agent() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(
+        dir.path(),
+        r#"{"version": 1, "name": "Agent", "start": "main", "nodes": {
+          "main": {"type": "menu", "prompts": ["menu"], "keys": {"3": "agent"},
+                   "timeout": {"seconds": 3, "prompt": "no-input", "retries": 0, "then": "bye"},
+                   "invalid": {"prompt": "invalid", "retries": 0, "then": "bye"}},
+          "agent": {"type": "action", "action": {"kind": "transfer", "to": "03-6123456"}},
+          "bye": {"type": "action", "action": {"kind": "end_call"}}}}"#,
+    );
+    // Both legs reach the same sipp: the caller presses 3 and later hangs up; the
+    // agent's leg answers and waits until the box hangs it up.
+    let phone = Phone::answer()
+        .pause(300)
+        .info('3')
+        .pause(2500)
+        .hang_up()
+        .with_agent("036123456");
+    let (called, _data) = testbed.call(&phone, "0525551248", &["--flow", &flow]);
+    called.check(
+        "answered",
+        "callee",
+        "3",
+        &["transfer:03-6123456", "transfer_connected"],
+    );
+    assert_eq!(called.phone.invites(), 2, "{}", called.phone.messages);
+    assert!(
+        called.phone.completed(),
+        "both legs end cleanly: {:?}",
+        called.phone
+    );
+    assert!(
+        called.phone.messages.contains("INVITE sip:036123456@"),
+        "{}",
+        called.phone.messages
+    );
+}

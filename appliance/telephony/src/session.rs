@@ -484,6 +484,7 @@ impl CallRun {
     async fn ivr_events(&mut self, events: Vec<shofar_ivr::Event>) -> Result<(), TelephonyError> {
         let mut queue: VecDeque<shofar_ivr::Event> = events.into();
         while let Some(event) = queue.pop_front() {
+            tracing::debug!(call_id = %self.request.call_id, ?event, "IVR event");
             let Some(session) = self.ivr.as_mut() else {
                 return Ok(());
             };
@@ -511,6 +512,7 @@ impl CallRun {
         commands: Vec<Command>,
     ) -> Result<Vec<shofar_ivr::Event>, TelephonyError> {
         let mut follow_up = Vec::new();
+        tracing::debug!(call_id = %self.request.call_id, ?commands, "IVR commands");
         for command in commands {
             match command {
                 Command::Play { id, prompt } => {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Local, Utc};
 use parking_lot::Mutex;
+use shofar_campaign::AnsweringMachine;
 use shofar_dnc::SharedDnc;
 use shofar_ivr::Flow;
 use shofar_store::Store;
@@ -75,7 +76,14 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
     }
     folders.push("prompts".to_owned());
     let folder_refs: Vec<&str> = folders.iter().map(String::as_str).collect();
-    let amd = match args.amd {
+    let amd = args
+        .amd
+        .unwrap_or(match campaign.as_ref().map(|c| c.settings.amd) {
+            Some(AnsweringMachine::HangUp) => AmdArg::Hangup,
+            Some(AnsweringMachine::LeaveMessage) => AmdArg::Message,
+            Some(AnsweringMachine::Off) | None => AmdArg::Off,
+        });
+    let amd = match amd {
         AmdArg::Off => Amd::Off,
         AmdArg::Hangup => Amd::HangUp,
         AmdArg::Message => Amd::LeaveMessage {
@@ -130,11 +138,13 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .and_then(|c| c.settings.caller_id.clone())
             .or_else(|| trunk.caller_id.clone())
-            .map(|number| {
-                number
+            // Presented the way the trunk writes numbers (national: 036123456).
+            .map(|number| match normalizer.normalize_str(&number) {
+                Ok(normalized) => trunk.dial_digits(normalized.e164),
+                Err(_) => number
                     .chars()
                     .filter(|c| c.is_ascii_digit() || *c == '+')
-                    .collect()
+                    .collect(),
             }),
         flow: Arc::new(flow),
         prompts: Arc::new(prompts.into_iter().collect::<HashMap<_, _>>()),

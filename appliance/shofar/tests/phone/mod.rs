@@ -27,8 +27,17 @@ enum Step {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Answer { ring_ms: u32, steps: Vec<Step> },
-    Reject { code: u16, reason: &'static str },
+    /// `machine`: answer in A-law and play a recorded greeting (sipp's own
+    /// g711a.pcap), as an answering machine does.
+    Answer {
+        ring_ms: u32,
+        steps: Vec<Step>,
+        machine: bool,
+    },
+    Reject {
+        code: u16,
+        reason: &'static str,
+    },
     RingForever,
 }
 
@@ -36,6 +45,11 @@ enum Kind {
 #[derive(Debug, Clone)]
 pub struct Phone {
     kind: Kind,
+    /// How many calls this phone answers (a transfer is a second call).
+    calls: u32,
+    /// Calls to this number (as dialed) are an agent's leg: they answer and wait
+    /// for the box to hang up, whatever the other steps say.
+    agent: Option<String>,
 }
 
 impl Phone {
@@ -44,19 +58,54 @@ impl Phone {
             kind: Kind::Answer {
                 ring_ms: 300,
                 steps: Vec::new(),
+                machine: false,
             },
+            calls: 1,
+            agent: None,
         }
+    }
+
+    /// An answering machine: answers and plays a greeting.
+    pub fn machine() -> Phone {
+        Phone {
+            kind: Kind::Answer {
+                ring_ms: 300,
+                steps: Vec::new(),
+                machine: true,
+            },
+            calls: 1,
+            agent: None,
+        }
+    }
+
+    /// A transfer's second leg to `number` reaches this phone too: it answers it
+    /// and waits for the box's BYE.
+    pub fn with_agent(mut self, number: &str) -> Phone {
+        self.agent = Some(number.to_owned());
+        self.calls = 2;
+        self
+    }
+
+    /// Answer `calls` calls with this behaviour, each on its own.
+    #[allow(dead_code)]
+    pub fn calls(mut self, calls: u32) -> Phone {
+        self.calls = calls;
+        self
     }
 
     pub fn reject(code: u16, reason: &'static str) -> Phone {
         Phone {
             kind: Kind::Reject { code, reason },
+            calls: 1,
+            agent: None,
         }
     }
 
     pub fn ring_forever() -> Phone {
         Phone {
             kind: Kind::RingForever,
+            calls: 1,
+            agent: None,
         }
     }
 
@@ -96,11 +145,16 @@ impl Phone {
         // the dialog's addresses only when the phone sends requests of its own.
         let sends_requests = matches!(&self.kind, Kind::Answer { steps, .. }
             if steps.iter().any(|s| matches!(s, Step::Info(_) | Step::HangUp)));
-        xml.push_str(if sends_requests {
-            RECV_INVITE
-        } else {
-            "  <recv request=\"INVITE\" crlf=\"true\"/>\n"
-        });
+        match &self.agent {
+            Some(agent) => xml.push_str(&RECV_INVITE.replace(
+                "    </action>",
+                &format!(
+                    "      <ereg regexp=\"[0-9]{{6,}}\" search_in=\"hdr\" header=\"To:\" check_it=\"true\" assign_to=\"dialed\"/>\n      <strcmp assign_to=\"differs\" variable=\"dialed\" value=\"{agent}\"/>\n      <test assign_to=\"agent_leg\" variable=\"differs\" compare=\"equal\" value=\"0\"/>\n    </action>"
+                ),
+            )),
+            None if sends_requests => xml.push_str(RECV_INVITE),
+            None => xml.push_str("  <recv request=\"INVITE\" crlf=\"true\"/>\n"),
+        }
         match &self.kind {
             Kind::Reject { code, reason } => {
                 xml.push_str(&response(&format!("{code} {reason}"), true, false));
@@ -118,15 +172,47 @@ impl Phone {
                 );
                 xml.push_str("  <recv request=\"ACK\" crlf=\"true\"/>\n");
             }
-            Kind::Answer { ring_ms, steps } => {
+            Kind::Answer {
+                ring_ms,
+                steps,
+                machine,
+            } => {
                 xml.push_str(&response("180 Ringing", true, false));
                 let _ = writeln!(xml, "  <pause milliseconds=\"{ring_ms}\"/>");
-                xml.push_str(&response("200 OK", true, true));
+                let ok = response("200 OK", true, true);
+                xml.push_str(&if *machine {
+                    ok.replace(
+                        "RTP/AVP 0 101\na=rtpmap:0 PCMU/8000",
+                        "RTP/AVP 8 101\na=rtpmap:8 PCMA/8000",
+                    )
+                } else {
+                    ok
+                });
                 xml.push_str(if sends_requests {
                     RECV_ACK
                 } else {
                     "  <recv request=\"ACK\" crlf=\"true\"/>\n"
                 });
+                // A real phone sends media all the time, and Asterisk hands on
+                // SIP INFO keys as its media arrives: without it, a second key
+                // waits until something else happens on the channel. Calls that
+                // play RFC 4733 or a greeting from a pcap send that instead.
+                let plays_pcap = *machine || steps.iter().any(|s| matches!(s, Step::Rfc4733(_)));
+                if !plays_pcap {
+                    let _ = writeln!(
+                        xml,
+                        "  <nop><action><exec rtp_stream=\"{},-1,0\"/></action></nop>",
+                        line_audio().display()
+                    );
+                }
+                if *machine {
+                    xml.push_str(
+                        "  <nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/g711a.pcap\"/></action></nop>\n",
+                    );
+                }
+                if self.agent.is_some() {
+                    xml.push_str("  <nop test=\"agent_leg\" next=\"agent\"/>\n");
+                }
                 let mut cseq = 1;
                 for step in steps {
                     match step {
@@ -166,6 +252,11 @@ impl Phone {
                         }
                     }
                 }
+                if self.agent.is_some() {
+                    xml.push_str("  <nop next=\"done\"/>\n  <label id=\"agent\"/>\n  <recv request=\"BYE\"/>\n");
+                    xml.push_str(&response("200 OK", false, false));
+                    xml.push_str("  <label id=\"done\"/>\n");
+                }
             }
         }
         xml.push_str("</scenario>\n");
@@ -192,7 +283,14 @@ impl Phone {
                 "-mp",
                 "6000",
             ])
-            .args(["-m", "1", "-nostdin", "-timeout", "120s", "-timeout_error"])
+            .args([
+                "-m",
+                &self.calls.to_string(),
+                "-nostdin",
+                "-timeout",
+                "120s",
+                "-timeout_error",
+            ])
             .arg("-trace_msg")
             .arg("-message_file")
             .arg(&messages)
@@ -215,6 +313,23 @@ impl Phone {
             errors,
         }
     }
+}
+
+/// Quiet line noise in μ-law (made once with sox), streamed by answered phones.
+fn line_audio() -> &'static Path {
+    static LINE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("shofar-phone-line-{}.wav", std::process::id()));
+        let status = Command::new("sox")
+            .args(["-n", "-r", "8000", "-c", "1", "-e", "u-law"])
+            .arg(&path)
+            .args(["synth", "5", "whitenoise", "vol", "0.01"])
+            .status()
+            .expect("sox runs (the testbed installs it)");
+        assert!(status.success(), "sox could not make the line noise");
+        path
+    })
 }
 
 const RECV_INVITE: &str = r#"  <recv request="INVITE" crlf="true">
@@ -281,10 +396,18 @@ pub struct PhoneReport {
 impl PhoneReport {
     /// How many INVITEs reached the phone.
     pub fn invites(&self) -> usize {
-        self.messages
-            .lines()
-            .filter(|line| line.starts_with("INVITE sip:"))
-            .count()
+        // Re-INVITEs (a connected-line update, say) share their call's Call-ID.
+        let mut call_ids = std::collections::HashSet::new();
+        let mut in_invite = false;
+        for line in self.messages.lines() {
+            if line.starts_with("INVITE sip:") {
+                in_invite = true;
+            } else if in_invite && line.to_ascii_lowercase().starts_with("call-id:") {
+                call_ids.insert(line[8..].trim().to_owned());
+                in_invite = false;
+            }
+        }
+        call_ids.len()
     }
 
     pub fn completed(&self) -> bool {

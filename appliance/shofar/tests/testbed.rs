@@ -428,16 +428,8 @@ fn asterisk_restarting_during_a_call_leaves_no_stuck_call() {
         .unwrap();
     // Let the call be answered and the menu start (the default flow waits 10 s).
     std::thread::sleep(Duration::from_millis(2500));
-    let restart = testbed
-        .config
-        .parent()
-        .unwrap()
-        .join("../../tests/testbed/start-asterisk.sh");
-    let restart = if restart.exists() {
-        restart
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/testbed/start-asterisk.sh")
-    };
+    let restart =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/testbed/start-asterisk.sh");
     let status = Command::new(&restart).arg("--kill").status().unwrap();
     assert!(status.success(), "Asterisk did not come back");
     let output = child.wait_with_output().unwrap();
@@ -597,5 +589,67 @@ fn a_transfer_bridges_the_caller_to_an_agent() {
         called.phone.messages.contains("INVITE sip:036123456@"),
         "{}",
         called.phone.messages
+    );
+}
+
+/// A dead Asterisk or wrong ARI credentials: the operator is told which, with the
+/// fix, and nothing is dialed or recorded.
+#[test]
+fn a_dead_asterisk_or_wrong_credentials_are_explained() {
+    let Some(testbed) = testbed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let wrong = data.path().join("wrong.toml");
+    let config = std::fs::read_to_string(&testbed.config).unwrap();
+    let wrong_config: String = config
+        .lines()
+        .map(|line| {
+            if line.starts_with("ari_password") {
+                "ari_password = \"not-the-password\"".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&wrong, wrong_config).unwrap();
+    let output = shofar(&wrong, data.path(), &["call", "0525551249"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refused the ARI credentials") && stderr.contains("ari_password"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-password"),
+        "the password leaked: {stderr}"
+    );
+
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/testbed");
+    let pid_file = testbed.config.parent().unwrap().join("asterisk.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        Command::new("kill")
+            .arg(pid.trim())
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let output = shofar(&testbed.config, data.path(), &["call", "0525551249"]);
+    let restarted = Command::new(scripts.join("start-asterisk.sh"))
+        .status()
+        .unwrap();
+    assert!(restarted.success(), "Asterisk did not come back");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach Asterisk's ARI") && stderr.contains("is Asterisk running"),
+        "{stderr}"
+    );
+    let listed = shofar(&testbed.config, data.path(), &["calls", "list", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        "[]",
+        "a call was recorded"
     );
 }

@@ -178,6 +178,11 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let shutdown = CancellationToken::new();
     let result = runtime.block_on(async {
+        // Ask Asterisk first: a dead Asterisk or wrong credentials are reported at
+        // once, not after the event socket gave up.
+        shofar_ari::Client::new(ari.clone())?
+            .asterisk_info()
+            .await?;
         let link = AriLink::start(
             ari,
             &format!("{}-{instance}-", asterisk.app),

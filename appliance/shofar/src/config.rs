@@ -299,6 +299,14 @@ mod tests {
     #[test]
     fn the_documented_example_parses() {
         let example = include_str!("../../../docs/shofar.example.toml");
-        Config::parse(example).unwrap();
+        // The values it shows are the defaults (havdalah_degrees is written out;
+        // unset, the calendar applies the same 8.5).
+        let mut parsed = Config::parse(example).unwrap();
+        assert!(matches!(
+            parsed.calendar.box_calendar().unwrap().havdalah,
+            Havdalah::Degrees(degrees) if degrees == 8.5
+        ));
+        parsed.calendar.havdalah_degrees = None;
+        assert_eq!(parsed, Config::default());
     }
 }

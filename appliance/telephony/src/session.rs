@@ -417,6 +417,15 @@ impl CallRun {
                         && agent.channel_id == channel.id
                     {
                         tracing::info!(call_id = %self.call_id(), cause, "the agent's leg ended");
+                        // Never bridged: the agent did not answer (busy, no answer).
+                        if !self
+                            .progress
+                            .actions
+                            .iter()
+                            .any(|a| a == "transfer_connected")
+                        {
+                            self.progress.actions.push("transfer_failed".to_owned());
+                        }
                         self.hang_up("callee").await;
                     }
                     return Ok(None);

@@ -253,7 +253,10 @@ impl CallRun {
         &self.request.call_id
     }
 
-    async fn run(&mut self, permit: DialPermit) -> Result<CallRecord, TelephonyError> {
+    /// `_early` is the permit that let the call be recorded; the dial itself needs
+    /// a second check, taken after the record was written and right before the
+    /// originate, so a number listed meanwhile is still never dialed.
+    async fn run(&mut self, _early: DialPermit) -> Result<CallRecord, TelephonyError> {
         let originate = Originate {
             channel_id: self.request.call_id.clone(),
             endpoint: self.request.endpoint.clone(),
@@ -262,14 +265,25 @@ impl CallRun {
             timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
             variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
         };
-        // The permit is checked once more for age: a permit is for this dial, now.
-        if !permit.is_fresh(std::time::Instant::now()) || !self.telephony.link.is_up() {
+        if !self.telephony.link.is_up() {
             return self
-                .finish_unplaced(
-                    "the pre-dial check or the link went stale before the dial; not dialed",
-                )
+                .finish_unplaced("the link to Asterisk went down before the dial; not dialed")
                 .await;
         }
+        // The last moment before the dial.
+        let permit = match self.telephony.dnc.predial_check(self.request.number) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                let detail = format!("not dialed: {refusal} (listed while the call was prepared)");
+                self.finish(Some(CallOutcome::Blacklisted), "supervisor", Some(detail))
+                    .await?;
+                return Err(TelephonyError::Blacklisted {
+                    number: self.request.number,
+                    call_id: self.request.call_id.clone(),
+                });
+            }
+        };
+        debug_assert_eq!(permit.number(), self.request.number);
         if let Err(error) = self.client().originate(&originate).await {
             tracing::warn!(call_id = %self.call_id(), %error, "originate failed");
             return self

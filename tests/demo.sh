@@ -34,6 +34,9 @@ Try:
   $shofar --data-dir $data import $demo/demo-contacts.xlsx --campaign demo-2 --create --json
   $shofar --help
 
+Real calls: \`make testbed-up\` runs Asterisk on loopback with a sipp phone to call
+(README, "Real calls"); then \`$shofar --config target/testbed/shofar.toml call 0525551234\`.
+
 The supervisor (shofar serve) and the web UI arrive with their issues; until then
 the CLI is the way in.
 MSG

@@ -510,4 +510,52 @@ mod tests {
             assert_eq!(outcome.as_str().parse::<CallOutcome>(), Ok(outcome));
         }
     }
+
+    /// Schema v3 rebuilt call_records: a v2 database's records survive it, and
+    /// the new columns start empty.
+    #[test]
+    fn records_written_under_schema_v2_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shofar.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (_, sql) in &crate::MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO campaigns (id, name, created_at, updated_at) VALUES (7, 'Old', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+             INSERT INTO call_records (call_id, campaign_id, e164, attempt, status, outcome, hangup_cause,
+                                       started_at, ended_at, duration_ms, dtmf, actions, dnc_version)
+             VALUES ('old-1', 7, 972525551234, 2, 'ended', 'busy', '17', '2026-01-01T10:00:00.000Z',
+                     '2026-01-01T10:00:03.000Z', 3000, '', '[]', 5);",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        let record = store.call_record("old-1").unwrap().unwrap();
+        assert_eq!(record.campaign_id, Some(CampaignId(7)));
+        assert_eq!(record.number, number());
+        assert_eq!(
+            (record.attempt, record.outcome.as_deref()),
+            (2, Some("busy"))
+        );
+        assert_eq!(
+            (record.duration_ms, record.dnc_version),
+            (Some(3000), Some(5))
+        );
+        assert_eq!(
+            (record.ring_ms, record.ended_by.as_deref(), record.converted),
+            (None, None, false)
+        );
+        // And the table now takes a call without a campaign.
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        let t0 = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+            .unwrap();
+        store.call_started(&new_call("new-1", t0)).unwrap();
+        assert_eq!(store.open_calls().unwrap().len(), 1);
+    }
 }

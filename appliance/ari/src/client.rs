@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::model::{AsteriskInfo, Channel, Playback};
+use crate::model::{AsteriskInfo, Channel, Endpoint, Playback};
 use crate::{AriError, Result};
 
 /// Where ARI is and who the box is to it.
@@ -278,6 +278,14 @@ impl Client {
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// An endpoint, e.g. (`PJSIP`, `trunk`).
+    pub async fn endpoint(&self, technology: &str, resource: &str) -> Result<Endpoint> {
+        let action = "read an endpoint";
+        let path = format!("/endpoints/{}/{}", encode(technology), encode(resource));
+        let response = self.send(Method::GET, &path, &[], None, action).await?;
+        self.json(response, action).await
     }
 
     /// Every channel Asterisk has now.

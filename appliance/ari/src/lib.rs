@@ -15,7 +15,7 @@ mod model;
 
 pub use client::{AriConfig, Client, Originate};
 pub use events::{EventSource, Feed};
-pub use model::{AsteriskInfo, CallerId, Channel, ChannelState, Event, Playback};
+pub use model::{AsteriskInfo, CallerId, Channel, ChannelState, Endpoint, Event, Playback};
 
 /// What went wrong talking to Asterisk.
 #[derive(Debug, thiserror::Error)]

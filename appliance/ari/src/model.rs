@@ -35,6 +35,20 @@ impl AsteriskInfo {
     }
 }
 
+/// An endpoint (a PJSIP trunk): whether Asterisk can reach it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Endpoint {
+    #[serde(default)]
+    pub technology: String,
+    #[serde(default)]
+    pub resource: String,
+    /// `online`, `offline` or `unknown` (unknown when qualify is off).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub channel_ids: Vec<String>,
+}
+
 /// A channel's state as ARI names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum ChannelState {

@@ -49,6 +49,12 @@ pub enum Command {
     Db(DbCommand),
     /// Write Asterisk's configuration for this box's [asterisk] and [trunk] settings.
     AsteriskConfig(AsteriskConfigArgs),
+    /// Is Asterisk up, is the trunk reachable, how many calls are up.
+    AsteriskStatus {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Place one real call through Asterisk and print its record.
     Call(CallArgs),
     /// Prompts and messages: audio converted once to what the trunk plays.

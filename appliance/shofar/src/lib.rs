@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
         Command::AsteriskConfig(args) => commands::asterisk::config(&app, args),
+        Command::AsteriskStatus { json } => commands::asterisk::status(&app, json),
         Command::Call(args) => commands::call::run(&mut app, args),
         Command::Audio(command) => commands::audio::run(&mut app, command),
         Command::Calls(command) => commands::calls::run(&mut app, command),

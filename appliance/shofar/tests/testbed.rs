@@ -593,7 +593,7 @@ fn a_transfer_bridges_the_caller_to_an_agent() {
 }
 
 /// A dead Asterisk or wrong ARI credentials: the operator is told which, with the
-/// fix, and nothing is dialed or recorded.
+/// fix, and nothing is dialed or recorded; `asterisk-status` says the same.
 #[test]
 fn a_dead_asterisk_or_wrong_credentials_are_explained() {
     let Some(testbed) = testbed() else { return };
@@ -636,6 +636,7 @@ fn a_dead_asterisk_or_wrong_credentials_are_explained() {
     );
     std::thread::sleep(Duration::from_secs(2));
     let output = shofar(&testbed.config, data.path(), &["call", "0525551249"]);
+    let status_down = shofar(&testbed.config, data.path(), &["asterisk-status"]);
     let restarted = Command::new(scripts.join("start-asterisk.sh"))
         .status()
         .unwrap();
@@ -645,6 +646,18 @@ fn a_dead_asterisk_or_wrong_credentials_are_explained() {
     assert!(
         stderr.contains("cannot reach Asterisk's ARI") && stderr.contains("is Asterisk running"),
         "{stderr}"
+    );
+    assert_eq!(status_down.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&status_down.stderr).contains("cannot reach Asterisk's ARI"));
+    let status = shofar(&testbed.config, data.path(), &["asterisk-status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        status["asterisk"].as_str().unwrap().starts_with("22."),
+        "{status}"
+    );
+    assert_eq!(
+        (&status["trunk"], &status["trunk_state"]),
+        (&Value::from("carrier"), &Value::from("online"))
     );
     let listed = shofar(&testbed.config, data.path(), &["calls", "list", "--json"]);
     assert_eq!(

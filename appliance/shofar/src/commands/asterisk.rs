@@ -7,6 +7,7 @@ use shofar_telephony::render;
 
 use crate::App;
 use crate::cli::AsteriskConfigArgs;
+use crate::output::print_json;
 
 pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
     let files = render::render(&app.config.asterisk, &app.config.trunk)
@@ -31,5 +32,54 @@ pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
         written.len(),
         dir.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `shofar asterisk-status`: what an operator checks first when calls fail.
+pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
+    let ari = app.config.asterisk.ari().context("cannot ask Asterisk")?;
+    let trunk = app.config.trunk.name.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (info, endpoint, channels) = runtime.block_on(async {
+        let client = shofar_ari::Client::new(ari)?;
+        let info = client.asterisk_info().await?;
+        let endpoint = client.endpoint("PJSIP", &trunk).await;
+        let channels = client.channels().await?;
+        Ok::<_, shofar_ari::AriError>((info, endpoint, channels))
+    })?;
+    let trunk_state = match &endpoint {
+        Ok(endpoint) => endpoint.state.clone(),
+        Err(error) if error.is_not_found() => "missing".to_owned(),
+        Err(error) => format!("unknown ({error})"),
+    };
+    if json {
+        print_json(&serde_json::json!({
+            "asterisk": info.version(),
+            "trunk": trunk,
+            "trunk_state": trunk_state,
+            "channels": channels.len(),
+        }))?;
+    } else {
+        println!(
+            "Asterisk   {} (ARI {})",
+            info.version(),
+            app.config.asterisk.ari_url
+        );
+        println!(
+            "trunk      {trunk}: {trunk_state}{}",
+            match trunk_state.as_str() {
+                "missing" =>
+                    " — Asterisk has no such endpoint: run `shofar asterisk-config --write` and reload",
+                "offline" =>
+                    " — the carrier does not answer OPTIONS: check host, port and firewall (docs/trunk.md)",
+                "unknown" => " (qualify_seconds = 0: reachability is not checked)",
+                _ => "",
+            }
+        );
+        println!("channels   {} up", channels.len());
+    }
     Ok(ExitCode::SUCCESS)
 }

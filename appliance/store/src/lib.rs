@@ -21,6 +21,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dispatch;
+pub mod pacing;
 mod time;
 
 use std::path::{Path, PathBuf};

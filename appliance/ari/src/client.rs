@@ -113,11 +113,6 @@ struct ErrorBody {
     message: String,
 }
 
-#[derive(Deserialize)]
-struct Variable {
-    value: String,
-}
-
 impl Client {
     pub fn new(config: AriConfig) -> Result<Client> {
         let base = config.base()?;
@@ -295,21 +290,6 @@ impl Client {
             .send(Method::GET, "/channels", &[], None, action)
             .await?;
         self.json(response, action).await
-    }
-
-    /// A channel variable's value; `None` when the variable is unset.
-    pub async fn channel_variable(&self, channel_id: &str, name: &str) -> Result<Option<String>> {
-        let action = "read a channel variable";
-        let path = format!("/channels/{}/variable", encode(channel_id));
-        match self
-            .send(Method::GET, &path, &[("variable", name)], None, action)
-            .await
-        {
-            Ok(response) => Ok(Some(self.json::<Variable>(response, action).await?.value)),
-            // Asterisk answers 404 both for a missing channel and an unset variable.
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 
     /// Sends a channel out of the application into the dialplan (it comes back

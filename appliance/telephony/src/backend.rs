@@ -103,17 +103,22 @@ impl AriLink {
         let mut link = self.link.clone();
         let waited =
             tokio::time::timeout(limit, link.wait_for(|l| matches!(l, Link::Up { .. }))).await;
-        match waited {
+        // `wait_for` only returns an `Up` state; anything else is treated as down.
+        let up = match waited {
             Ok(Ok(state)) => match &*state {
-                Link::Up { generation } => Ok(*generation),
-                Link::Down { .. } => {
-                    unreachable!("wait_for returned a state it was not waiting for")
-                }
+                Link::Up { generation } => Some(*generation),
+                Link::Down { .. } => None,
             },
-            Ok(Err(_)) => Err(TelephonyError::LinkDown {
-                error: "the telephony link was shut down".to_owned(),
-            }),
-            Err(_) => Err(TelephonyError::LinkDown {
+            Ok(Err(_)) => {
+                return Err(TelephonyError::LinkDown {
+                    error: "the telephony link was shut down".to_owned(),
+                });
+            }
+            Err(_) => None,
+        };
+        match up {
+            Some(generation) => Ok(generation),
+            None => Err(TelephonyError::LinkDown {
                 error: match self.link() {
                     Link::Down { error: Some(error) } => error,
                     _ => format!(

@@ -86,13 +86,6 @@ impl Phone {
         self
     }
 
-    /// Answer `calls` calls with this behaviour, each on its own.
-    #[allow(dead_code)]
-    pub fn calls(mut self, calls: u32) -> Phone {
-        self.calls = calls;
-        self
-    }
-
     pub fn reject(code: u16, reason: &'static str) -> Phone {
         Phone {
             kind: Kind::Reject { code, reason },

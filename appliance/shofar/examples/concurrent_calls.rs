@@ -125,7 +125,7 @@ fn main() -> anyhow::Result<()> {
         let ari = config.asterisk.ari()?;
         let link = AriLink::start(ari, "shofar-bench-", shutdown.clone())?;
         let telephony = Telephony {
-            link,
+            backend: Arc::new(link),
             store,
             dnc: SharedDnc::default(),
             link_wait: Duration::from_secs(10),
@@ -141,7 +141,7 @@ fn main() -> anyhow::Result<()> {
                     let mut peak = peak.lock();
                     peak.0 = peak.0.max(self_rss);
                     peak.1 = peak.1.max(asterisk_rss);
-                    peak.2 = peak.2.max(telephony.link.routed());
+                    peak.2 = peak.2.max(telephony.backend.routed());
                 }
             })
         };

@@ -18,7 +18,7 @@ pub mod session;
 
 use shofar_phone::E164;
 
-pub use backend::{AriLink, CallSignal, Link};
+pub use backend::{AriLink, Backend, CallSignal, Link, SimConfig, Simulator};
 pub use session::{Amd, CallRequest, SharedStore, Telephony, TransferRoute};
 
 /// Why a call could not be made or finished.
@@ -39,6 +39,11 @@ pub enum TelephonyError {
     MissingPrompts(Vec<String>),
     #[error(transparent)]
     Store(#[from] shofar_store::StoreError),
+    /// The telephony engine refused a command (the simulator's own errors).
+    #[error("{0}")]
+    Backend(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::TelephonyError;
-use crate::backend::{AriLink, CallSignal};
+use crate::backend::{Backend, CallSignal};
 use crate::outcome::{CallFacts, cause_text, classify};
 use crate::render::AMD_CONTEXT;
 
@@ -99,7 +99,8 @@ impl std::fmt::Debug for TransferRoute {
 /// Everything a call needs from the process.
 #[derive(Clone)]
 pub struct Telephony {
-    pub link: AriLink,
+    /// Asterisk, or the simulator.
+    pub backend: Arc<dyn Backend>,
     pub store: SharedStore,
     pub dnc: SharedDnc,
     /// How long a call waits for the link to come up before it gives up.
@@ -136,7 +137,7 @@ impl Telephony {
             ));
         }
         // Never originate while the event socket is down.
-        self.link.wait_up(self.link_wait).await?;
+        self.backend.wait_up(self.link_wait).await?;
 
         let new_call = NewCall {
             call_id: request.call_id.clone(),
@@ -173,12 +174,12 @@ impl Telephony {
         with_store(&self.store, move |store| store.call_started(&call)).await?;
 
         let (sender, receiver) = mpsc::unbounded_channel();
-        self.link.register(&request.call_id, sender.clone());
+        self.backend.register(&request.call_id, sender.clone());
         let mut call = CallRun::new(self.clone(), request, sender, receiver);
         let result = call.run(permit).await;
-        self.link.unregister(&call.request.call_id);
+        self.backend.unregister(&call.request.call_id);
         if let Some(agent) = &call.agent {
-            self.link.unregister(&agent.channel_id);
+            self.backend.unregister(&agent.channel_id);
         }
         result
     }
@@ -245,8 +246,8 @@ impl CallRun {
         }
     }
 
-    fn client(&self) -> &shofar_ari::Client {
-        self.telephony.link.client()
+    fn client(&self) -> &dyn Backend {
+        self.telephony.backend.as_ref()
     }
 
     fn call_id(&self) -> &str {
@@ -265,7 +266,7 @@ impl CallRun {
             timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
             variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
         };
-        if !self.telephony.link.is_up() {
+        if !self.telephony.backend.is_up() {
             return self
                 .finish_unplaced("the link to Asterisk went down before the dial; not dialed")
                 .await;
@@ -644,9 +645,9 @@ impl CallRun {
             bridge_id: format!("{}-bridge", self.request.call_id),
         };
         self.telephony
-            .link
+            .backend
             .register(&agent.channel_id, self.sender.clone());
-        let client = self.client().clone();
+        let client = self.telephony.backend.clone();
         let setup = async {
             client.create_bridge(&agent.bridge_id).await?;
             client
@@ -708,7 +709,7 @@ impl CallRun {
 
     async fn cleanup_transfer(&mut self) {
         if let Some(agent) = &self.agent {
-            let client = self.client().clone();
+            let client = self.telephony.backend.clone();
             let _ = client.hangup(&agent.channel_id).await;
             let _ = client.destroy_bridge(&agent.bridge_id).await;
         }

@@ -189,7 +189,7 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
             shutdown.clone(),
         )?;
         let telephony = Telephony {
-            link,
+            backend: std::sync::Arc::new(link),
             store,
             dnc,
             link_wait: Duration::from_secs(10),

@@ -16,32 +16,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use parking_lot::Mutex;
-use shofar_ari::{AriConfig, Client, Event, EventSource, Feed};
+use shofar_ari::{AriConfig, Client, Event, EventSource, Feed, Originate};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::TelephonyError;
-
-/// What a call's session receives.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallSignal {
-    Ari(Event),
-    /// The channel is gone and its end was never seen (Asterisk restarted, or
-    /// the socket was down when it ended).
-    Vanished {
-        detail: String,
-    },
-}
-
-/// The link's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
-    /// Not connected yet, or reconnecting after this error.
-    Down { error: Option<String> },
-    /// Connected and reconciled; `generation` counts connections.
-    Up { generation: u64 },
-}
+use crate::backend::{Backend, CallSignal, Link};
 
 type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<CallSignal>>>>;
 
@@ -90,16 +72,8 @@ impl AriLink {
         &self.client
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    pub fn link(&self) -> Link {
-        self.link.borrow().clone()
-    }
-
     /// Waits until the link is up (connected and reconciled), at most `limit`.
-    pub async fn wait_up(&self, limit: Duration) -> Result<u64, TelephonyError> {
+    async fn wait_until_up(&self, limit: Duration) -> Result<u64, TelephonyError> {
         let mut link = self.link.clone();
         let waited =
             tokio::time::timeout(limit, link.wait_for(|l| matches!(l, Link::Up { .. }))).await;
@@ -129,24 +103,104 @@ impl AriLink {
             }),
         }
     }
+}
 
-    /// True while the link is up.
-    pub fn is_up(&self) -> bool {
-        matches!(*self.link.borrow(), Link::Up { .. })
+#[async_trait]
+impl Backend for AriLink {
+    fn kind(&self) -> &'static str {
+        "asterisk"
     }
 
-    /// Routes a channel's events to `sender`, from now on.
-    pub fn register(&self, channel_id: &str, sender: mpsc::UnboundedSender<CallSignal>) {
+    fn app(&self) -> &str {
+        self.client.app()
+    }
+
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn link(&self) -> Link {
+        self.link.borrow().clone()
+    }
+
+    async fn wait_up(&self, limit: Duration) -> Result<u64, TelephonyError> {
+        self.wait_until_up(limit).await
+    }
+
+    fn register(&self, channel_id: &str, sender: mpsc::UnboundedSender<CallSignal>) {
         self.routes.lock().insert(channel_id.to_owned(), sender);
     }
 
-    pub fn unregister(&self, channel_id: &str) {
+    fn unregister(&self, channel_id: &str) {
         self.routes.lock().remove(channel_id);
     }
 
-    /// How many channels are routed now.
-    pub fn routed(&self) -> usize {
+    fn routed(&self) -> usize {
         self.routes.lock().len()
+    }
+
+    async fn originate(&self, call: &Originate) -> Result<(), TelephonyError> {
+        self.client.originate(call).await?;
+        Ok(())
+    }
+
+    async fn hangup(&self, channel_id: &str) -> Result<(), TelephonyError> {
+        self.client.hangup(channel_id).await?;
+        Ok(())
+    }
+
+    async fn play(
+        &self,
+        channel_id: &str,
+        playback_id: &str,
+        media: &str,
+    ) -> Result<(), TelephonyError> {
+        self.client.play(channel_id, playback_id, media).await?;
+        Ok(())
+    }
+
+    async fn stop_playback(&self, playback_id: &str) -> Result<(), TelephonyError> {
+        self.client.stop_playback(playback_id).await?;
+        Ok(())
+    }
+
+    async fn continue_in_dialplan(
+        &self,
+        channel_id: &str,
+        context: &str,
+        extension: &str,
+    ) -> Result<(), TelephonyError> {
+        Ok(self
+            .client
+            .continue_in_dialplan(channel_id, context, extension)
+            .await?)
+    }
+
+    async fn ring(&self, channel_id: &str) -> Result<(), TelephonyError> {
+        Ok(self.client.ring(channel_id).await?)
+    }
+
+    async fn create_bridge(&self, bridge_id: &str) -> Result<(), TelephonyError> {
+        Ok(self.client.create_bridge(bridge_id).await?)
+    }
+
+    async fn add_to_bridge(&self, bridge_id: &str, channel_id: &str) -> Result<(), TelephonyError> {
+        Ok(self.client.add_to_bridge(bridge_id, channel_id).await?)
+    }
+
+    async fn destroy_bridge(&self, bridge_id: &str) -> Result<(), TelephonyError> {
+        self.client.destroy_bridge(bridge_id).await?;
+        Ok(())
+    }
+
+    async fn channels(&self) -> Result<Vec<String>, TelephonyError> {
+        Ok(self
+            .client
+            .channels()
+            .await?
+            .into_iter()
+            .map(|channel| channel.id)
+            .collect())
     }
 }
 

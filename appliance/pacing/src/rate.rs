@@ -78,9 +78,11 @@ impl Cps {
         self.0
     }
 
-    /// For values computed inside the crate (halved, stepped up), which are in range by
-    /// construction; clamping keeps a rounding slip from ever leaving the range.
-    pub(crate) fn clamped(value: f64) -> Cps {
+    /// The nearest valid rate: values outside the range are clamped into it (NaN
+    /// becomes the minimum). For values already validated elsewhere (a campaign's
+    /// settings) or computed (halved, stepped up), where a rounding slip must never
+    /// leave the range.
+    pub fn clamped(value: f64) -> Cps {
         if value.is_nan() {
             Cps(Cps::MIN)
         } else {

@@ -165,6 +165,7 @@ fn main() -> anyhow::Result<()> {
                 ring_timeout: Duration::from_secs(30),
                 max_call: Duration::from_secs(600),
                 transfer: None,
+                stop: shofar_telephony::CallStop::new(),
             };
             tasks.push(tokio::spawn(async move { telephony.call(request).await }));
         }

@@ -63,6 +63,55 @@ pub enum Command {
     /// Call records.
     #[command(subcommand)]
     Calls(CallsCommand),
+    /// Run the supervisor: dial every active campaign, serve /metrics and /healthz.
+    Serve(ServeArgs),
+    /// The dialing pace: how it changed and why.
+    #[command(subcommand)]
+    Pacing(PacingCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Runs every active campaign until it is done, with the box's limits from [dialer] in
+shofar.toml (calls per second, channels, health thresholds) and each campaign's own
+pacing. Start, pause, resume and cancel campaigns meanwhile with `shofar campaign`;
+the running supervisor picks the changes up within a second, and do-not-call changes
+before the next dial.
+
+On SIGTERM or Ctrl-C it stops dialing, lets the calls up finish for up to
+[dialer] grace_seconds, ends the rest, and closes every record; a second signal exits
+at once. After a crash or kill -9, the next start closes the calls left open and
+gives back contacts that were claimed but never dialed.
+
+Under systemd (Type=notify) it reports readiness and pings the watchdog while its
+loop runs; logs go to journald.")]
+pub struct ServeArgs {
+    /// Where /metrics and /healthz listen (default: [http] listen).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Dial the simulated network instead of Asterisk: nobody is called (demos,
+    /// load tests). Same as [dialer] backend = "simulator".
+    #[arg(long)]
+    pub simulate: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PacingCommand {
+    /// Every change of pace, newest first: when, from what to what, and why.
+    Log {
+        /// Only this campaign's changes (and the box-wide ones, which limit it too).
+        #[arg(long, value_name = "CAMPAIGN")]
+        campaign: Option<String>,
+        /// How many changes to show.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

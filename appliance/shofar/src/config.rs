@@ -12,7 +12,9 @@ use serde::Deserialize;
 use shofar_calendar::{Havdalah, Location};
 use shofar_campaign::BoxCalendar;
 use shofar_import::DuplicateRule;
+use shofar_pacing::{Cps, Thresholds};
 use shofar_phone::Normalizer;
+use shofar_telephony::SimConfig;
 use shofar_telephony::config::{AsteriskConfig, TrunkConfig};
 
 /// Where the config is looked for when neither `--config` nor `SHOFAR_CONFIG` says.
@@ -38,6 +40,145 @@ pub struct Config {
     pub asterisk: AsteriskConfig,
     /// The carrier's SIP trunk, rendered into Asterisk's pjsip.conf.
     pub trunk: TrunkConfig,
+    /// `shofar serve`: the box-wide pace, channels and health thresholds.
+    pub dialer: DialerSection,
+    /// `shofar serve`: where the web API, `/metrics` and `/healthz` listen.
+    pub http: HttpConfig,
+    /// The simulated network `dialer.backend = "simulator"` calls.
+    pub simulator: SimConfig,
+}
+
+/// Which telephony engine `shofar serve` dials through.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// Asterisk over ARI: real calls.
+    #[default]
+    Asterisk,
+    /// The simulated network: nobody is called (demos and load benchmarks).
+    Simulator,
+}
+
+/// The whole box's limits, and the health thresholds that lower its pace.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialerSection {
+    pub backend: BackendKind,
+    /// Calls started per second, box-wide, at most (each campaign has its own
+    /// `pacing.cps` too). Never exceeded in any one-second window.
+    pub cps: f64,
+    /// Calls up at once, box-wide.
+    pub max_channels: u32,
+    /// On shutdown, seconds active calls may go on before they are ended.
+    pub grace_seconds: u32,
+    pub cpu_high_percent: f64,
+    pub cpu_ok_percent: f64,
+    pub memory_high_percent: f64,
+    pub memory_ok_percent: f64,
+    pub load_per_core_high: f64,
+    pub load_per_core_ok: f64,
+    /// A campaign whose answer rate falls below this is slowed down…
+    pub answer_rate_low: f64,
+    /// …and recovers once it is back at or above this.
+    pub answer_rate_ok: f64,
+    /// Seconds of good health between two steps back up.
+    pub recover_seconds: u32,
+    /// Seconds after a decrease before the next change.
+    pub hold_down_seconds: u32,
+}
+
+impl Default for DialerSection {
+    fn default() -> DialerSection {
+        let thresholds = Thresholds::for_channels(30);
+        DialerSection {
+            backend: BackendKind::Asterisk,
+            cps: 10.0,
+            max_channels: 30,
+            grace_seconds: 30,
+            cpu_high_percent: thresholds.cpu_high_percent,
+            cpu_ok_percent: thresholds.cpu_ok_percent,
+            memory_high_percent: thresholds.memory_high_percent,
+            memory_ok_percent: thresholds.memory_ok_percent,
+            load_per_core_high: thresholds.load_per_core_high,
+            load_per_core_ok: thresholds.load_per_core_ok,
+            answer_rate_low: thresholds.answer_rate_low,
+            answer_rate_ok: thresholds.answer_rate_ok,
+            recover_seconds: thresholds.recover_interval.as_secs() as u32,
+            hold_down_seconds: thresholds.hold_down.as_secs() as u32,
+        }
+    }
+}
+
+impl DialerSection {
+    /// The box's ceiling, validated.
+    pub fn ceiling(&self) -> anyhow::Result<Cps> {
+        Cps::new(self.cps).map_err(|error| anyhow::anyhow!("[dialer] cps: {error}"))
+    }
+
+    /// The pacing controller's thresholds these settings describe.
+    pub fn thresholds(&self) -> anyhow::Result<Thresholds> {
+        let mut thresholds = Thresholds::for_channels(self.max_channels.max(5));
+        thresholds.cpu_high_percent = self.cpu_high_percent;
+        thresholds.cpu_ok_percent = self.cpu_ok_percent;
+        thresholds.memory_high_percent = self.memory_high_percent;
+        thresholds.memory_ok_percent = self.memory_ok_percent;
+        thresholds.load_per_core_high = self.load_per_core_high;
+        thresholds.load_per_core_ok = self.load_per_core_ok;
+        thresholds.answer_rate_low = self.answer_rate_low;
+        thresholds.answer_rate_ok = self.answer_rate_ok;
+        thresholds.recover_interval =
+            std::time::Duration::from_secs(u64::from(self.recover_seconds));
+        thresholds.hold_down = std::time::Duration::from_secs(u64::from(self.hold_down_seconds));
+        thresholds
+            .validate()
+            .map_err(|error| anyhow::anyhow!("[dialer] {error}"))?;
+        Ok(thresholds)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.ceiling()?;
+        if !(1..=20_000).contains(&self.max_channels) {
+            bail!(
+                "[dialer] max_channels = {} is out of range (1 to 20000)",
+                self.max_channels
+            );
+        }
+        if self.grace_seconds > 3600 {
+            bail!(
+                "[dialer] grace_seconds = {} is too long (at most 3600)",
+                self.grace_seconds
+            );
+        }
+        self.thresholds()?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `ADDRESS:PORT`. Loopback by default until accounts arrive; `--listen`
+    /// overrides.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            listen: "127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn address(&self) -> anyhow::Result<std::net::SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "[http] listen = {:?} is not an ADDRESS:PORT such as 127.0.0.1:8080",
+                self.listen
+            )
+        })
+    }
 }
 
 /// Where the box is, for Shabbat and holiday times.
@@ -183,6 +324,11 @@ impl Config {
         self.calendar.box_calendar()?;
         self.asterisk.validate()?;
         self.trunk.validate()?;
+        self.dialer.validate()?;
+        self.http.address()?;
+        self.simulator
+            .validate()
+            .map_err(|problem| anyhow::anyhow!("[simulator] {problem}"))?;
         if self.import.invalid_rows_in_summary > 100_000 {
             bail!(
                 "[import] invalid_rows_in_summary = {} is too large (at most 100000); \

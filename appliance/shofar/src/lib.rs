@@ -53,11 +53,26 @@ impl App {
     }
 }
 
+/// Logs go to journald when systemd started the process with its journal as
+/// stderr (`JOURNAL_STREAM`), with every structured field kept; else to stderr.
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level))
+    };
+    if std::env::var_os("JOURNAL_STREAM").is_some()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        let _ = tracing_subscriber::registry()
+            .with(filter())
+            .with(journald.with_syslog_identifier("shofar".to_owned()))
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -76,5 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Call(args) => commands::call::run(&mut app, args),
         Command::Audio(command) => commands::audio::run(&mut app, command),
         Command::Calls(command) => commands::calls::run(&mut app, command),
+        Command::Serve(args) => commands::serve::run(&mut app, args),
+        Command::Pacing(command) => commands::pacing::run(&mut app, command),
     }
 }

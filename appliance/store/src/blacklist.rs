@@ -188,9 +188,9 @@ impl Store {
     /// Applies to `dnc` the changes other processes made since `cursor` (a history
     /// id), and moves the cursor. Returns how many changes were applied.
     pub fn dnc_catch_up(&self, dnc: &SharedDnc, cursor: &mut i64) -> Result<usize> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT id, e164, action FROM blacklist_history WHERE id > ?1 ORDER BY id")?;
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, e164, action FROM blacklist_history WHERE id > ?1 ORDER BY id",
+        )?;
         let changes = statement
             .query_map([*cursor], |row| {
                 Ok((
@@ -200,6 +200,10 @@ impl Store {
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        if changes.is_empty() {
+            // Called before every dispatch: no write lock when nothing changed.
+            return Ok(0);
+        }
         dnc.update(|index| -> Result<()> {
             for (id, value, action) in &changes {
                 let e164 = number(*value, "blacklist_history")?;

@@ -367,6 +367,21 @@ impl Store {
             .optional()?)
     }
 
+    /// The call of one attempt of a contact, if one was recorded.
+    pub fn call_for_attempt(&self, contact_id: i64, attempt: u32) -> Result<Option<CallRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM call_records WHERE contact_id = ?1 AND attempt = ?2
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                params![contact_id, attempt],
+                record_from_row,
+            )
+            .optional()?)
+    }
+
     /// Calls not yet ended, oldest first: what reconciliation looks at.
     pub fn open_calls(&self) -> Result<Vec<CallRecord>> {
         let mut statement = self.conn.prepare_cached(&format!(

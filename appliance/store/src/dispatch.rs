@@ -176,6 +176,63 @@ impl Store {
             .optional()?)
     }
 
+    /// Claims several contacts in one transaction (see [`Store::claim_contact`]);
+    /// returns each one still pending with its attempt number.
+    pub fn claim_contacts(
+        &mut self,
+        contact_ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, u32)>> {
+        self.transaction(|store| {
+            let mut claimed = Vec::with_capacity(contact_ids.len());
+            for &contact_id in contact_ids {
+                if let Some(attempt) = store.claim_contact(contact_id, now)? {
+                    claimed.push((contact_id, attempt));
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    /// Gives back contacts that were claimed but never dialed (no call record was
+    /// written for the attempt): pending again, the attempt no longer counted.
+    /// Returns how many were given back.
+    pub fn unclaim_contacts(&mut self, contact_ids: &[i64]) -> Result<usize> {
+        self.transaction(|store| {
+            let mut given_back = 0;
+            for &contact_id in contact_ids {
+                given_back += usize::from(store.unclaim_contact(contact_id)?);
+            }
+            Ok(given_back)
+        })
+    }
+
+    /// [`Store::unclaim_contacts`] for one contact, in the caller's transaction.
+    pub fn unclaim_contact(&mut self, contact_id: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "UPDATE contacts SET status = 'pending', attempts = max(attempts - 1, 0)
+                  WHERE id = ?1 AND status = 'in_progress'
+                    AND NOT EXISTS (SELECT 1 FROM call_records r
+                                     WHERE r.contact_id = contacts.id
+                                       AND r.attempt = contacts.attempts)",
+            )?
+            .execute([contact_id])?
+            == 1)
+    }
+
+    /// Contacts in a call (or claimed for one): `(contact, campaign, attempts)`.
+    pub fn in_progress_contacts(&self) -> Result<Vec<(i64, CampaignId, u32)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, campaign_id, attempts FROM contacts WHERE status = 'in_progress' ORDER BY id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get(0)?, CampaignId(row.get(1)?), row.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Records what a call's outcome made of its contact: due again at a time, or
     /// done for good.
     pub fn finish_attempt(&mut self, contact_id: i64, step: NextStep) -> Result<()> {

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0002_scheduler.sql"),
     ),
     ("0003_calls", include_str!("migrations/0003_calls.sql")),
+    ("0004_dialer", include_str!("migrations/0004_dialer.sql")),
 ];
 
 /// 64 MiB of page cache (allocated as used): a million-row import inserts into an
@@ -185,6 +186,26 @@ impl Store {
             tracing::info!(migration = name, version, "applied database migration");
         }
         Ok(())
+    }
+
+    /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`): everything it
+    /// writes commits together, or, on an error, nothing does. `work` must not
+    /// start a transaction of its own.
+    pub fn transaction<T>(&mut self, work: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match work(self) {
+            Ok(value) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(error) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(error.into())
+                }
+            },
+            Err(error) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        }
     }
 
     /// For tests and tools that need a raw look at the database.

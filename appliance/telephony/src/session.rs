@@ -32,6 +32,7 @@ use shofar_store::calls::{CallEnd, CallKind, CallOutcome, CallProgress, CallReco
 use shofar_store::campaigns::CampaignId;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::TelephonyError;
 use crate::backend::{Backend, CallSignal};
@@ -78,6 +79,37 @@ pub struct CallRequest {
     /// Transfers dial `PJSIP/<digits>@<trunk>`: the trunk's name and how to
     /// write a number for it.
     pub transfer: Option<TransferRoute>,
+    /// Ends the call from outside (its campaign ended, the supervisor is
+    /// shutting down): the supervisor hangs up and records why.
+    pub stop: CallStop,
+}
+
+/// A way to end a running call from outside; cheap to clone. The first reason
+/// given is the one recorded.
+#[derive(Debug, Clone, Default)]
+pub struct CallStop {
+    token: CancellationToken,
+    reason: Arc<Mutex<Option<String>>>,
+}
+
+impl CallStop {
+    pub fn new() -> CallStop {
+        CallStop::default()
+    }
+
+    /// Ends the call (or keeps it from being dialed), for `reason`.
+    pub fn stop(&self, reason: &str) {
+        self.reason.lock().get_or_insert_with(|| reason.to_owned());
+        self.token.cancel();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn reason(&self) -> String {
+        self.reason.lock().clone().unwrap_or_default()
+    }
 }
 
 /// Turns a transfer target ("03-6123456") into a dial string, or `None` when the
@@ -218,6 +250,8 @@ struct CallRun {
     deadline: Instant,
     /// The call outlived its maximum and was hung up by the supervisor.
     overdue: bool,
+    /// Why the call was ended from outside, once it was.
+    stopped: Option<String>,
 }
 
 impl CallRun {
@@ -243,6 +277,7 @@ impl CallRun {
             agent: None,
             deadline,
             overdue: false,
+            stopped: None,
         }
     }
 
@@ -266,6 +301,10 @@ impl CallRun {
             timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
             variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
         };
+        if self.request.stop.is_stopped() {
+            let detail = format!("not dialed: {}", self.request.stop.reason());
+            return self.finish_unplaced(&detail).await;
+        }
         if !self.telephony.backend.is_up() {
             return self
                 .finish_unplaced("the link to Asterisk went down before the dial; not dialed")
@@ -293,10 +332,19 @@ impl CallRun {
         }
         tracing::info!(call_id = %self.call_id(), number = %self.request.number, "dialing");
 
+        let stop = self.request.stop.clone();
         loop {
             let timer = self.timer;
             let signal = tokio::select! {
                 signal = self.receiver.recv() => signal,
+                () = stop.token.cancelled(), if self.stopped.is_none() => {
+                    let reason = stop.reason();
+                    tracing::info!(call_id = %self.call_id(), %reason, "ending the call");
+                    self.stopped = Some(reason);
+                    self.hang_up("supervisor").await;
+                    self.deadline = self.deadline.min(Instant::now() + Duration::from_secs(10));
+                    continue;
+                }
                 () = sleep_until_some(timer.map(|(_, at)| at)) => {
                     let (id, _) = timer.expect("the timer branch runs only with a timer");
                     self.timer = None;
@@ -733,7 +781,7 @@ impl CallRun {
                 .or(self.facts.answered.then(|| "ANSWER".to_owned())),
             ended_at: Some(Utc::now()),
             ended_by: Some(ended_by.to_owned()),
-            detail: None,
+            detail: self.stopped.clone(),
         };
         self.store_end(end).await
     }

@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::App;
 use crate::cli::{AmdArg, CallArgs};
 use crate::commands::audio;
+use crate::config::Config;
 use crate::output::print_json;
+use shofar_dialer::CallTemplate;
+use shofar_store::campaigns::Campaign;
 
 /// The prompt a campaign's own message is played as.
 pub const CAMPAIGN_PROMPT: &str = "campaign";
@@ -39,73 +42,21 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
     let asterisk = &app.config.asterisk;
     let trunk = &app.config.trunk;
     let ari = asterisk.ari().context("cannot place calls")?;
-    let library = PromptLibrary {
-        sounds_dir: asterisk.sounds_dir.clone(),
-        asterisk_dir: asterisk.asterisk_sounds_dir().to_owned(),
-    };
-
-    // The flow, the message and where the campaign's prompts are.
     let campaign = match &args.campaign {
         Some(key) => Some(app.store.campaign(app.store.resolve_campaign(key)?)?),
         None => None,
     };
-    let flow = match (
-        &args.flow,
-        campaign.as_ref().and_then(|c| c.settings.ivr_flow.as_ref()),
-    ) {
-        (Some(path), _) => read_flow(path)?,
-        (None, Some(setting)) => read_flow(std::path::Path::new(setting)).with_context(|| {
-            format!(
-                "campaign {:?}: its ivr_flow setting",
-                campaign.as_ref().map(|c| &c.name)
-            )
-        })?,
-        (None, None) => Flow::default_flow(),
-    };
-    let mut folders: Vec<String> = Vec::new();
-    if let Some(audio_path) = args.audio.clone().or_else(|| {
-        campaign
-            .as_ref()
-            .and_then(|c| c.settings.audio.as_ref().map(Into::into))
-    }) {
-        let folder = audio::add_message(&library, &audio_path)?;
-        folders.push(folder);
-    }
-    if let Some(campaign) = &campaign {
-        folders.push(format!("campaign-{}", campaign.id.0));
-    }
-    folders.push("prompts".to_owned());
-    let folder_refs: Vec<&str> = folders.iter().map(String::as_str).collect();
-    let amd = args
-        .amd
-        .unwrap_or(match campaign.as_ref().map(|c| c.settings.amd) {
-            Some(AnsweringMachine::HangUp) => AmdArg::Hangup,
-            Some(AnsweringMachine::LeaveMessage) => AmdArg::Message,
-            Some(AnsweringMachine::Off) | None => AmdArg::Off,
-        });
-    let amd = match amd {
-        AmdArg::Off => Amd::Off,
-        AmdArg::Hangup => Amd::HangUp,
-        AmdArg::Message => Amd::LeaveMessage {
-            prompt: "voicemail".to_owned(),
+    let template = call_template(
+        &app.config,
+        campaign.as_ref(),
+        &Overrides {
+            flow: args.flow.clone(),
+            audio: args.audio.clone(),
+            amd: args.amd,
+            ring_timeout: args.ring_timeout,
         },
-    };
-    let mut wanted: Vec<String> = flow.prompts().to_vec();
-    if let Amd::LeaveMessage { prompt } = &amd {
-        wanted.push(prompt.clone());
-    }
-    let (prompts, missing) = library.resolve(&wanted, &folder_refs);
-    if !missing.is_empty() {
-        bail!(
-            "the flow plays prompts that have no audio: {}. Add each with `shofar audio add NAME FILE`{}",
-            missing.join(", "),
-            if missing.iter().any(|m| m == CAMPAIGN_PROMPT) {
-                " (or give the message with --audio FILE)"
-            } else {
-                ""
-            }
-        );
-    }
+        false,
+    )?;
 
     let (index, _) = app
         .store
@@ -124,9 +75,6 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         asterisk.app,
         Utc::now().format("%Y%m%d%H%M%S%3f")
     );
-    let endpoint = trunk.endpoint(number);
-    let transfer_trunk = trunk.clone();
-    let transfer_normalizer = normalizer.clone();
     let request = CallRequest {
         call_id: call_id.clone(),
         number,
@@ -134,34 +82,15 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         contact_id: None,
         attempt: 1,
         kind: CallKind::Test,
-        caller_id: campaign
-            .as_ref()
-            .and_then(|c| c.settings.caller_id.clone())
-            .or_else(|| trunk.caller_id.clone())
-            // Presented the way the trunk writes numbers (national: 036123456).
-            .map(|number| match normalizer.normalize_str(&number) {
-                Ok(normalized) => trunk.dial_digits(normalized.e164),
-                Err(_) => number
-                    .chars()
-                    .filter(|c| c.is_ascii_digit() || *c == '+')
-                    .collect(),
-            }),
-        flow: Arc::new(flow),
-        prompts: Arc::new(prompts.into_iter().collect::<HashMap<_, _>>()),
-        amd,
-        endpoint,
-        ring_timeout: Duration::from_secs(u64::from(
-            args.ring_timeout.unwrap_or(asterisk.ring_timeout_seconds),
-        )),
-        max_call: Duration::from_secs(u64::from(asterisk.max_call_seconds)),
-        transfer: Some(TransferRoute {
-            endpoint_for: Arc::new(move |to: &str| {
-                transfer_normalizer
-                    .normalize_str(to)
-                    .ok()
-                    .map(|n| transfer_trunk.endpoint(n.e164))
-            }),
-        }),
+        caller_id: template.caller_id,
+        flow: template.flow,
+        prompts: template.prompts,
+        amd: template.amd,
+        endpoint: trunk.endpoint(number),
+        ring_timeout: template.ring_timeout,
+        max_call: template.max_call,
+        transfer: template.transfer,
+        stop: shofar_telephony::CallStop::new(),
     };
     let app_name = format!("{}-{instance}", asterisk.app);
     let ari = shofar_ari::AriConfig {
@@ -219,6 +148,130 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => Err(error).context("the call failed"),
     }
+}
+
+/// What a one-off call may set instead of its campaign's settings.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub flow: Option<std::path::PathBuf>,
+    pub audio: Option<std::path::PathBuf>,
+    pub amd: Option<AmdArg>,
+    pub ring_timeout: Option<u32>,
+}
+
+/// Everything the calls of a campaign (or a one-off call) share: the flow, the
+/// prompts' media, AMD, the caller ID and the transfer route. With `simulated`,
+/// no audio is needed (the simulator plays nothing): every prompt gets a
+/// placeholder and no file is converted.
+pub fn call_template(
+    config: &Config,
+    campaign: Option<&Campaign>,
+    overrides: &Overrides,
+    simulated: bool,
+) -> anyhow::Result<CallTemplate> {
+    let asterisk = &config.asterisk;
+    let trunk = &config.trunk;
+    let normalizer = config.normalizer()?;
+    let library = PromptLibrary {
+        sounds_dir: asterisk.sounds_dir.clone(),
+        asterisk_dir: asterisk.asterisk_sounds_dir().to_owned(),
+    };
+    let flow = match (
+        &overrides.flow,
+        campaign.and_then(|c| c.settings.ivr_flow.as_ref()),
+    ) {
+        (Some(path), _) => read_flow(path)?,
+        (None, Some(setting)) => read_flow(std::path::Path::new(setting)).with_context(|| {
+            format!(
+                "campaign {:?}: its ivr_flow setting",
+                campaign.map(|c| &c.name)
+            )
+        })?,
+        (None, None) => Flow::default_flow(),
+    };
+    let amd = overrides
+        .amd
+        .unwrap_or(match campaign.map(|c| c.settings.amd) {
+            Some(AnsweringMachine::HangUp) => AmdArg::Hangup,
+            Some(AnsweringMachine::LeaveMessage) => AmdArg::Message,
+            Some(AnsweringMachine::Off) | None => AmdArg::Off,
+        });
+    let amd = match amd {
+        AmdArg::Off => Amd::Off,
+        AmdArg::Hangup => Amd::HangUp,
+        AmdArg::Message => Amd::LeaveMessage {
+            prompt: "voicemail".to_owned(),
+        },
+    };
+    let mut wanted: Vec<String> = flow.prompts().to_vec();
+    if let Amd::LeaveMessage { prompt } = &amd {
+        wanted.push(prompt.clone());
+    }
+    let prompts: HashMap<String, String> = if simulated {
+        wanted
+            .iter()
+            .map(|name| (name.clone(), format!("sound:simulated/{name}")))
+            .collect()
+    } else {
+        let mut folders: Vec<String> = Vec::new();
+        if let Some(audio_path) = overrides
+            .audio
+            .clone()
+            .or_else(|| campaign.and_then(|c| c.settings.audio.as_ref().map(Into::into)))
+        {
+            folders.push(audio::add_message(&library, &audio_path)?);
+        }
+        if let Some(campaign) = campaign {
+            folders.push(format!("campaign-{}", campaign.id.0));
+        }
+        folders.push("prompts".to_owned());
+        let folder_refs: Vec<&str> = folders.iter().map(String::as_str).collect();
+        let (prompts, missing) = library.resolve(&wanted, &folder_refs);
+        if !missing.is_empty() {
+            bail!(
+                "the flow plays prompts that have no audio: {}. Add each with `shofar audio add NAME FILE`{}",
+                missing.join(", "),
+                if missing.iter().any(|m| m == CAMPAIGN_PROMPT) {
+                    " (or give the message with --audio FILE, or the campaign's `audio` setting)"
+                } else {
+                    ""
+                }
+            );
+        }
+        prompts.into_iter().collect()
+    };
+    let transfer_trunk = trunk.clone();
+    let transfer_normalizer = normalizer.clone();
+    Ok(CallTemplate {
+        caller_id: campaign
+            .and_then(|c| c.settings.caller_id.clone())
+            .or_else(|| trunk.caller_id.clone())
+            // Presented the way the trunk writes numbers (national: 036123456).
+            .map(|number| match normalizer.normalize_str(&number) {
+                Ok(normalized) => trunk.dial_digits(normalized.e164),
+                Err(_) => number
+                    .chars()
+                    .filter(|c| c.is_ascii_digit() || *c == '+')
+                    .collect(),
+            }),
+        flow: Arc::new(flow),
+        prompts: Arc::new(prompts),
+        amd,
+        ring_timeout: Duration::from_secs(u64::from(
+            overrides
+                .ring_timeout
+                .unwrap_or(asterisk.ring_timeout_seconds),
+        )),
+        max_call: Duration::from_secs(u64::from(asterisk.max_call_seconds)),
+        transfer: Some(TransferRoute {
+            endpoint_for: Arc::new(move |to: &str| {
+                transfer_normalizer
+                    .normalize_str(to)
+                    .ok()
+                    .map(|n| transfer_trunk.endpoint(n.e164))
+            }),
+        }),
+    })
 }
 
 fn read_flow(path: &std::path::Path) -> anyhow::Result<Flow> {

@@ -7,3 +7,5 @@ pub mod calls;
 pub mod campaign;
 pub mod db;
 pub mod import;
+pub mod pacing;
+pub mod serve;

@@ -548,7 +548,7 @@ mod tests {
         drop(conn);
 
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), crate::SCHEMA_VERSION);
         let record = store.call_record("old-1").unwrap().unwrap();
         assert_eq!(record.campaign_id, Some(CampaignId(7)));
         assert_eq!(record.number, number());

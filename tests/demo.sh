@@ -1,42 +1,46 @@
 #!/usr/bin/env bash
 # `make run`: sets up a demo box in var/ (the development data directory) — a
 # campaign with a few thousand generated Israeli contacts and a do-not-call list —
-# and says what to try next. Safe to run again: existing demo data is kept.
+# and runs the supervisor on it with the simulated network (nobody is called).
+# Safe to run again: existing demo data is kept, and the campaign resumes.
 set -euo pipefail
 shofar="$1"
 gen="$(dirname "$shofar")/shofar-gen"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="${SHOFAR_DATA_DIR:-$root/var}"
+listen="${SHOFAR_LISTEN:-127.0.0.1:8080}"
 demo="$data/demo"
 mkdir -p "$demo"
+s=("$shofar" --data-dir "$data")
 
-if ! "$shofar" --data-dir "$data" campaign list --json | grep -q '"name": "demo"'; then
+if ! "${s[@]}" campaign list --json | grep -q '"name": "demo"'; then
   echo "Creating demo data in $data ..."
   "$gen" contacts --rows 3000 --seed 7 --format xlsx --out "$demo/demo-contacts.xlsx"
-  "$shofar" --data-dir "$data" blacklist add 052-5551234 03-6123456 \
+  "${s[@]}" blacklist add 052-5551234 03-6123456 \
     --reason "demo: asked not to be called" --source user_optout
-  "$shofar" --data-dir "$data" campaign create --name demo --purpose informational \
-    --caller-id 03-6123456
-  "$shofar" --data-dir "$data" import "$demo/demo-contacts.xlsx" --campaign demo
-  "$shofar" --data-dir "$data" campaign start demo --reason "demo data"
+  # Windows open around the clock: the simulator calls nobody, so the demo shows
+  # activity whatever the day and hour (a real campaign keeps Shabbat).
+  "${s[@]}" campaign create --file "$root/tests/demo/campaign.toml"
+  "${s[@]}" import "$demo/demo-contacts.xlsx" --campaign demo
+  "${s[@]}" campaign start demo --reason "demo data"
 fi
 
 cat <<MSG
 
-Shofar is set up with demo data (data directory: $data).
+Shofar is running with demo data (data directory: $data), dialing the simulated
+network: answers, busy lines, keys pressed and opt-outs are made up; nobody is called.
 
-Try:
-  $shofar --data-dir $data campaign list
-  $shofar --data-dir $data campaign show demo        # who would be dialed first
-  $shofar --data-dir $data calendar --explain        # this week's calling times, Shabbat blocked
-  $shofar --data-dir $data campaign create --file $root/docs/campaign.example.toml
-  $shofar --data-dir $data blacklist check 052-5551234
-  $shofar --data-dir $data import $demo/demo-contacts.xlsx --campaign demo-2 --create --json
-  $shofar --help
+In another terminal, watch it work:
+  $shofar --data-dir $data campaign show demo     # contacts reached, due, in a call
+  $shofar --data-dir $data calls list --limit 20  # the latest calls and their outcomes
+  $shofar --data-dir $data pacing log             # every change of pace, and why
+  curl -s http://$listen/metrics | grep ^shofar   # Prometheus figures
+  $shofar --data-dir $data campaign pause demo    # the supervisor stops dialing it
+  $shofar --data-dir $data blacklist add 052-5551235 --reason "asked"   # never dialed from now on
 
-Real calls: \`make testbed-up\` runs Asterisk on loopback with a sipp phone to call
-(README, "Real calls"); then \`$shofar --config target/testbed/shofar.toml call 0525551234\`.
+Ctrl-C stops it gracefully (calls up finish first); \`make run\` again resumes.
+Real calls: \`make testbed-up\` runs Asterisk on loopback with sipp phones (README,
+"Real calls"). The web UI arrives with its issue.
 
-The supervisor (shofar serve) and the web UI arrive with their issues; until then
-the CLI is the way in.
 MSG
+exec "${s[@]}" serve --simulate --listen "$listen"

@@ -382,6 +382,23 @@ impl Store {
             .optional()?)
     }
 
+    /// A campaign's calls by outcome (`"in_call"` for those not ended yet); the
+    /// counts always add up to its records.
+    pub fn call_outcome_counts(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<std::collections::BTreeMap<String, u64>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT CASE WHEN status != 'ended' THEN 'in_call' ELSE ifnull(outcome, 'unknown') END,
+                    count(*)
+               FROM call_records WHERE campaign_id = ?1 GROUP BY 1",
+        )?;
+        let rows = statement.query_map([campaign.0], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Calls not yet ended, oldest first: what reconciliation looks at.
     pub fn open_calls(&self) -> Result<Vec<CallRecord>> {
         let mut statement = self.conn.prepare_cached(&format!(

@@ -216,6 +216,7 @@ fn show(
         Gate::Closed { reopens, .. } => reopens,
         Gate::Ended => None,
     };
+    let calls = app.store.call_outcome_counts(campaign.id)?;
     let next_contacts = match first_at {
         Some(when) if !campaign.status.is_final() && next > 0 => {
             scheduler.next_contacts(&app.store, &campaign, &policy, when, next)?
@@ -227,6 +228,7 @@ fn show(
             "campaign": campaign_json(&campaign),
             "at": now,
             "contacts": counts,
+            "calls": calls,
             "gate": gate,
             "next_at": first_at,
             "next": next_contacts,
@@ -254,6 +256,18 @@ fn show(
         thousands(counts.failed),
         thousands(counts.blacklisted)
     );
+    if !calls.is_empty() {
+        let total: u64 = calls.values().sum();
+        let parts: Vec<String> = calls
+            .iter()
+            .map(|(outcome, n)| format!("{} {}", thousands(*n), outcome.replace('_', " ")))
+            .collect();
+        println!(
+            "Calls         {} in all: {}",
+            thousands(total),
+            parts.join(", ")
+        );
+    }
     if campaign.purpose.requires_consent() {
         match &campaign.consent_override {
             None => println!(

@@ -16,7 +16,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -209,7 +208,6 @@ struct Inner {
     /// Playback id → its channel.
     playbacks: Mutex<HashMap<String, String>>,
     stats: Mutex<SimStats>,
-    next_channel: AtomicU64,
     shutdown: CancellationToken,
 }
 
@@ -240,7 +238,6 @@ impl Simulator {
                 channels: Mutex::default(),
                 playbacks: Mutex::default(),
                 stats: Mutex::default(),
-                next_channel: AtomicU64::new(1),
                 shutdown,
             }),
         })
@@ -334,8 +331,7 @@ impl Backend for Simulator {
             stats.dialed.push((Instant::now(), call.endpoint.clone()));
             stats.max_channels = stats.max_channels.max(channels.len());
         }
-        let ordinal = self.inner.next_channel.fetch_add(1, Ordering::Relaxed);
-        let channel = SimChannel::new(self.inner.clone(), call, ordinal);
+        let channel = SimChannel::new(self.inner.clone(), call);
         tokio::spawn(channel.run(receiver));
         Ok(())
     }
@@ -459,8 +455,10 @@ struct SimChannel {
 const REACTION_HORIZON: Duration = Duration::from_secs(5);
 
 impl SimChannel {
-    fn new(inner: Arc<Inner>, call: &Originate, ordinal: u64) -> SimChannel {
-        let mut seed = inner.config.seed ^ ordinal.rotate_left(17);
+    /// The generator depends on the seed and the channel id only, not on the
+    /// order of the originates, which concurrent sessions do not fix.
+    fn new(inner: Arc<Inner>, call: &Originate) -> SimChannel {
+        let mut seed = inner.config.seed;
         for byte in call.channel_id.bytes() {
             seed = seed.rotate_left(5) ^ u64::from(byte);
             seed = seed.wrapping_mul(0x0100_0000_01b3);
@@ -580,7 +578,11 @@ impl SimChannel {
         });
     }
 
+    /// The channel is removed before its end is reported, as Asterisk does: a
+    /// session that saw `ChannelDestroyed` finds the channel gone from
+    /// `active()` and `channels()`.
     fn destroyed(&self, cause: i64, text: &str) {
+        self.remove();
         self.emit(Event::ChannelDestroyed {
             channel: self.channel(ChannelState::Down),
             cause,

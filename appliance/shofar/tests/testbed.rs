@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::Duration;
 
-use phone::{Phone, PhoneReport};
+use phone::{Phone, PhoneReport, Phones, SeenCall};
 use serde_json::Value;
 
 struct Testbed {
@@ -131,6 +131,48 @@ impl Testbed {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             phone,
         }
+    }
+
+    /// Places calls at once — one `shofar call NUMBER --json ARGS…` each, from a
+    /// data directory of its own — while one sipp plays every phone. The results
+    /// come in the order given, each with all that the phones saw.
+    fn call_at_once(
+        &self,
+        phones: &Phones,
+        calls: &[(&str, Vec<&str>)],
+    ) -> Vec<(Called, tempfile::TempDir)> {
+        let phone_dir = tempfile::tempdir().unwrap();
+        let running = phones.start(phone_dir.path(), calls.len() as u32);
+        let outputs: Vec<(std::process::Output, tempfile::TempDir)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = calls
+                .iter()
+                .map(|(number, args)| {
+                    scope.spawn(move || {
+                        let data = tempfile::tempdir().unwrap();
+                        let mut full = vec!["call", number, "--json"];
+                        full.extend_from_slice(args);
+                        (shofar(&self.config, data.path(), &full), data)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .collect()
+        });
+        let phone = running.finish(Duration::from_secs(10));
+        outputs
+            .into_iter()
+            .map(|(output, data)| {
+                let called = Called {
+                    code: output.status.code(),
+                    record: serde_json::from_slice(&output.stdout).unwrap_or(Value::Null),
+                    stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                    phone: phone.clone(),
+                };
+                (called, data)
+            })
+            .collect()
     }
 
     fn flow(&self, dir: &Path, json: &str) -> String {
@@ -664,5 +706,318 @@ fn a_dead_asterisk_or_wrong_credentials_are_explained() {
         String::from_utf8_lossy(&listed.stdout).trim(),
         "[]",
         "a call was recorded"
+    );
+}
+
+/// One sipp plays every phone of a campaign at once, each number its own
+/// behaviour (picked by its last two digits): what the dialer's tests stand on.
+/// Eight calls overlap; each record has its own outcome, each number reached the
+/// phones exactly once, and the one never dialed never did.
+#[test]
+fn one_sipp_serves_many_phones_at_once() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let flow = testbed.flow(dir.path(), TEST_FLOW);
+    let phones = Phones::new()
+        .on("61", Phone::answer().pause(700).info('1').await_bye())
+        .on("62", Phone::answer().await_bye())
+        .on("63", Phone::answer().pause(1500).hang_up())
+        .on("64", Phone::reject(486, "Busy Here"))
+        .on("65", Phone::reject(503, "Service Unavailable"))
+        .on("66", Phone::ring_forever())
+        .on("67", Phone::machine().await_bye())
+        .on("69", Phone::answer().await_bye())
+        .otherwise(Phone::reject(603, "Decline"));
+
+    /// One call: what it is dialed with, what the box records, and the phone's
+    /// final answer to the INVITE.
+    struct Expect {
+        number: &'static str,
+        args: &'static [&'static str],
+        outcome: &'static str,
+        ended_by: &'static str,
+        keys: &'static str,
+        actions: &'static [&'static str],
+        status: u16,
+    }
+    let expect = |number, outcome, ended_by, keys, actions, status| Expect {
+        number,
+        args: &[],
+        outcome,
+        ended_by,
+        keys,
+        actions,
+        status,
+    };
+    let expected = [
+        expect(
+            "0525551261",
+            "answered",
+            "flow",
+            "1",
+            &["donate", "send_sms:pending"],
+            200,
+        ),
+        // No key: the menu times out twice and the box says goodbye.
+        expect("0525551262", "answered", "flow", "", &[], 200),
+        expect("0525551263", "answered", "callee", "", &[], 200),
+        expect("0525551264", "busy", "network", "", &[], 486),
+        expect("0525551265", "congestion", "network", "", &[], 503),
+        Expect {
+            args: &["--ring-timeout", "4"],
+            ..expect("0525551266", "no_answer", "network", "", &[], 487)
+        },
+        Expect {
+            args: &["--amd", "message"],
+            ..expect(
+                "0525551267",
+                "voicemail",
+                "flow",
+                "",
+                &["voicemail_drop"],
+                200,
+            )
+        },
+        // No suffix matches: the `otherwise` phone declines.
+        expect("0525551260", "rejected", "network", "", &[], 603),
+    ];
+    let calls: Vec<(&str, Vec<&str>)> = expected
+        .iter()
+        .map(|call| {
+            let mut args = vec!["--flow", flow.as_str()];
+            args.extend_from_slice(call.args);
+            (call.number, args)
+        })
+        .collect();
+    let results = testbed.call_at_once(&phones, &calls);
+
+    for ((called, _data), call) in results.iter().zip(&expected) {
+        called.check(call.outcome, call.ended_by, call.keys, call.actions);
+        assert_eq!(
+            called.field("number").as_str(),
+            Some(format!("+972{}", &call.number[1..]).as_str())
+        );
+        assert_eq!(
+            called.phone.call_to(call.number),
+            SeenCall {
+                number: call.number.to_owned(),
+                final_status: Some(call.status),
+                cancelled: call.outcome == "no_answer",
+                bye_from_box: call.ended_by == "flow",
+                bye_from_phone: call.ended_by == "callee",
+            },
+            "{}: {:#}",
+            call.number,
+            called.record
+        );
+    }
+    let phone = &results[0].0.phone;
+    assert!(
+        phone.completed(),
+        "every phone's scenario ran to its end: {phone:?}"
+    );
+    let mut once: Vec<(String, usize)> = expected
+        .iter()
+        .map(|call| (call.number.to_owned(), 1))
+        .collect();
+    once.sort();
+    assert_eq!(
+        phone.invites_by_number().into_iter().collect::<Vec<_>>(),
+        once,
+        "each number reached the phones exactly once"
+    );
+    assert_eq!(phone.invites(), expected.len());
+    assert_eq!(phone.invites_to("0525551269"), 0, "a number never dialed");
+    // The calls overlapped: the busy one began before the no-key one (about
+    // 8 s) ended.
+    let (busy, no_key) = (&results[3].0, &results[1].0);
+    assert!(
+        busy.field("started_at").as_str() < no_key.field("ended_at").as_str(),
+        "{:#} {:#}",
+        busy.record,
+        no_key.record
+    );
+}
+
+/// Issue 5, end to end on real Asterisk: `shofar serve` runs a small campaign of
+/// 31 contacts to completion while one sipp plays 30 phones with mixed behaviours
+/// (dialed up to 8 at once). Every outcome is counted exactly, every phone got
+/// exactly one INVITE, and the contact blacklisted before the start got none
+/// (properties 10, 11: never dialed). The pressers of 9 end on the do-not-call
+/// list (12), and the campaign moves itself to completed.
+#[test]
+fn shofar_serve_runs_a_campaign_to_completion_on_real_asterisk() {
+    let Some(testbed) = testbed() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let flow = testbed.flow(dir.path(), TEST_FLOW);
+    // The testbed's config, with a short ring timeout (for the phones that never
+    // answer) and the API on a free port.
+    let base = std::fs::read_to_string(&testbed.config).unwrap();
+    let config = dir.path().join("shofar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[dialer]\ncps = 5\nmax_channels = 8\ngrace_seconds = 5\n\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            base.replace("ring_timeout_seconds = 30", "ring_timeout_seconds = 5")
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let output = shofar(&config, &data, args);
+        assert!(
+            output.status.success(),
+            "shofar {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+
+    // By the last digit: 1 donates, 9 opts out, 2 presses nothing, 3 hangs up,
+    // 4 busy, 5 congestion, 6 never answers; 0, 7 and 8 decline.
+    let phones = Phones::new()
+        .on("1", Phone::answer().pause(700).info('1').await_bye())
+        .on("9", Phone::answer().pause(700).info('9').await_bye())
+        .on("2", Phone::answer().await_bye())
+        .on("3", Phone::answer().pause(1500).hang_up())
+        .on("4", Phone::reject(486, "Busy Here"))
+        .on("5", Phone::reject(503, "Service Unavailable"))
+        .on("6", Phone::ring_forever())
+        .otherwise(Phone::reject(603, "Decline"));
+    let numbers: Vec<String> = (0..30).map(|i| format!("05255513{i:02}")).collect();
+    let listed = "0525551350";
+    let csv = dir.path().join("contacts.csv");
+    let mut text = String::from("phone,first_name\n");
+    for (i, number) in numbers.iter().chain([&listed.to_owned()]).enumerate() {
+        text.push_str(&format!("{number},Contact {i}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let campaign = dir.path().join("campaign.toml");
+    std::fs::write(
+        &campaign,
+        format!(
+            r#"name = "e2e"
+purpose = "informational"
+max_attempts = 1
+ivr_flow = "{flow}"
+[windows]
+sunday = "00:00-24:00"
+monday = "00:00-24:00"
+tuesday = "00:00-24:00"
+wednesday = "00:00-24:00"
+thursday = "00:00-24:00"
+friday = "00:00-24:00"
+saturday = "00:00-24:00"
+[quiet]
+shabbat = false
+holidays = false
+[pacing]
+cps = 4
+max_channels = 8
+"#
+        ),
+    )
+    .unwrap();
+    run(&["campaign", "create", "--file", campaign.to_str().unwrap()]);
+    run(&["import", csv.to_str().unwrap(), "--campaign", "e2e"]);
+    run(&[
+        "blacklist",
+        "add",
+        listed,
+        "--reason",
+        "asked before the campaign",
+    ]);
+    run(&["campaign", "start", "e2e"]);
+
+    let phone_dir = tempfile::tempdir().unwrap();
+    let running = phones.start(phone_dir.path(), numbers.len() as u32);
+    let log = dir.path().join("serve.log");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_shofar"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--quiet"])
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = |data: &Path| -> Value {
+        let output = shofar(&config, data, &["campaign", "show", "e2e", "--json"]);
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+    };
+    loop {
+        let show = status(&data);
+        if show["campaign"]["status"] == "completed" {
+            break;
+        }
+        assert!(
+            serve.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(240),
+            "the campaign did not complete: {show:#}\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // SIGTERM: a graceful stop.
+    Command::new("kill")
+        .arg(serve.id().to_string())
+        .status()
+        .unwrap();
+    assert!(serve.wait().unwrap().success(), "serve exits 0 on SIGTERM");
+    let phone = running.finish(Duration::from_secs(10));
+
+    let show = status(&data);
+    let calls = &show["calls"];
+    let expected = serde_json::json!({
+        "answered": 12, "busy": 3, "congestion": 3, "no_answer": 3, "rejected": 9,
+    });
+    assert_eq!(calls, &expected, "calls by outcome: {show:#}");
+    let contacts = &show["contacts"];
+    assert_eq!(contacts["total"], 31);
+    assert_eq!(contacts["completed"], 9, "{contacts:#}");
+    assert_eq!(
+        contacts["blacklisted"], 4,
+        "three opted out, one listed before"
+    );
+    assert_eq!(contacts["failed"], 18, "{contacts:#}");
+    assert_eq!(contacts["in_progress"], 0);
+    for number in &numbers {
+        assert_eq!(phone.invites_to(number), 1, "{number}: {phone:#?}");
+    }
+    assert_eq!(
+        phone.invites_to(listed),
+        0,
+        "a blacklisted number is never dialed"
+    );
+    for last in ['9'] {
+        for number in numbers.iter().filter(|n| n.ends_with(last)) {
+            let check = shofar(&config, &data, &["blacklist", "check", number]);
+            assert_eq!(check.status.code(), Some(0), "{number} opted out");
+        }
+    }
+    let records: Value = serde_json::from_slice(
+        &run(&[
+            "calls",
+            "list",
+            "--campaign",
+            "e2e",
+            "--limit",
+            "100",
+            "--json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 30);
+    assert!(records.iter().all(|r| r["status"] == "ended"));
+    assert_eq!(records.iter().filter(|r| r["converted"] == true).count(), 3);
+    assert_eq!(records.iter().filter(|r| r["opted_out"] == true).count(), 3);
+    let pacing = run(&["pacing", "log", "--json"]);
+    assert!(
+        serde_json::from_slice::<Value>(&pacing.stdout)
+            .unwrap()
+            .is_array()
     );
 }

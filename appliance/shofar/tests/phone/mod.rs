@@ -2,9 +2,20 @@
 //! server on 127.0.0.1:5070, playing a scenario written for each test.
 //!
 //! A scenario is built from steps (`Phone::answer().pause(700).info('9')…`) and
-//! rendered to sipp's XML. sipp runs in the foreground with `-m 1` (one call) and
+//! rendered to sipp's XML. One `Phone` is one sipp for one call (`-m 1`); a
+//! `Phones` table is one sipp for a whole campaign, every call at once, each
+//! number picking its behaviour by its last digits. sipp runs beside the test and
 //! logs every SIP message it sent or received, so a test can assert on what the
-//! phone really got — not only on what the box wrote down.
+//! phones really got (`PhoneReport::calls`) — not only on what the box wrote down.
+//!
+//! sipp's ways, learned here:
+//! - A captured variable that nothing uses makes sipp refuse the scenario.
+//! - An `<ereg>` that does not match (with `check_it="false"`) leaves its
+//!   variable unset, and `<nop test="VAR" next="LABEL"/>` jumps only on a set
+//!   one: that is how one scenario branches on the number dialed.
+//! - A phone must stream RTP, or Asterisk holds SIP INFO keys back.
+//! - Calls past `-m` are not answered but still logged ("Discarded message for
+//!   new calls while quitting"), so they count in `PhoneReport::calls`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -129,6 +140,13 @@ impl Phone {
         self.step(Step::AwaitBye)
     }
 
+    /// Whether the phone sends requests of its own (keys as SIP INFO, a BYE): then
+    /// the scenario captures the dialog's addresses to write them.
+    fn sends_requests(&self) -> bool {
+        matches!(&self.kind, Kind::Answer { steps, .. }
+            if steps.iter().any(|s| matches!(s, Step::Info(_) | Step::HangUp)))
+    }
+
     /// sipp's XML for this behaviour.
     pub fn scenario(&self) -> String {
         let mut xml = String::from(
@@ -136,8 +154,7 @@ impl Phone {
         );
         // sipp refuses a scenario that captures a variable it never uses: capture
         // the dialog's addresses only when the phone sends requests of its own.
-        let sends_requests = matches!(&self.kind, Kind::Answer { steps, .. }
-            if steps.iter().any(|s| matches!(s, Step::Info(_) | Step::HangUp)));
+        let sends_requests = self.sends_requests();
         match &self.agent {
             Some(agent) => xml.push_str(&RECV_INVITE.replace(
                 "    </action>",
@@ -148,6 +165,15 @@ impl Phone {
             None if sends_requests => xml.push_str(RECV_INVITE),
             None => xml.push_str("  <recv request=\"INVITE\" crlf=\"true\"/>\n"),
         }
+        self.render_call(&mut xml, sends_requests);
+        xml.push_str("</scenario>\n");
+        xml
+    }
+
+    /// The scenario from the INVITE received to the call's end. `capture_dialog`:
+    /// the INVITE captured the Contact (`$contact`), and the ACK is to capture
+    /// From and To (`$peer`, `$me`) for requests the phone sends.
+    fn render_call(&self, xml: &mut String, capture_dialog: bool) {
         match &self.kind {
             Kind::Reject { code, reason } => {
                 xml.push_str(&response(&format!("{code} {reason}"), true, false));
@@ -181,7 +207,7 @@ impl Phone {
                 } else {
                     ok
                 });
-                xml.push_str(if sends_requests {
+                xml.push_str(if capture_dialog {
                     RECV_ACK
                 } else {
                     "  <recv request=\"ACK\" crlf=\"true\"/>\n"
@@ -252,59 +278,185 @@ impl Phone {
                 }
             }
         }
-        xml.push_str("</scenario>\n");
-        xml
     }
 
     /// Starts sipp with this behaviour; it answers one call.
     pub fn start(&self, dir: &Path) -> RunningPhone {
-        let scenario = dir.join("phone.xml");
-        std::fs::write(&scenario, self.scenario()).unwrap();
-        let messages = dir.join("phone-messages.log");
-        let errors = dir.join("phone-errors.log");
-        let screen = std::fs::File::create(dir.join("phone-screen.log")).unwrap();
-        let child = Command::new("sipp")
-            .arg("-sf")
-            .arg(&scenario)
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                "5070",
-                "-mi",
-                "127.0.0.1",
-                "-mp",
-                "6000",
-            ])
-            .args([
-                "-m",
-                &self.calls.to_string(),
-                "-nostdin",
-                "-timeout",
-                "120s",
-                "-timeout_error",
-            ])
-            .arg("-trace_msg")
-            .arg("-message_file")
-            .arg(&messages)
-            .arg("-trace_err")
-            .arg("-error_file")
-            .arg(&errors)
-            .current_dir(dir)
-            .stdout(screen.try_clone().unwrap())
-            .stderr(screen)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("sipp runs (the testbed installs sip-tester)");
-        // sipp binds its port within milliseconds; give it a moment before a
-        // call can arrive.
-        std::thread::sleep(Duration::from_millis(300));
-        RunningPhone {
-            child,
-            screen: dir.join("phone-screen.log"),
-            messages,
-            errors,
+        start_sipp(
+            dir,
+            "phone",
+            &self.scenario(),
+            self.calls,
+            Duration::from_secs(120),
+        )
+    }
+}
+
+/// Many phones in one sipp: each call's behaviour is picked by the end of the
+/// number dialed (the INVITE's Request-URI, as the trunk dials it: national
+/// digits, `sip:0525551261@…`). For a dialer running a whole campaign at once.
+///
+/// `Phones::new().on("61", Phone::answer().pause(700).info('1').await_bye())
+/// .on("64", Phone::reject(486, "Busy Here"))` answers 05255512**61** and
+/// presses 1, and is busy for 05255512**64**. The longest matching suffix wins
+/// (`"61"` before `"1"`); a number no suffix matches gets the `otherwise`
+/// behaviour (404 Not Found unless set). Each call plays its own copy of the
+/// behaviour, so calls overlap freely.
+#[derive(Debug, Clone)]
+pub struct Phones {
+    /// Suffix → behaviour, in the order given.
+    table: Vec<(String, Phone)>,
+    otherwise: Phone,
+}
+
+impl Phones {
+    pub fn new() -> Phones {
+        Phones {
+            table: Vec::new(),
+            otherwise: Phone::reject(404, "Not Found"),
         }
+    }
+
+    /// Numbers ending in `suffix` (digits) get `phone`'s behaviour.
+    pub fn on(mut self, suffix: &str, phone: Phone) -> Phones {
+        assert!(
+            !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_digit()),
+            "a suffix is digits: {suffix:?}"
+        );
+        assert!(
+            phone.agent.is_none(),
+            "in Phones an agent's number is a suffix of its own"
+        );
+        assert!(
+            self.table.iter().all(|(known, _)| known != suffix),
+            "suffix {suffix} given twice"
+        );
+        self.table.push((suffix.to_owned(), phone));
+        self
+    }
+
+    /// What numbers no suffix matches get.
+    pub fn otherwise(mut self, phone: Phone) -> Phones {
+        assert!(phone.agent.is_none());
+        self.otherwise = phone;
+        self
+    }
+
+    /// sipp's XML: one INVITE, a test per suffix, then each behaviour as a
+    /// branch (`phone_SUFFIX`) that jumps to the end.
+    pub fn scenario(&self) -> String {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<scenario name=\"shofar test phones\">\n",
+        );
+        // Captured variables must all be used somewhere in the scenario (sipp
+        // refuses it otherwise), so the dialog's addresses are captured only if
+        // some branch sends requests; then every answered branch captures them.
+        let capture_dialog = self.otherwise.sends_requests()
+            || self.table.iter().any(|(_, phone)| phone.sends_requests());
+        // The longest suffix first, so that "61" is tested before "1".
+        let mut order: Vec<&(String, Phone)> = self.table.iter().collect();
+        order.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
+        xml.push_str("  <recv request=\"INVITE\" crlf=\"true\">\n    <action>\n");
+        if capture_dialog {
+            xml.push_str("      <ereg regexp=\"sip:[^>;]*\" search_in=\"hdr\" header=\"Contact:\" check_it=\"true\" assign_to=\"contact\"/>\n");
+        }
+        // An unmatched regexp leaves its variable unset, and `test=` jumps only
+        // on a set one.
+        for (suffix, _) in &order {
+            let _ = writeln!(
+                xml,
+                "      <ereg regexp=\"^INVITE sip:\\+?[0-9]*{suffix}@\" search_in=\"msg\" check_it=\"false\" assign_to=\"dialed_{suffix}\"/>"
+            );
+        }
+        xml.push_str("    </action>\n  </recv>\n");
+        for (suffix, _) in &order {
+            let _ = writeln!(
+                xml,
+                "  <nop test=\"dialed_{suffix}\" next=\"phone_{suffix}\"/>"
+            );
+        }
+        self.otherwise.render_call(&mut xml, capture_dialog);
+        xml.push_str("  <nop next=\"end\"/>\n");
+        for (suffix, phone) in &order {
+            let _ = writeln!(xml, "  <label id=\"phone_{suffix}\"/>");
+            phone.render_call(&mut xml, capture_dialog);
+            xml.push_str("  <nop next=\"end\"/>\n");
+        }
+        xml.push_str("  <label id=\"end\"/>\n</scenario>\n");
+        xml
+    }
+
+    /// Starts sipp in the background; it exits once `calls` calls have come and
+    /// ended (or at [`RunningPhone::finish`]'s limit, which stops it). Calls
+    /// past `calls` go unanswered but are still counted in the report.
+    pub fn start(&self, dir: &Path, calls: u32) -> RunningPhone {
+        start_sipp(
+            dir,
+            "phones",
+            &self.scenario(),
+            calls,
+            Duration::from_secs(600),
+        )
+    }
+}
+
+/// Runs sipp on 127.0.0.1:5070 with `scenario` for `calls` calls, logging every
+/// message in `DIR/NAME-messages.log`. sipp takes calls as they come, each in
+/// its own copy of the scenario, however many at once.
+fn start_sipp(
+    dir: &Path,
+    name: &str,
+    scenario: &str,
+    calls: u32,
+    timeout: Duration,
+) -> RunningPhone {
+    let scenario_file = dir.join(format!("{name}.xml"));
+    std::fs::write(&scenario_file, scenario).unwrap();
+    let messages = dir.join(format!("{name}-messages.log"));
+    let errors = dir.join(format!("{name}-errors.log"));
+    let screen_file = dir.join(format!("{name}-screen.log"));
+    let screen = std::fs::File::create(&screen_file).unwrap();
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario_file)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "5070",
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            "6000",
+        ])
+        .args([
+            "-m",
+            &calls.to_string(),
+            "-nostdin",
+            "-timeout",
+            &format!("{}s", timeout.as_secs()),
+            "-timeout_error",
+        ])
+        .arg("-trace_msg")
+        .arg("-message_file")
+        .arg(&messages)
+        .arg("-trace_err")
+        .arg("-error_file")
+        .arg(&errors)
+        .current_dir(dir)
+        .stdout(screen.try_clone().unwrap())
+        .stderr(screen)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("sipp runs (the testbed installs sip-tester)");
+    // sipp binds its port within milliseconds; give it a moment before a
+    // call can arrive.
+    std::thread::sleep(Duration::from_millis(300));
+    RunningPhone {
+        child,
+        screen: screen_file,
+        messages,
+        errors,
     }
 }
 
@@ -373,9 +525,9 @@ pub struct RunningPhone {
 }
 
 /// What the phone saw.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PhoneReport {
-    /// sipp's exit code: 0 when the scenario ran to its end.
+    /// sipp's exit code: 0 when every call ran its scenario to the end.
     pub exit: Option<i32>,
     pub messages: String,
     /// sipp's error log and the end of its screen: read through `Debug` in
@@ -386,21 +538,150 @@ pub struct PhoneReport {
     pub screen: String,
 }
 
-impl PhoneReport {
-    /// How many INVITEs reached the phone.
-    pub fn invites(&self) -> usize {
-        // Re-INVITEs (a connected-line update, say) share their call's Call-ID.
-        let mut call_ids = std::collections::HashSet::new();
-        let mut in_invite = false;
-        for line in self.messages.lines() {
-            if line.starts_with("INVITE sip:") {
-                in_invite = true;
-            } else if in_invite && line.to_ascii_lowercase().starts_with("call-id:") {
-                call_ids.insert(line[8..].trim().to_owned());
-                in_invite = false;
+/// One call as the phone saw it, read from sipp's message log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenCall {
+    /// The Request-URI's user part: the number as the trunk dialed it
+    /// (`0525551261`).
+    pub number: String,
+    /// The phone's final answer to the INVITE (200, 486, 487 after a CANCEL…).
+    pub final_status: Option<u16>,
+    /// The box cancelled the call while it rang.
+    pub cancelled: bool,
+    /// The box hung up (a BYE reached the phone).
+    pub bye_from_box: bool,
+    /// The phone hung up (it sent a BYE).
+    pub bye_from_phone: bool,
+}
+
+/// A SIP message in sipp's `-trace_msg` log.
+struct Logged<'a> {
+    sent: bool,
+    start_line: &'a str,
+    call_id: &'a str,
+    cseq_method: &'a str,
+}
+
+/// sipp writes each message as a `-----… TIMESTAMP` line, `UDP message
+/// received [N] bytes :` or `UDP message sent (N bytes):`, a blank line, the
+/// message.
+fn logged_messages(log: &str) -> Vec<Logged<'_>> {
+    let mut messages = Vec::new();
+    for block in log.split("\n-----------------------------------------------") {
+        let mut lines = block.lines().skip(1).filter(|line| !line.trim().is_empty());
+        let Some(direction) = lines.next() else {
+            continue;
+        };
+        let sent = direction.contains("message sent");
+        let Some(start_line) = lines.next() else {
+            continue;
+        };
+        let mut call_id = "";
+        let mut cseq_method = "";
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            match name.trim().to_ascii_lowercase().as_str() {
+                "call-id" | "i" => call_id = value.trim(),
+                "cseq" => cseq_method = value.split_whitespace().nth(1).unwrap_or(""),
+                _ => {}
             }
         }
-        call_ids.len()
+        messages.push(Logged {
+            sent,
+            start_line,
+            call_id,
+            cseq_method,
+        });
+    }
+    messages
+}
+
+impl PhoneReport {
+    /// Every call that reached the phone, in the order they came. A re-INVITE
+    /// (a connected-line update, say) or a retransmission shares its call's
+    /// Call-ID and is not a call of its own.
+    pub fn calls(&self) -> Vec<SeenCall> {
+        let mut calls: Vec<(String, SeenCall)> = Vec::new();
+        for message in logged_messages(&self.messages) {
+            if !message.sent
+                && let Some(uri) = message.start_line.strip_prefix("INVITE sip:")
+                && !calls.iter().any(|(id, _)| id == message.call_id)
+            {
+                let number = uri.split(['@', ';', ' ']).next().unwrap_or("").to_owned();
+                calls.push((
+                    message.call_id.to_owned(),
+                    SeenCall {
+                        number,
+                        final_status: None,
+                        cancelled: false,
+                        bye_from_box: false,
+                        bye_from_phone: false,
+                    },
+                ));
+                continue;
+            }
+            let Some((_, call)) = calls.iter_mut().find(|(id, _)| id == message.call_id) else {
+                continue;
+            };
+            let method = message.start_line.split(' ').next().unwrap_or("");
+            match (message.sent, method) {
+                (true, "SIP/2.0") if message.cseq_method == "INVITE" => {
+                    let status = message
+                        .start_line
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|code| code.parse::<u16>().ok());
+                    if call.final_status.is_none() && status.is_some_and(|code| code >= 200) {
+                        call.final_status = status;
+                    }
+                }
+                (false, "CANCEL") => call.cancelled = true,
+                (false, "BYE") => call.bye_from_box = true,
+                (true, "BYE") => call.bye_from_phone = true,
+                _ => {}
+            }
+        }
+        calls.into_iter().map(|(_, call)| call).collect()
+    }
+
+    /// How many INVITEs (calls) reached the phone.
+    pub fn invites(&self) -> usize {
+        self.calls().len()
+    }
+
+    /// How many calls to `number` (as the trunk dials it: `0525551261`) reached
+    /// the phone.
+    pub fn invites_to(&self, number: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|call| call.number == number)
+            .count()
+    }
+
+    /// Calls per number, as the trunk dialed them.
+    pub fn invites_by_number(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for call in self.calls() {
+            *counts.entry(call.number).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The one call to `number`; panics unless exactly one reached the phone.
+    pub fn call_to(&self, number: &str) -> SeenCall {
+        let calls: Vec<SeenCall> = self
+            .calls()
+            .into_iter()
+            .filter(|call| call.number == number)
+            .collect();
+        assert_eq!(
+            calls.len(),
+            1,
+            "calls to {number} that reached the phone: {calls:?}"
+        );
+        calls.into_iter().next().unwrap()
     }
 
     pub fn completed(&self) -> bool {

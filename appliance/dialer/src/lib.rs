@@ -190,6 +190,10 @@ pub struct DialerParts {
     pub endpoint_for: Arc<EndpointFor>,
     pub metrics: Arc<Metrics>,
     pub health: Box<dyn HealthSource>,
+    /// Where the do-not-call index stands in the store's history (what
+    /// `Store::load_dnc` returned with the index): changes after it are applied
+    /// before the first dial.
+    pub dnc_cursor: i64,
 }
 
 /// How a run ended.
@@ -242,21 +246,13 @@ impl Dialer {
             endpoint_for,
             metrics,
             health,
+            dnc_cursor,
         } = parts;
         let box_controller = PaceController::new(config.ceiling, config.thresholds.clone())?;
         let (ended_tx, ended_rx) = mpsc::unbounded_channel();
         // Fixed width (13 digits of milliseconds, then an 8-digit sequence): Asterisk
         // matches channel ids by prefix.
         let run_id = format!("{:013}", Utc::now().timestamp_millis().max(0));
-        let dnc_cursor = store
-            .lock()
-            .connection()
-            .query_row(
-                "SELECT ifnull(max(id), 0) FROM blacklist_history",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(StoreError::from)?;
         metrics.box_ceiling_cps.set(config.ceiling.get());
         metrics.box_pace_cps.set(config.ceiling.get());
         metrics.max_channels.set(i64::from(config.max_channels));
@@ -356,6 +352,10 @@ impl Dialer {
                 next_plan = Instant::now() + self.config.plan_interval;
             }
             self.catch_up_dnc()?;
+            // A stop asked for while planning: no call starts after it.
+            if shutdown.is_cancelled() {
+                break;
+            }
             let wake = self
                 .dispatch()
                 .unwrap_or(next_plan)
@@ -442,7 +442,13 @@ impl Dialer {
                 let busy = run.active.len() as u32 + run.queue.len() as u32;
                 let by_pace = ((run.limiter.rate().get() * horizon).ceil() as u32)
                     .saturating_sub(run.queue.len() as u32);
-                let allowed = max.saturating_sub(busy).min(by_pace);
+                // A campaign that cannot call (stopped, or missing a prompt) is
+                // given nothing: its share goes to the others.
+                let allowed = if !run.running || run.template.is_err() {
+                    0
+                } else {
+                    max.saturating_sub(busy).min(by_pace)
+                };
                 (*id, max - allowed)
             })
             .collect();

@@ -64,7 +64,7 @@ async fn serve(
     spawn_signal_handler(shutdown.clone())?;
 
     let db = app.data_dir.join("shofar.db");
-    let (index, _) = app
+    let (index, dnc_cursor) = app
         .store
         .load_dnc()
         .context("cannot load the do-not-call list")?;
@@ -120,6 +120,7 @@ async fn serve(
         endpoint_for: Arc::new(move |number| trunk.endpoint(number)),
         metrics: metrics.clone(),
         health: Box::new(SystemHealth::new()),
+        dnc_cursor,
     })?;
     let status = dialer.status();
 

@@ -49,7 +49,7 @@ use shofar_store::campaigns::{Campaign, CampaignId};
 use shofar_store::pacing::PaceLogEntry;
 use shofar_store::{Store, StoreError};
 use shofar_telephony::{
-    Amd, CallRequest, CallStop, SharedStore, Telephony, TelephonyError, TransferRoute,
+    Amd, CallRequest, CallStop, DialGate, SharedStore, Telephony, TelephonyError, TransferRoute,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -131,6 +131,55 @@ impl DialerConfig {
             answer_min_calls: 20,
             grace: Duration::from_secs(30),
             call_prefix: "shofar-d-".to_owned(),
+        }
+    }
+}
+
+/// The calls-per-second ceilings counted at the dial itself: each call waits
+/// here right before its originate. Dispatch paces calls too (so they are spread
+/// out), but work between dispatch and dial (the call record's write) can stall;
+/// this is what keeps any one-second window of *dials* within the ceilings.
+struct Gates {
+    origin: Instant,
+    state: Mutex<GateState>,
+}
+
+struct GateState {
+    box_limiter: CpsLimiter,
+    campaigns: HashMap<CampaignId, CpsLimiter>,
+}
+
+/// One call's turn at the [`Gates`].
+struct CallGate {
+    gates: Arc<Gates>,
+    campaign: CampaignId,
+}
+
+#[async_trait::async_trait]
+impl DialGate for CallGate {
+    async fn wait_turn(&self) {
+        loop {
+            let at = {
+                let mut state = self.gates.state.lock();
+                let now = Monotonic::from_duration(self.gates.origin.elapsed());
+                let GateState {
+                    box_limiter,
+                    campaigns,
+                } = &mut *state;
+                let Some(campaign) = campaigns.get_mut(&self.campaign) else {
+                    return;
+                };
+                let at = box_limiter
+                    .next_available(now)
+                    .max(campaign.next_available(now));
+                if at <= now {
+                    box_limiter.try_acquire(now);
+                    campaign.try_acquire(now);
+                    return;
+                }
+                at
+            };
+            tokio::time::sleep_until(self.gates.origin + at.since_origin()).await;
         }
     }
 }
@@ -229,6 +278,7 @@ pub struct Dialer {
     sequence: u64,
     dnc_cursor: i64,
     status_tx: watch::Sender<DialerStatus>,
+    gates: Arc<Gates>,
     summary: RunSummary,
     /// Rotates which campaign dispatches first.
     turn: usize,
@@ -257,6 +307,14 @@ impl Dialer {
         metrics.box_pace_cps.set(config.ceiling.get());
         metrics.max_channels.set(i64::from(config.max_channels));
         let (status_tx, _) = watch::channel(DialerStatus::default());
+        let origin = Instant::now();
+        let gates = Arc::new(Gates {
+            origin,
+            state: Mutex::new(GateState {
+                box_limiter: CpsLimiter::new(config.ceiling),
+                campaigns: HashMap::new(),
+            }),
+        });
         Ok(Dialer {
             box_limiter: CpsLimiter::new(config.ceiling),
             box_controller,
@@ -269,7 +327,8 @@ impl Dialer {
             metrics,
             health,
             campaigns: BTreeMap::new(),
-            origin: Instant::now(),
+            origin,
+            gates,
             dialed: VecDeque::new(),
             ended_tx,
             ended_rx,
@@ -542,6 +601,11 @@ impl Dialer {
                     thresholds.answer_rate_low = self.config.thresholds.answer_rate_low;
                     thresholds.answer_rate_ok = self.config.thresholds.answer_rate_ok;
                     let controller = PaceController::new(ceiling, thresholds)?;
+                    self.gates
+                        .state
+                        .lock()
+                        .campaigns
+                        .insert(id, CpsLimiter::new(ceiling));
                     tracing::info!(campaign = id.0, name = %campaign.name, cps = ceiling.get(), "campaign running");
                     self.campaigns.insert(
                         id,
@@ -583,6 +647,9 @@ impl Dialer {
                 && let Some(change) = run.controller.set_ceiling(ceiling, now)
             {
                 run.limiter.set_rate(change.new_cps);
+                if let Some(gate) = self.gates.state.lock().campaigns.get_mut(&id) {
+                    gate.set_rate(change.new_cps);
+                }
                 let entry = pace_entry(Some(id), &change, Utc::now());
                 self.log_pace(entry).await?;
             }
@@ -725,6 +792,10 @@ impl Dialer {
             max_call: template.max_call,
             transfer: template.transfer.clone(),
             stop,
+            dial_gate: Some(Arc::new(CallGate {
+                gates: self.gates.clone(),
+                campaign: campaign_id,
+            })),
         };
         let label = Metrics::campaign(campaign_id.0);
         self.metrics.calls_started.get_or_create(&label).inc();
@@ -876,6 +947,7 @@ impl Dialer {
         let mut entries = Vec::new();
         if let Some(change) = self.box_controller.observe(now, &health) {
             self.box_limiter.set_rate(change.new_cps);
+            self.gates.state.lock().box_limiter.set_rate(change.new_cps);
             entries.push(pace_entry(None, &change, Utc::now()));
         }
         self.metrics
@@ -893,6 +965,9 @@ impl Dialer {
             };
             if let Some(change) = run.controller.observe(now, &campaign_health) {
                 run.limiter.set_rate(change.new_cps);
+                if let Some(gate) = self.gates.state.lock().campaigns.get_mut(id) {
+                    gate.set_rate(change.new_cps);
+                }
                 entries.push(pace_entry(Some(*id), &change, Utc::now()));
                 if matches!(change.reason, shofar_pacing::Reason::AnswerRateLow { .. }) {
                     // Fewer calls, better answered: start over on the new pace.

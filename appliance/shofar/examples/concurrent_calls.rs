@@ -166,6 +166,7 @@ fn main() -> anyhow::Result<()> {
                 max_call: Duration::from_secs(600),
                 transfer: None,
                 stop: shofar_telephony::CallStop::new(),
+                dial_gate: None,
             };
             tasks.push(tokio::spawn(async move { telephony.call(request).await }));
         }

@@ -19,7 +19,7 @@ pub mod session;
 use shofar_phone::E164;
 
 pub use backend::{AriLink, Backend, CallSignal, Link, SimConfig, Simulator};
-pub use session::{Amd, CallRequest, CallStop, SharedStore, Telephony, TransferRoute};
+pub use session::{Amd, CallRequest, CallStop, DialGate, SharedStore, Telephony, TransferRoute};
 
 /// Why a call could not be made or finished.
 #[derive(Debug, thiserror::Error)]

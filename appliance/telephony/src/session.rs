@@ -82,6 +82,22 @@ pub struct CallRequest {
     /// Ends the call from outside (its campaign ended, the supervisor is
     /// shutting down): the supervisor hangs up and records why.
     pub stop: CallStop,
+    /// Awaited right before the last pre-dial check and the originate: the
+    /// dialer's calls-per-second ceiling, counted at the dial itself.
+    pub dial_gate: Option<Arc<dyn DialGate>>,
+}
+
+/// Decides when a call may be dialed: [`DialGate::wait_turn`] returns once it
+/// may, having counted the dial.
+#[async_trait::async_trait]
+pub trait DialGate: Send + Sync {
+    async fn wait_turn(&self);
+}
+
+impl std::fmt::Debug for dyn DialGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DialGate")
+    }
 }
 
 /// A way to end a running call from outside; cheap to clone. The first reason
@@ -301,6 +317,9 @@ impl CallRun {
             timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
             variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
         };
+        if let Some(gate) = self.request.dial_gate.clone() {
+            gate.wait_turn().await;
+        }
         if self.request.stop.is_stopped() {
             let detail = format!("not dialed: {}", self.request.stop.reason());
             return self.finish_unplaced(&detail).await;

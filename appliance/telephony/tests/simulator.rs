@@ -166,6 +166,7 @@ fn request(call_id: &str, number: E164, amd: Amd) -> CallRequest {
         max_call: Duration::from_secs(600),
         transfer: None,
         stop: shofar_telephony::CallStop::new(),
+        dial_gate: None,
     }
 }
 

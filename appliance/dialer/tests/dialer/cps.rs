@@ -103,8 +103,7 @@ async fn properties_36_39_the_configured_cps_is_never_exceeded() {
 /// 10 cps (the dialer's own connection is not stalled, as when only the calls'
 /// writes are slow), then checks the originates as the network saw them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "KNOWN BUG (dialer): CPS is limited at dispatch, not at the originate"]
-async fn known_bug_the_cps_ceiling_holds_at_the_network_when_call_setup_stalls() {
+async fn the_cps_ceiling_holds_at_the_network_when_call_setup_stalls() {
     alone(async {
         let world = World::new(SimConfig {
             seed: 39,

@@ -91,6 +91,7 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         max_call: template.max_call,
         transfer: template.transfer,
         stop: shofar_telephony::CallStop::new(),
+        dial_gate: None,
     };
     let app_name = format!("{}-{instance}", asterisk.app);
     let ari = shofar_ari::AriConfig {

@@ -9,12 +9,13 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
 	@echo "make test   everything CI runs: format, lint, unit, property and end-to-end tests"
 	@echo "make bench  the performance benchmarks (docs/benchmarks.md)"
+	@echo "make bench-dialer   the dialer at 500 calls/s and 10,000 channels, simulated telephony"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 
 build:
@@ -47,6 +48,14 @@ HOLD ?= 30
 bench-calls:
 	$(CARGO) build --locked --release -p shofar --example concurrent_calls
 	$(CARGO_TARGET_DIR)/release/examples/concurrent_calls $(TESTBED_CONFIG) $(CALLS) $(HOLD)
+
+## bench-dialer: the real dialer against the simulated telephone network at the
+## box's limits (500 calls/s, 10,000 channels, 60 s measured after the ramp-up);
+## prints one JSON line and adds a dated row to docs/benchmarks.md. Other flags
+## (--seconds, --talk, --cps, --channels, ... see --help) through DIALER_BENCH_ARGS.
+DIALER_BENCH_ARGS ?=
+bench-dialer:
+	$(CARGO) run --release --locked -p shofar-dialer --example load -- --record $(DIALER_BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -611,7 +611,7 @@ impl Dialer {
                         id,
                         CampaignRun {
                             campaign: campaign.clone(),
-                            template: Err(String::new()),
+                            template: Err("not prepared yet".to_owned()),
                             limiter: CpsLimiter::new(ceiling),
                             controller,
                             queue: VecDeque::new(),
@@ -622,9 +622,7 @@ impl Dialer {
                             ended: BTreeMap::new(),
                         },
                     );
-                    let run = self.campaigns.get_mut(&id).expect("just inserted");
-                    run.template = Err("not prepared yet".to_owned());
-                    run
+                    self.campaigns.get_mut(&id).expect("just inserted")
                 }
             };
             let settings_changed = run.campaign.settings != campaign.settings;
@@ -885,26 +883,21 @@ impl Dialer {
             let now = Utc::now();
             store.transaction(|store| {
                 for (campaign, contact_id, attempt, outcome) in &work {
-                    let result = match outcome {
+                    let result: Result<Settled, DialerError> = match outcome {
                         Some(outcome) => scheduler
                             .call_ended(store, campaign, *contact_id, *outcome, now)
-                            .map(|_| Settled::Applied(*outcome)),
+                            .map(|_| Settled::Applied(*outcome))
+                            .map_err(DialerError::from),
                         // The call's end is unknown here: settle from its record.
-                        None => settle(store, scheduler, campaign, *contact_id, *attempt, now)
-                            .map_err(|e| match e {
-                                DialerError::Store(e) => shofar_scheduler::SchedulerError::Store(e),
-                                DialerError::Scheduler(e) => e,
-                                other => {
-                                    shofar_scheduler::SchedulerError::Store(StoreError::Corrupt {
-                                        table: "contacts",
-                                        detail: other.to_string(),
-                                    })
-                                }
-                            }),
+                        None => settle(store, scheduler, campaign, *contact_id, *attempt, now),
                     };
                     match result {
                         Ok(_) => {}
-                        Err(shofar_scheduler::SchedulerError::Store(error)) => return Err(error),
+                        // A database failure rolls the whole batch back.
+                        Err(DialerError::Store(error))
+                        | Err(DialerError::Scheduler(shofar_scheduler::SchedulerError::Store(
+                            error,
+                        ))) => return Err(error),
                         Err(error) => {
                             tracing::warn!(contact = contact_id, %error, "cannot settle a contact");
                         }

@@ -30,7 +30,6 @@ pub struct Metrics {
     pub calls_started: Family<CampaignLabel, Counter>,
     pub calls_ended: Family<OutcomeLabels, Counter>,
     pub queued: Family<CampaignLabel, Gauge>,
-    pub contacts_due: Family<CampaignLabel, Gauge>,
     pub pace_cps: Family<CampaignLabel, FloatGauge>,
     pub box_pace_cps: FloatGauge,
     pub box_ceiling_cps: FloatGauge,
@@ -58,7 +57,6 @@ impl Metrics {
             calls_started: Family::default(),
             calls_ended: Family::default(),
             queued: Family::default(),
-            contacts_due: Family::default(),
             pace_cps: Family::default(),
             box_pace_cps: FloatGauge::default(),
             box_ceiling_cps: FloatGauge::default(),
@@ -91,11 +89,6 @@ impl Metrics {
             "dialer_queued",
             "Contacts taken for a call and waiting for the pace to allow the dial",
             metrics.queued.clone(),
-        );
-        registry.register(
-            "campaign_contacts_due",
-            "Contacts due for a call now, windows aside (refreshed every few seconds)",
-            metrics.contacts_due.clone(),
         );
         registry.register(
             "campaign_pace_cps",

@@ -368,6 +368,110 @@ impl CampaignFile {
     }
 }
 
+/// A campaign file whose every field checked out: what the store creates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidCampaign {
+    pub name: String,
+    pub kind: Kind,
+    pub purpose: Purpose,
+    pub settings: Settings,
+    pub consent_override: Option<String>,
+}
+
+impl CampaignFile {
+    /// Reads a campaign given as JSON (the API's request body): the keys of the
+    /// file, with the same checks. `null` means "not given".
+    pub fn from_json(value: serde_json::Value) -> Result<CampaignFile, InvalidSettings> {
+        fn strip_nulls(value: serde_json::Value) -> Option<serde_json::Value> {
+            match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::Object(map) => Some(serde_json::Value::Object(
+                    map.into_iter()
+                        .filter_map(|(key, value)| strip_nulls(value).map(|v| (key, v)))
+                        .collect(),
+                )),
+                serde_json::Value::Array(items) => Some(serde_json::Value::Array(
+                    items.into_iter().filter_map(strip_nulls).collect(),
+                )),
+                other => Some(other),
+            }
+        }
+        let serde_json::Value::Object(_) = value else {
+            return Err(single("campaign", "must be a JSON object".to_owned()));
+        };
+        let value = strip_nulls(value).unwrap_or_default();
+        let table = toml::Table::try_from(&value)
+            .map_err(|error| single("campaign", format!("unreadable: {error}")))?;
+        Self::from_table(table)
+    }
+
+    /// Checks everything at once: the name, type, purpose, consent override and
+    /// settings, each problem naming its field.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<ValidCampaign, InvalidSettings> {
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, message: String| {
+            problems.push(FieldError {
+                field: field.to_owned(),
+                message,
+            })
+        };
+        let name = self.name.as_deref().unwrap_or_default().trim().to_owned();
+        if name.is_empty() {
+            problem("name", "every campaign needs a name".to_owned());
+        } else if name.chars().count() > 200 {
+            problem("name", "at most 200 characters".to_owned());
+        }
+        let kind = match self.kind.as_deref() {
+            None => Kind::Voice,
+            Some(text) => Kind::parse(text).unwrap_or_else(|| {
+                problem("type", format!("{text:?} is not one of voice, sms, hybrid"));
+                Kind::Voice
+            }),
+        };
+        let purpose = match self.purpose.as_deref() {
+            None => Purpose::Informational,
+            Some(text) => Purpose::parse(text).unwrap_or_else(|| {
+                let names: Vec<_> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+                problem(
+                    "purpose",
+                    format!("{text:?} is not one of {}", names.join(", ")),
+                );
+                Purpose::Informational
+            }),
+        };
+        if let Some(reason) = &self.consent_override {
+            if reason.trim().chars().count() < 5 {
+                problem(
+                    "consent_override",
+                    "give the reason in words (it is kept in the audit log)".to_owned(),
+                );
+            } else if !purpose.requires_consent() {
+                problem(
+                    "consent_override",
+                    format!(
+                        "a {} campaign does not need consent; remove it",
+                        purpose.as_str()
+                    ),
+                );
+            }
+        }
+        let settings = self.settings.validate(now);
+        if let Err(invalid) = &settings {
+            problems.extend(invalid.0.iter().cloned());
+        }
+        match settings {
+            Ok(settings) if problems.is_empty() => Ok(ValidCampaign {
+                name,
+                kind,
+                purpose,
+                settings,
+                consent_override: self.consent_override.clone(),
+            }),
+            _ => Err(InvalidSettings(problems)),
+        }
+    }
+}
+
 fn single(field: &str, message: String) -> InvalidSettings {
     InvalidSettings(vec![FieldError {
         field: field.to_owned(),

@@ -432,6 +432,121 @@ impl Store {
     }
 }
 
+/// Which call records a listing, report or export reads.
+#[derive(Debug, Clone, Default)]
+pub struct CallQuery {
+    /// Only these campaigns' calls; empty: every campaign's (and test calls).
+    pub campaigns: Vec<CampaignId>,
+    /// `answered`, `busy`, …, or `in_call` for calls not yet ended.
+    pub outcome: Option<String>,
+    /// Calls started at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Calls started before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub number: Option<E164>,
+}
+
+impl CallQuery {
+    /// The WHERE clause and its parameters.
+    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let mut clauses = Vec::new();
+        let mut values = Vec::new();
+        if !self.campaigns.is_empty() {
+            let marks = vec!["?"; self.campaigns.len()].join(",");
+            clauses.push(format!("campaign_id IN ({marks})"));
+            values.extend(self.campaigns.iter().map(|c| Value::Integer(c.0)));
+        }
+        match self.outcome.as_deref() {
+            None => {}
+            Some("in_call") => clauses.push("status != 'ended'".to_owned()),
+            Some(outcome) => {
+                clauses.push("status = 'ended' AND outcome = ?".to_owned());
+                values.push(Value::Text(outcome.to_owned()));
+            }
+        }
+        if let Some(from) = self.from {
+            clauses.push("started_at >= ?".to_owned());
+            values.push(Value::Text(format_time(from)));
+        }
+        if let Some(to) = self.to {
+            clauses.push("started_at < ?".to_owned());
+            values.push(Value::Text(format_time(to)));
+        }
+        if let Some(number) = self.number {
+            clauses.push("e164 = ?".to_owned());
+            values.push(Value::Integer(number.as_u64() as i64));
+        }
+        let clause = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (clause, values)
+    }
+}
+
+/// How to order a page of call records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    /// Longest talk first.
+    TalkTime,
+    Number,
+}
+
+impl Store {
+    /// A page of call records matching `query`, and how many match in all.
+    pub fn call_page(
+        &self,
+        query: &CallQuery,
+        order: CallOrder,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CallRecord>, u64)> {
+        let (clause, mut values) = query.sql();
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM call_records {clause}"),
+            rusqlite::params_from_iter(values.iter()),
+            |row| row.get(0),
+        )?;
+        let order = match order {
+            CallOrder::NewestFirst => "started_at DESC, id DESC",
+            CallOrder::OldestFirst => "started_at, id",
+            CallOrder::TalkTime => "ifnull(talk_ms, 0) DESC, id DESC",
+            CallOrder::Number => "e164, started_at",
+        };
+        values.push(rusqlite::types::Value::Integer(limit as i64));
+        values.push(rusqlite::types::Value::Integer(offset as i64));
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM call_records {clause} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))?;
+        let rows =
+            statement.query_map(rusqlite::params_from_iter(values.iter()), record_from_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total as u64))
+    }
+
+    /// Every call record matching `query`, oldest first, one at a time: what
+    /// reports and exports read, without holding a campaign's calls in memory.
+    pub fn call_records_each(
+        &self,
+        query: &CallQuery,
+        mut each: impl FnMut(CallRecord) -> Result<()>,
+    ) -> Result<()> {
+        let (clause, values) = query.sql();
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM call_records {clause} ORDER BY started_at, id"
+        ))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values.iter()))?;
+        while let Some(row) = rows.next()? {
+            each(record_from_row(row)?)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

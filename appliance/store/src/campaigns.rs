@@ -111,6 +111,18 @@ pub struct NewCampaign {
     pub consent_override: Option<String>,
 }
 
+impl From<shofar_campaign::ValidCampaign> for NewCampaign {
+    fn from(valid: shofar_campaign::ValidCampaign) -> NewCampaign {
+        NewCampaign {
+            name: valid.name,
+            kind: valid.kind,
+            purpose: valid.purpose,
+            settings: valid.settings,
+            consent_override: valid.consent_override,
+        }
+    }
+}
+
 /// A campaign with its validated settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Campaign {
@@ -294,5 +306,117 @@ impl Store {
         tx.commit()?;
         tracing::info!(campaign = id.0, %from, %to, event = event.as_str(), actor, "campaign status changed");
         Ok((from, to))
+    }
+}
+
+impl Store {
+    /// Replaces a campaign's name, type, purpose, settings and consent override with
+    /// validated ones. A completed or cancelled campaign is history and does not
+    /// change; a running one takes the new settings from the dialer's next round.
+    pub fn update_campaign(
+        &mut self,
+        id: CampaignId,
+        new: &NewCampaign,
+        actor: &str,
+    ) -> Result<Campaign> {
+        let tx = self.conn.transaction()?;
+        let before = tx
+            .query_row(
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                [id.0],
+                campaign_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchCampaignId(id.0))??;
+        if before.status.is_final() {
+            return Err(StoreError::InUse(format!(
+                "campaign {} is {}: its settings are kept as they were; create a new campaign",
+                id.0, before.status
+            )));
+        }
+        if let Some(other) = find(&tx, &new.name)?
+            && other != id
+        {
+            return Err(StoreError::CampaignExists(new.name.clone()));
+        }
+        let settings = new.settings.to_json();
+        tx.execute(
+            "UPDATE campaigns SET name = ?2, kind = ?3, purpose = ?4, settings = ?5,
+                    consent_override_reason = ?6, updated_at = ?7
+             WHERE id = ?1",
+            params![
+                id.0,
+                new.name,
+                new.kind.as_str(),
+                new.purpose.as_str(),
+                settings,
+                new.consent_override,
+                format_time(crate::now())
+            ],
+        )?;
+        audit::record(
+            &tx,
+            actor,
+            "campaign.update",
+            Some(("campaign", &id.0.to_string())),
+            &serde_json::json!({
+                "name": new.name,
+                "type": new.kind.as_str(),
+                "purpose": new.purpose.as_str(),
+                "settings": serde_json::from_str::<serde_json::Value>(&settings).unwrap_or_default(),
+            }),
+        )?;
+        if new.consent_override.is_some() && new.consent_override != before.consent_override {
+            audit::record(
+                &tx,
+                actor,
+                "campaign.consent_override",
+                Some(("campaign", &id.0.to_string())),
+                &serde_json::json!({ "purpose": new.purpose.as_str(), "reason": new.consent_override }),
+            )?;
+        }
+        tx.commit()?;
+        self.campaign(id)
+    }
+
+    /// Deletes a draft campaign with its contacts. A campaign that has placed a call
+    /// is kept for its records: cancel it instead.
+    pub fn delete_campaign(&mut self, id: CampaignId, actor: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let (name, status): (String, String) = tx
+            .query_row(
+                "SELECT name, status FROM campaigns WHERE id = ?1",
+                [id.0],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchCampaignId(id.0))?;
+        let calls: i64 = tx.query_row(
+            "SELECT count(*) FROM call_records WHERE campaign_id = ?1",
+            [id.0],
+            |row| row.get(0),
+        )?;
+        if status != "draft" || calls > 0 {
+            return Err(StoreError::InUse(format!(
+                "campaign {} is {status}{}: only a draft that never called can be deleted; cancel it \
+                 instead (its records stay for reports)",
+                id.0,
+                if calls > 0 {
+                    format!(" with {calls} call records")
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        tx.execute("DELETE FROM campaigns WHERE id = ?1", [id.0])?;
+        audit::record(
+            &tx,
+            actor,
+            "campaign.delete",
+            Some(("campaign", &id.0.to_string())),
+            &serde_json::json!({ "name": name }),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -122,24 +122,10 @@ impl Store {
                     status, attempts, source_row
              FROM contacts WHERE campaign_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
         )?;
-        let rows =
-            statement.query_map(params![campaign.0, limit as i64, offset as i64], |row| {
-                let e164: i64 = row.get(1)?;
-                let metadata: String = row.get(4)?;
-                Ok(Contact {
-                    id: row.get(0)?,
-                    e164: format!("+{e164}"),
-                    line_type: row.get(2)?,
-                    sms_capable: row.get(3)?,
-                    metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
-                    consent: row.get(5)?,
-                    consent_at: row.get(6)?,
-                    blacklisted: row.get(7)?,
-                    status: row.get(8)?,
-                    attempts: row.get(9)?,
-                    source_row: row.get::<_, Option<i64>>(10)?.map(|r| r as u64),
-                })
-            })?;
+        let rows = statement.query_map(
+            params![campaign.0, limit as i64, offset as i64],
+            contact_from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -285,4 +271,161 @@ impl ContactImport<'_> {
         self.tx.commit()?;
         Ok(self.job_id)
     }
+}
+
+/// Which contacts of a campaign a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    /// Digits of the number (any part of it, as typed: `0525551234` finds
+    /// `+972525551234`), or text in the contact's other columns.
+    pub search: Option<String>,
+    /// `pending`, `in_progress`, `completed`, `failed` or `blacklisted`.
+    pub status: Option<String>,
+}
+
+/// An import as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub total_rows: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    pub blacklisted: u64,
+    /// The summary the import printed, as JSON.
+    pub summary: Option<serde_json::Value>,
+    pub rejected_file: Option<String>,
+    pub actor: Option<String>,
+}
+
+fn contact_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
+    let e164: i64 = row.get(1)?;
+    let metadata: String = row.get(4)?;
+    Ok(Contact {
+        id: row.get(0)?,
+        e164: format!("+{e164}"),
+        line_type: row.get(2)?,
+        sms_capable: row.get(3)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        consent: row.get(5)?,
+        consent_at: row.get(6)?,
+        blacklisted: row.get(7)?,
+        status: row.get(8)?,
+        attempts: row.get(9)?,
+        source_row: row.get::<_, Option<i64>>(10)?.map(|r| r as u64),
+    })
+}
+
+impl Store {
+    /// A page of a campaign's contacts in import order, and how many match.
+    pub fn contact_page(
+        &self,
+        campaign: CampaignId,
+        query: &ContactQuery,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Contact>, u64)> {
+        use rusqlite::types::Value;
+        let mut clauses = vec!["campaign_id = ?".to_owned()];
+        let mut values = vec![Value::Integer(campaign.0)];
+        if let Some(status) = &query.status {
+            clauses.push("status = ?".to_owned());
+            values.push(Value::Text(status.clone()));
+        }
+        if let Some(search) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+            // A local number's leading 0 is the country code in E.164.
+            let digits = digits.strip_prefix('0').unwrap_or(&digits).to_owned();
+            let escaped = search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            if digits.len() >= 3 {
+                clauses
+                    .push("(CAST(e164 AS TEXT) LIKE ? OR metadata LIKE ? ESCAPE '\\')".to_owned());
+                values.push(Value::Text(format!("%{digits}%")));
+            } else {
+                clauses.push("metadata LIKE ? ESCAPE '\\'".to_owned());
+            }
+            values.push(Value::Text(format!("%{escaped}%")));
+        }
+        let clause = clauses.join(" AND ");
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM contacts WHERE {clause}"),
+            rusqlite::params_from_iter(values.iter()),
+            |row| row.get(0),
+        )?;
+        values.push(Value::Integer(limit as i64));
+        values.push(Value::Integer(offset as i64));
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT id, e164, line_type, sms_capable, metadata, consent, consent_at, blacklisted,
+                    status, attempts, source_row
+             FROM contacts WHERE {clause} ORDER BY id LIMIT ? OFFSET ?"
+        ))?;
+        let rows =
+            statement.query_map(rusqlite::params_from_iter(values.iter()), contact_from_row)?;
+        Ok((rows.collect::<Result<_, _>>()?, total as u64))
+    }
+
+    /// Recorded imports, newest first; one campaign's or all.
+    pub fn imports(&self, campaign: Option<CampaignId>, limit: u64) -> Result<Vec<ImportRecord>> {
+        let mut statement = self.conn.prepare(
+            "SELECT id, campaign_id, kind, file_name, status, started_at, finished_at, total_rows,
+                    imported, duplicates, invalid, blacklisted, summary, rejected_file, actor
+             FROM import_jobs WHERE ?1 IS NULL OR campaign_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(
+            params![campaign.map(|c| c.0), limit as i64],
+            import_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn import_record(&self, id: i64) -> Result<Option<ImportRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, campaign_id, kind, file_name, status, started_at, finished_at,
+                        total_rows, imported, duplicates, invalid, blacklisted, summary,
+                        rejected_file, actor
+                 FROM import_jobs WHERE id = ?1",
+                [id],
+                import_from_row,
+            )
+            .optional()?)
+    }
+}
+
+fn import_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ImportRecord> {
+    let count = |index| row.get::<_, i64>(index).map(|n| n as u64);
+    Ok(ImportRecord {
+        id: row.get(0)?,
+        campaign_id: row.get(1)?,
+        kind: row.get(2)?,
+        file_name: row.get(3)?,
+        status: row.get(4)?,
+        started_at: row.get(5)?,
+        finished_at: row.get(6)?,
+        total_rows: count(7)?,
+        imported: count(8)?,
+        duplicates: count(9)?,
+        invalid: count(10)?,
+        blacklisted: count(11)?,
+        summary: row
+            .get::<_, Option<String>>(12)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
+        rejected_file: row.get(13)?,
+        actor: row.get(14)?,
+    })
 }

@@ -15,13 +15,16 @@
 //!   removal committed.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 mod audit;
 pub mod blacklist;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dispatch;
+pub mod library;
 pub mod pacing;
+mod settings;
 mod time;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_calls", include_str!("migrations/0003_calls.sql")),
     ("0004_dialer", include_str!("migrations/0004_dialer.sql")),
+    (
+        "0005_accounts",
+        include_str!("migrations/0005_accounts.sql"),
+    ),
 ];
 
 /// 64 MiB of page cache (allocated as used): a million-row import inserts into an
@@ -97,6 +104,28 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("a user named {0:?} already exists")]
+    UserExists(String),
+    #[error("no user {0}")]
+    NoSuchUser(String),
+    #[error("{0:?} is the last admin: make another user admin first")]
+    LastAdmin(String),
+    #[error("no API token with id {0}")]
+    NoSuchToken(i64),
+    #[error("the box is set up already: log in, or ask an admin for an account")]
+    SetupDone,
+    #[error(
+        "the setup link is wrong, used or expired; restart shofar serve for a new one, or run `shofar user add NAME --role admin`"
+    )]
+    SetupTokenInvalid,
+    #[error("no IVR flow named {0:?}")]
+    NoSuchFlow(String),
+    #[error("an IVR flow named {0:?} already exists")]
+    FlowExists(String),
+    #[error("no audio file named {0:?}")]
+    NoSuchAudio(String),
+    #[error("{0}")]
+    InUse(String),
     #[error("corrupt row in {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
 }

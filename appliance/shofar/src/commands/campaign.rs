@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use shofar_campaign::settings::{PacingFile, TimeValue, parse_time};
 use shofar_campaign::windows::DAY_NAMES;
-use shofar_campaign::{CampaignFile, Event, Gate, Kind, Purpose, Retry, Settings};
+use shofar_campaign::{CampaignFile, Event, Gate, Retry, Settings};
 use shofar_scheduler::Scheduler;
 use shofar_store::campaigns::{Campaign, NewCampaign};
 
@@ -67,57 +67,9 @@ fn create(app: &mut App, args: CreateArgs) -> anyhow::Result<ExitCode> {
         flag!(args.max_channels => pacing.max_channels);
     }
 
-    let mut problems = Vec::new();
-    let name = file.name.clone().unwrap_or_default();
-    if name.trim().is_empty() {
-        problems.push("name: every campaign needs a name (--name or name = \"…\")".to_owned());
-    }
-    let kind = match file.kind.as_deref() {
-        None => Kind::Voice,
-        Some(text) => Kind::parse(text).unwrap_or_else(|| {
-            problems.push(format!("type: {text:?} is not one of voice, sms, hybrid"));
-            Kind::Voice
-        }),
-    };
-    let purpose = match file.purpose.as_deref() {
-        None => Purpose::Informational,
-        Some(text) => Purpose::parse(text).unwrap_or_else(|| {
-            let names: Vec<_> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
-            problems.push(format!(
-                "purpose: {text:?} is not one of {}",
-                names.join(", ")
-            ));
-            Purpose::Informational
-        }),
-    };
-    if let Some(reason) = &file.consent_override {
-        if reason.trim().len() < 5 {
-            problems.push(
-                "consent_override: give the reason in words (it is kept in the audit log)"
-                    .to_owned(),
-            );
-        } else if !purpose.requires_consent() {
-            problems.push(format!(
-                "consent_override: a {} campaign does not need consent; remove it",
-                purpose.as_str()
-            ));
-        }
-    }
-    let validated = file.settings.validate(Utc::now());
-    if let Err(invalid) = &validated {
-        problems.extend(invalid.0.iter().map(ToString::to_string));
-    }
-    let settings = match validated {
-        Ok(settings) if problems.is_empty() => settings,
-        _ => bail!("invalid campaign settings:\n  {}", problems.join("\n  ")),
-    };
-    let new = NewCampaign {
-        name: name.trim().to_owned(),
-        kind,
-        purpose,
-        settings,
-        consent_override: file.consent_override.clone(),
-    };
+    let valid = file.validate(Utc::now())?;
+    let (kind, purpose) = (valid.kind, valid.purpose);
+    let new = NewCampaign::from(valid);
     let id = app.store.insert_campaign(&new, &app.actor)?;
     let campaign = app.store.campaign(id)?;
     if args.json {

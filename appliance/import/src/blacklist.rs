@@ -157,3 +157,45 @@ fn entry(
         campaign: None,
     }
 }
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] shofar_store::StoreError),
+    #[error("cannot write the export: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Writes the whole list as CSV (`phone, reason, source, added_at, added_by,
+/// checked_on`; what `import_blacklist` reads back), in number order. Returns how
+/// many numbers were written.
+pub fn export_blacklist_csv(store: &Store, out: impl std::io::Write) -> Result<u64, ExportError> {
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(out));
+    writer
+        .write_record([
+            "phone",
+            "reason",
+            "source",
+            "added_at",
+            "added_by",
+            "checked_on",
+        ])
+        .map_err(std::io::Error::from)?;
+    let mut count = 0;
+    store.blacklist_for_each(|entry| {
+        count += 1;
+        writer
+            .write_record([
+                entry.e164.to_string(),
+                entry.reason.clone(),
+                entry.source.to_string(),
+                shofar_store::format_time(entry.added_at),
+                entry.added_by.clone().unwrap_or_default(),
+                entry.checked_on.clone().unwrap_or_default(),
+            ])
+            .map_err(std::io::Error::from)
+    })??;
+    writer.flush()?;
+    Ok(count)
+}

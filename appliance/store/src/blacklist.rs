@@ -145,6 +145,10 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> Result<BlacklistEntry> {
     })
 }
 
+fn number_of(value: i64) -> Result<E164> {
+    number(value, "blacklist_history")
+}
+
 fn time(text: &str, table: &'static str) -> Result<DateTime<Utc>> {
     parse_time(text).ok_or_else(|| StoreError::Corrupt {
         table,
@@ -424,5 +428,71 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// A page of the list, newest first: optionally only numbers containing
+    /// `digits` (of their E.164 form) or from one source; and how many match.
+    pub fn blacklist_page(
+        &self,
+        digits: Option<&str>,
+        source: Option<BlacklistSource>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<BlacklistEntry>, u64)> {
+        let pattern = digits.map(|d| format!("%{d}%"));
+        let source = source.map(BlacklistSource::as_str);
+        let filter =
+            "WHERE (?1 IS NULL OR CAST(e164 AS TEXT) LIKE ?1) AND (?2 IS NULL OR source = ?2)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM blacklist {filter}"),
+            params![pattern, source],
+            |row| row.get(0),
+        )?;
+        let mut statement = self.conn.prepare(&format!(
+            "{ENTRY_SELECT} {filter} ORDER BY added_at DESC, e164 LIMIT ?3 OFFSET ?4"
+        ))?;
+        let mut rows = statement.query(params![pattern, source, limit as i64, offset as i64])?;
+        let mut entries = Vec::new();
+        while let Some(row) = rows.next()? {
+            entries.push(entry_from_row(row)?);
+        }
+        Ok((entries, total as u64))
+    }
+
+    /// A page of the history of additions and removals, newest first: one number's
+    /// or all; only additions or removals when `action` says so; and how many match.
+    pub fn blacklist_history_page(
+        &self,
+        e164: Option<E164>,
+        action: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<HistoryEntry>, u64)> {
+        let number = e164.map(|n| n.as_u64() as i64);
+        let filter = "WHERE (?1 IS NULL OR e164 = ?1) AND (?2 IS NULL OR action = ?2)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM blacklist_history {filter}"),
+            params![number, action],
+            |row| row.get(0),
+        )?;
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT id, e164, action, reason, source, at, actor FROM blacklist_history {filter}
+             ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let mut rows = statement.query(params![number, action, limit as i64, offset as i64])?;
+        let mut entries = Vec::new();
+        while let Some(row) = rows.next()? {
+            let at: String = row.get(5)?;
+            entries.push(HistoryEntry {
+                id: row.get(0)?,
+                e164: number_of(row.get(1)?)?,
+                action: row.get(2)?,
+                reason: row.get(3)?,
+                source: row.get(4)?,
+                at: time(&at, "blacklist_history")?,
+                actor: row.get(6)?,
+            });
+        }
+        Ok((entries, total as u64))
     }
 }

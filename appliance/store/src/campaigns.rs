@@ -420,3 +420,37 @@ impl Store {
         Ok(())
     }
 }
+
+/// Why a campaign may not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartBlocker {
+    /// Its end is in the past.
+    EndPassed(DateTime<Utc>),
+    /// No contact could be called: none imported, all reached or blacklisted, or
+    /// (when it needs consent) none with recorded consent.
+    NothingToCall { consent_required: bool },
+}
+
+impl Store {
+    /// Whether `campaign` may start at `now`, and if not, why.
+    pub fn start_blocker(
+        &self,
+        campaign: &Campaign,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StartBlocker>> {
+        if let Some(end) = campaign.settings.end
+            && end <= now
+        {
+            return Ok(Some(StartBlocker::EndPassed(end)));
+        }
+        let consent_required = campaign.consent_required();
+        if !self.has_work_left(
+            campaign.id,
+            campaign.settings.max_attempts,
+            consent_required,
+        )? {
+            return Ok(Some(StartBlocker::NothingToCall { consent_required }));
+        }
+        Ok(None)
+    }
+}

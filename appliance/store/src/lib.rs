@@ -132,6 +132,37 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A condition of the database itself, not of the data: what a caller tells a
+/// person differently from "it failed".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// The disk is full; the write was rolled back.
+    DiskFull,
+    /// Another writer held the database longer than the busy timeout.
+    Busy,
+    /// The database cannot be written or opened (permissions, a read-only disk).
+    Unwritable,
+}
+
+impl StoreError {
+    pub fn condition(&self) -> Option<Condition> {
+        use rusqlite::ErrorCode as Sqlite;
+        let sqlite = match self {
+            StoreError::Sqlite(error) | StoreError::Open { source: error, .. } => error,
+            StoreError::Migration { source, .. } => source,
+            _ => return None,
+        };
+        match sqlite.sqlite_error_code()? {
+            Sqlite::DiskFull => Some(Condition::DiskFull),
+            Sqlite::DatabaseBusy | Sqlite::DatabaseLocked => Some(Condition::Busy),
+            Sqlite::ReadOnly | Sqlite::CannotOpen | Sqlite::PermissionDenied => {
+                Some(Condition::Unwritable)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// An open database. Not `Sync`: each thread or task that writes owns its own
 /// `Store` (SQLite serialises writers; WAL lets readers run beside them).
 #[derive(Debug)]

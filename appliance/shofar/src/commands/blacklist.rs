@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use shofar_dnc::SharedDnc;
-use shofar_import::blacklist::{BlacklistImportOptions, import_blacklist};
+use shofar_import::blacklist::{BlacklistImportOptions, export_blacklist_csv, import_blacklist};
 use shofar_phone::{E164, Normalizer};
 use shofar_store::blacklist::{BlacklistEntry, BlacklistSource, NewEntry};
 use shofar_store::format_time;
@@ -178,30 +178,7 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
                 ),
                 None => Box::new(std::io::stdout().lock()),
             };
-            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
-            writer.write_record([
-                "phone",
-                "reason",
-                "source",
-                "added_at",
-                "added_by",
-                "checked_on",
-            ])?;
-            app.store
-                .blacklist_for_each(|entry| {
-                    writer
-                        .write_record([
-                            entry.e164.to_string(),
-                            entry.reason.clone(),
-                            entry.source.to_string(),
-                            format_time(entry.added_at),
-                            entry.added_by.clone().unwrap_or_default(),
-                            entry.checked_on.clone().unwrap_or_default(),
-                        ])
-                        .map_err(std::io::Error::from)
-                })?
-                .context("cannot write the export")?;
-            writer.flush().context("cannot write the export")?;
+            export_blacklist_csv(&app.store, sink).context("the export failed")?;
         }
         BlacklistCommand::Check { number, json } => {
             let e164 = numbers(&normalizer, &[number])?[0];

@@ -9,7 +9,7 @@ use shofar_campaign::settings::{PacingFile, TimeValue, parse_time};
 use shofar_campaign::windows::DAY_NAMES;
 use shofar_campaign::{CampaignFile, Event, Gate, Retry, Settings};
 use shofar_scheduler::Scheduler;
-use shofar_store::campaigns::{Campaign, NewCampaign};
+use shofar_store::campaigns::{Campaign, NewCampaign, StartBlocker};
 
 use crate::App;
 use crate::cli::{CampaignCommand, CreateArgs, TransitionArgs};
@@ -368,31 +368,24 @@ fn move_campaign(app: &mut App, event: Event, args: TransitionArgs) -> anyhow::R
     let campaign = app.store.campaign(id)?;
     let now = Utc::now();
     if event == Event::Start {
-        if let Some(end) = campaign.settings.end
-            && end <= now
-        {
-            bail!(
+        match app.store.start_blocker(&campaign, now)? {
+            None => {}
+            Some(StartBlocker::EndPassed(end)) => bail!(
                 "campaign {} cannot start: its end ({}) has passed",
                 id.0,
                 local(end, campaign.settings.time_zone)
-            );
-        }
-        if !app.store.has_work_left(
-            id,
-            campaign.settings.max_attempts,
-            campaign.consent_required(),
-        )? {
-            bail!(
+            ),
+            Some(StartBlocker::NothingToCall { consent_required }) => bail!(
                 "campaign {} has no contact that could be called{}; import contacts first: \
                  shofar import FILE --campaign {:?}",
                 id.0,
-                if campaign.consent_required() {
+                if consent_required {
                     " (it needs contacts with recorded consent)"
                 } else {
                     ""
                 },
                 campaign.name
-            );
+            ),
         }
     }
     let (from, to) =

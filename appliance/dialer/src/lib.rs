@@ -409,6 +409,9 @@ impl Dialer {
             if Instant::now() >= next_plan {
                 self.plan().await?;
                 next_plan = Instant::now() + self.config.plan_interval;
+                // The live figures follow each plan (several a second), not only
+                // the health readings (once a second): the dashboard's freshness.
+                self.publish(self.telephony.backend.is_up());
             }
             self.catch_up_dnc()?;
             // A stop asked for while planning: no call starts after it.
@@ -984,6 +987,13 @@ impl Dialer {
         Ok(())
     }
 
+    /// Calls dialed in the last second (`dialed` is pruned only once a second).
+    fn dial_rate(&self) -> f64 {
+        let second_ago = Instant::now() - Duration::from_secs(1);
+        let older = self.dialed.partition_point(|at| *at < second_ago);
+        (self.dialed.len() - older) as f64
+    }
+
     fn publish(&self, up: bool) {
         let status = DialerStatus {
             at: Some(Utc::now()),
@@ -991,7 +1001,7 @@ impl Dialer {
             telephony_up: up,
             ceiling_cps: self.box_controller.ceiling().get(),
             pace_cps: self.box_controller.pace().get(),
-            dial_rate_cps: self.dialed.len() as f64,
+            dial_rate_cps: self.dial_rate(),
             active: self.active_total(),
             queued: self.queued_total(),
             max_channels: self.config.max_channels,

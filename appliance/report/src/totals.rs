@@ -143,6 +143,38 @@ impl Totals {
         );
     }
 
+    /// Totals of ended records counted elsewhere (a database's `GROUP BY`): the
+    /// counts per outcome, how many were flagged converted and opted out, their
+    /// talk time and the first and last start. The derived figures (`dialed`,
+    /// `answered`, `voicemail`) follow the same definitions as [`Totals::add`],
+    /// so this equals adding the same records one by one.
+    pub fn of_ended(
+        by_outcome: BTreeMap<String, u64>,
+        converted: u64,
+        opted_out: u64,
+        talk_ms: i64,
+        first_call: Option<DateTime<Utc>>,
+        last_call: Option<DateTime<Utc>>,
+    ) -> Totals {
+        let count = |name: &str| by_outcome.get(name).copied().unwrap_or(0);
+        let calls = by_outcome
+            .values()
+            .fold(0u64, |sum, n| sum.saturating_add(*n));
+        Totals {
+            calls,
+            in_call: 0,
+            dialed: calls.saturating_sub(count(outcome::BLACKLISTED)),
+            answered: count(outcome::ANSWERED),
+            voicemail: count(outcome::VOICEMAIL),
+            by_outcome,
+            converted,
+            opted_out,
+            talk_ms,
+            first_call,
+            last_call,
+        }
+    }
+
     /// Adds another set of records' totals (e.g. one campaign's to the box's).
     pub fn merge(&mut self, other: &Totals) {
         self.calls = self.calls.saturating_add(other.calls);

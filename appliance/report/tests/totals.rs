@@ -77,6 +77,23 @@ proptest! {
         prop_assert_eq!(totals.opt_out_rate(), ratio(expected.opted_out, expected.answered));
     }
 
+    /// Property 45 on the database's side: totals built from per-outcome counts
+    /// (what a `GROUP BY` gives) equal the fold over the same ended records.
+    #[test]
+    fn property_45_totals_of_counted_ended_records_equal_the_fold(rows in calls(80)) {
+        let ended: Vec<CallRow> = rows.into_iter().filter(|row| row.outcome.is_some()).collect();
+        let folded = Totals::from_rows(&ended);
+        let counted = Totals::of_ended(
+            folded.by_outcome.clone(),
+            ended.iter().filter(|row| row.converted).count() as u64,
+            ended.iter().filter(|row| row.opted_out).count() as u64,
+            ended.iter().filter_map(|row| row.talk_ms).sum(),
+            ended.iter().map(|row| row.started_at).min(),
+            ended.iter().map(|row| row.started_at).max(),
+        );
+        prop_assert_eq!(counted, folded);
+    }
+
     /// Property 45, and properties 41/42 (per-campaign and box-wide figures):
     /// merging the totals of each campaign gives the totals over all rows, in
     /// any order and however the rows are split.

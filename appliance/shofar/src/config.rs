@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shofar_calendar::{Havdalah, Location};
 use shofar_campaign::BoxCalendar;
 use shofar_import::DuplicateRule;
@@ -28,7 +28,7 @@ pub const SYSTEM_DATA_DIR: &str = "/var/lib/shofar";
 /// `var/` inside it (git-ignored) so `cargo run` never touches the system.
 const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The data directory: the database, rejected-rows files, audio, backups.
@@ -49,7 +49,7 @@ pub struct Config {
 }
 
 /// Which telephony engine `shofar serve` dials through.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
     /// Asterisk over ARI: real calls.
@@ -60,7 +60,7 @@ pub enum BackendKind {
 }
 
 /// The whole box's limits, and the health thresholds that lower its pace.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialerSection {
     pub backend: BackendKind,
@@ -154,18 +154,43 @@ impl DialerSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// `ADDRESS:PORT`. Loopback by default until accounts arrive; `--listen`
-    /// overrides.
+    /// `ADDRESS:PORT` of the web UI and API (`--listen` overrides). Loopback by
+    /// default; a box in a rack listens on its LAN address, with `tls = true`.
     pub listen: String,
+    /// Serve HTTPS. Without `tls_cert`/`tls_key`, a self-signed certificate is
+    /// made on first start (in the data directory's `tls/`).
+    pub tls: bool,
+    /// The organization's certificate (PEM, with its chain) and key.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// With TLS: also listen here for plain HTTP, only to redirect to HTTPS
+    /// (e.g. `0.0.0.0:80`).
+    pub redirect_listen: Option<String>,
+    /// A session ends after this many hours unused.
+    pub session_idle_hours: u32,
+    /// A session ends this many days after login, used or not.
+    pub session_days: u32,
+    /// The largest contact or do-not-call file accepted, in MB.
+    pub max_upload_mb: u64,
+    /// The largest audio file accepted, in MB.
+    pub max_audio_mb: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:8080".to_owned(),
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
+            redirect_listen: None,
+            session_idle_hours: 12,
+            session_days: 7,
+            max_upload_mb: 200,
+            max_audio_mb: 50,
         }
     }
 }
@@ -179,10 +204,53 @@ impl HttpConfig {
             )
         })
     }
+
+    pub fn redirect_address(&self) -> anyhow::Result<Option<std::net::SocketAddr>> {
+        self.redirect_listen
+            .as_deref()
+            .map(|text| {
+                text.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "[http] redirect_listen = {text:?} is not an ADDRESS:PORT such as 0.0.0.0:80"
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.address()?;
+        self.redirect_address()?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!(
+                "[http] tls_cert and tls_key go together: give both, or neither for a self-signed certificate"
+            );
+        }
+        if self.redirect_listen.is_some() && !self.tls {
+            bail!("[http] redirect_listen redirects to HTTPS: it needs tls = true");
+        }
+        if !(1..=24 * 30).contains(&self.session_idle_hours) {
+            bail!(
+                "[http] session_idle_hours = {} is not 1 to 720",
+                self.session_idle_hours
+            );
+        }
+        if !(1..=365).contains(&self.session_days) {
+            bail!(
+                "[http] session_days = {} is not 1 to 365",
+                self.session_days
+            );
+        }
+        if !(1..=10_240).contains(&self.max_upload_mb) || !(1..=1_024).contains(&self.max_audio_mb)
+        {
+            bail!("[http] max_upload_mb must be 1 to 10240 and max_audio_mb 1 to 1024");
+        }
+        Ok(())
+    }
 }
 
 /// Where the box is, for Shabbat and holiday times.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CalendarConfig {
     /// A known Israeli city (`jerusalem`, `tel_aviv`, `haifa`, …), or `custom` with
@@ -265,7 +333,7 @@ impl CalendarConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImportConfig {
     /// Region for numbers written without a country code (ISO 3166 alpha-2).
@@ -289,7 +357,7 @@ impl Default for ImportConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A tracing filter such as `info` or `shofar=debug,warn`; `RUST_LOG` overrides.
@@ -325,7 +393,7 @@ impl Config {
         self.asterisk.validate()?;
         self.trunk.validate()?;
         self.dialer.validate()?;
-        self.http.address()?;
+        self.http.validate()?;
         self.simulator
             .validate()
             .map_err(|problem| anyhow::anyhow!("[simulator] {problem}"))?;
@@ -342,6 +410,43 @@ impl Config {
             bail!("data_dir is empty: remove the key to use the default, or give a directory");
         }
         Ok(())
+    }
+
+    /// Applies the settings changed through the API (`PUT /api/v1/settings`,
+    /// kept in the database) over the file's, and checks the result. Returns
+    /// what changed, as `key = value`.
+    pub fn apply_stored(
+        &mut self,
+        stored: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut applied = Vec::new();
+        for (key, value) in stored {
+            let bad = || anyhow::anyhow!("stored setting {key} = {value} is not usable");
+            match key.as_str() {
+                "calendar.location" => {
+                    self.calendar.location = value.as_str().ok_or_else(bad)?.to_owned();
+                    self.calendar.latitude = None;
+                    self.calendar.longitude = None;
+                }
+                "dialer.max_cps" => self.dialer.cps = value.as_f64().ok_or_else(bad)?,
+                "dialer.max_channels" => {
+                    self.dialer.max_channels = value
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(bad)?;
+                }
+                // Read by the web UI; nothing here to apply.
+                "ui.language" => continue,
+                _ => {
+                    tracing::warn!(key, "ignoring a stored setting this shofar does not know");
+                    continue;
+                }
+            }
+            applied.push(format!("{key} = {value}"));
+        }
+        self.validate()
+            .context("the settings changed in the web UI do not fit; change them there again")?;
+        Ok(applied)
     }
 
     /// The phone-number normalizer the import settings describe.

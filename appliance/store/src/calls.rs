@@ -192,40 +192,45 @@ fn time_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<
 }
 
 fn record_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
-    let e164: i64 = row.get(3)?;
-    let actions: String = row.get(19)?;
+    record_from_row_at(row, 0)
+}
+
+/// A record from the row's columns starting at `at` (after an id, say).
+fn record_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<CallRecord> {
+    let e164: i64 = row.get(at + 3)?;
+    let actions: String = row.get(at + 19)?;
     Ok(CallRecord {
-        call_id: row.get(0)?,
-        campaign_id: row.get::<_, Option<i64>>(1)?.map(CampaignId),
-        contact_id: row.get(2)?,
+        call_id: row.get(at)?,
+        campaign_id: row.get::<_, Option<i64>>(at + 1)?.map(CampaignId),
+        contact_id: row.get(at + 2)?,
         number: E164::from_u64(e164 as u64).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
-                3,
+                at + 3,
                 rusqlite::types::Type::Integer,
                 format!("{e164} is not an E.164 number").into(),
             )
         })?,
-        attempt: row.get(4)?,
-        kind: row.get(5)?,
-        status: row.get(6)?,
-        outcome: row.get(7)?,
-        hangup_code: row.get(8)?,
-        hangup_cause: row.get(9)?,
-        dial_status: row.get(10)?,
-        amd_result: row.get(11)?,
-        started_at: time_column(row, 12)?.unwrap_or_default(),
-        answered_at: time_column(row, 13)?,
-        ended_at: time_column(row, 14)?,
-        duration_ms: row.get(15)?,
-        ring_ms: row.get(16)?,
-        talk_ms: row.get(17)?,
-        dtmf: row.get(18)?,
+        attempt: row.get(at + 4)?,
+        kind: row.get(at + 5)?,
+        status: row.get(at + 6)?,
+        outcome: row.get(at + 7)?,
+        hangup_code: row.get(at + 8)?,
+        hangup_cause: row.get(at + 9)?,
+        dial_status: row.get(at + 10)?,
+        amd_result: row.get(at + 11)?,
+        started_at: time_column(row, at + 12)?.unwrap_or_default(),
+        answered_at: time_column(row, at + 13)?,
+        ended_at: time_column(row, at + 14)?,
+        duration_ms: row.get(at + 15)?,
+        ring_ms: row.get(at + 16)?,
+        talk_ms: row.get(at + 17)?,
+        dtmf: row.get(at + 18)?,
         actions: serde_json::from_str(&actions).unwrap_or_default(),
-        converted: row.get(20)?,
-        opted_out: row.get(21)?,
-        ended_by: row.get(22)?,
-        detail: row.get(23)?,
-        dnc_version: row.get::<_, Option<i64>>(24)?.map(|v| v as u64),
+        converted: row.get(at + 20)?,
+        opted_out: row.get(at + 21)?,
+        ended_by: row.get(at + 22)?,
+        detail: row.get(at + 23)?,
+        dnc_version: row.get::<_, Option<i64>>(at + 24)?.map(|v| v as u64),
     })
 }
 
@@ -544,6 +549,146 @@ impl Store {
             each(record_from_row(row)?)?;
         }
         Ok(())
+    }
+}
+
+/// Ended call records of one campaign (or of no campaign) added up by SQL: what
+/// a report's totals start from without reading every row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndedAggregate {
+    pub campaign: Option<CampaignId>,
+    /// By outcome; an ended record without one counts as `unknown`.
+    pub by_outcome: std::collections::BTreeMap<String, u64>,
+    pub converted: u64,
+    pub opted_out: u64,
+    pub talk_ms: i64,
+    pub first_started: Option<DateTime<Utc>>,
+    pub last_started: Option<DateTime<Utc>>,
+}
+
+/// Where the call records stand, read in one snapshot: the ended ones added up,
+/// the open ones whole. What live figures start from.
+#[derive(Debug, Clone, Default)]
+pub struct CallsSnapshot {
+    pub ended: Vec<EndedAggregate>,
+    /// `(row id, record)` of every record not yet ended.
+    pub open: Vec<(i64, CallRecord)>,
+    /// The highest row id the snapshot includes.
+    pub max_id: i64,
+}
+
+/// What changed since a [`CallsSnapshot`], read in one snapshot: what live
+/// figures follow.
+#[derive(Debug, Clone, Default)]
+pub struct CallChanges {
+    /// `(row id, record)` of every record with a row id above the one asked for.
+    pub new: Vec<(i64, CallRecord)>,
+    /// `(row id, record)` of the records asked about by id (gone ones are absent).
+    pub watched: Vec<(i64, CallRecord)>,
+    /// The highest row id there is.
+    pub max_id: i64,
+}
+
+impl Store {
+    /// The ended records of every campaign added up, and the open ones, in one
+    /// read snapshot.
+    pub fn calls_snapshot(&mut self) -> Result<CallsSnapshot> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+        let max_id: i64 =
+            tx.query_row("SELECT ifnull(max(id), 0) FROM call_records", [], |row| {
+                row.get(0)
+            })?;
+        let mut aggregates: std::collections::BTreeMap<Option<i64>, EndedAggregate> =
+            std::collections::BTreeMap::new();
+        {
+            let mut statement = tx.prepare(
+                "SELECT campaign_id, ifnull(outcome, 'unknown'), count(*), sum(converted),
+                        sum(opted_out), ifnull(sum(talk_ms), 0), min(started_at), max(started_at)
+                 FROM call_records WHERE status = 'ended' AND id <= ?1 GROUP BY 1, 2",
+            )?;
+            let mut rows = statement.query([max_id])?;
+            while let Some(row) = rows.next()? {
+                let campaign: Option<i64> = row.get(0)?;
+                let entry = aggregates
+                    .entry(campaign)
+                    .or_insert_with(|| EndedAggregate {
+                        campaign: campaign.map(CampaignId),
+                        ..EndedAggregate::default()
+                    });
+                let outcome: String = row.get(1)?;
+                entry
+                    .by_outcome
+                    .insert(outcome, row.get::<_, i64>(2)? as u64);
+                entry.converted += row.get::<_, i64>(3)? as u64;
+                entry.opted_out += row.get::<_, i64>(4)? as u64;
+                entry.talk_ms += row.get::<_, i64>(5)?;
+                let first = row.get::<_, String>(6)?;
+                let last = row.get::<_, String>(7)?;
+                let (first, last) = (parse_time(&first), parse_time(&last));
+                entry.first_started = match (entry.first_started, first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                entry.last_started = match (entry.last_started, last) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        let open = {
+            let mut statement = tx.prepare(&format!(
+                "SELECT id, {COLUMNS} FROM call_records WHERE status != 'ended' AND id <= ?1"
+            ))?;
+            let rows = statement.query_map([max_id], |row| {
+                Ok((row.get(0)?, record_from_row_at(row, 1)?))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.commit()?;
+        Ok(CallsSnapshot {
+            ended: aggregates.into_values().collect(),
+            open,
+            max_id,
+        })
+    }
+
+    /// In one read snapshot: the records added after row `after`, and the records
+    /// with the row ids in `watch` (open calls a reader saw before).
+    pub fn call_changes(&mut self, after: i64, watch: &[i64]) -> Result<CallChanges> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+        let mut changes = CallChanges {
+            max_id: tx.query_row("SELECT ifnull(max(id), 0) FROM call_records", [], |row| {
+                row.get(0)
+            })?,
+            ..CallChanges::default()
+        };
+        {
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT id, {COLUMNS} FROM call_records WHERE id > ?1 AND id <= ?2 ORDER BY id"
+            ))?;
+            let rows = statement.query_map([after, changes.max_id], |row| {
+                Ok((row.get(0)?, record_from_row_at(row, 1)?))
+            })?;
+            changes.new = rows.collect::<rusqlite::Result<_>>()?;
+        }
+        for chunk in watch.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut statement = tx.prepare(&format!(
+                "SELECT id, {COLUMNS} FROM call_records WHERE id IN ({marks})"
+            ))?;
+            let rows = statement.query_map(rusqlite::params_from_iter(chunk.iter()), |row| {
+                Ok((row.get(0)?, record_from_row_at(row, 1)?))
+            })?;
+            for row in rows {
+                changes.watched.push(row?);
+            }
+        }
+        tx.commit()?;
+        Ok(changes)
     }
 }
 

@@ -268,6 +268,22 @@ impl Store {
         }
     }
 
+    /// Runs `work` in one read transaction: every query in it sees the database
+    /// as it was when the first one ran, whatever is written meanwhile (a report's
+    /// totals and its list of calls describe the same records).
+    pub fn read_snapshot<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|error| E::from(error.into()))?;
+        let result = work(self);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let _ = self.conn.execute_batch(end);
+        result
+    }
+
     /// For tests and tools that need a raw look at the database.
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shofar_ari::AriConfig;
 use shofar_phone::E164;
 
@@ -26,13 +26,15 @@ fn invalid(section: &'static str, key: &'static str, message: impl Into<String>)
 }
 
 /// `[asterisk]`: the supervisor's side of ARI, and where audio goes.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AsteriskConfig {
     /// Asterisk's HTTP server (http.conf).
     pub ari_url: String,
     pub ari_user: String,
     /// Required for calls; rendered into ari.conf.
+    /// Never shown (the effective configuration leaves it out).
+    #[serde(skip_serializing)]
     pub ari_password: Option<String>,
     /// The Stasis application name.
     pub app: String,
@@ -142,7 +144,7 @@ impl AsteriskConfig {
 }
 
 /// SIP transport to the carrier.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     Udp,
@@ -159,7 +161,7 @@ impl Transport {
 }
 
 /// How the trunk wants numbers written.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum DialFormat {
     /// `0525551234` — what Israeli carriers usually take.
@@ -171,7 +173,7 @@ pub enum DialFormat {
 }
 
 /// `[trunk]`: the carrier's SIP trunk.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrunkConfig {
     /// The PJSIP endpoint's name.
@@ -183,6 +185,7 @@ pub struct TrunkConfig {
     pub sip_bind: String,
     /// Digest authentication, when the carrier asks for it.
     pub username: Option<String>,
+    #[serde(skip_serializing)]
     pub password: Option<String>,
     /// Register to the carrier (default: when a username is set).
     pub register: Option<bool>,

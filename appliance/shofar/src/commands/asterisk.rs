@@ -7,6 +7,7 @@ use shofar_telephony::render;
 
 use crate::App;
 use crate::cli::AsteriskConfigArgs;
+use crate::config::Config;
 use crate::output::print_json;
 
 pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
@@ -35,38 +36,60 @@ pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `shofar asterisk-status`: what an operator checks first when calls fail.
-pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
-    let ari = app.config.asterisk.ari().context("cannot ask Asterisk")?;
-    let trunk = app.config.trunk.name.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (info, endpoint, channels) = runtime.block_on(async {
-        let client = shofar_ari::Client::new(ari)?;
-        let info = client.asterisk_info().await?;
-        let endpoint = client.endpoint("PJSIP", &trunk).await;
-        let channels = client.channels().await?;
-        Ok::<_, shofar_ari::AriError>((info, endpoint, channels))
-    })?;
+/// What `asterisk-status` and the web UI's settings page show.
+pub struct TelephonyStatus {
+    pub version: String,
+    pub trunk: String,
+    /// `online`, `offline`, `unknown`, `missing` (no such endpoint), or why it
+    /// could not be read.
+    pub trunk_state: String,
+    pub channels: usize,
+}
+
+/// Asks Asterisk (ARI) for its version, the trunk's state and its channels.
+pub async fn telephony_status(config: &Config) -> anyhow::Result<TelephonyStatus> {
+    let ari = config.asterisk.ari().context("cannot ask Asterisk")?;
+    let trunk = config.trunk.name.clone();
+    let client = shofar_ari::Client::new(ari)?;
+    let info = client.asterisk_info().await?;
+    let endpoint = client.endpoint("PJSIP", &trunk).await;
+    let channels = client.channels().await?;
     let trunk_state = match &endpoint {
         Ok(endpoint) => endpoint.state.clone(),
         Err(error) if error.is_not_found() => "missing".to_owned(),
         Err(error) => format!("unknown ({error})"),
     };
+    Ok(TelephonyStatus {
+        version: info.version().to_owned(),
+        trunk,
+        trunk_state,
+        channels: channels.len(),
+    })
+}
+
+/// `shofar asterisk-status`: what an operator checks first when calls fail.
+pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let TelephonyStatus {
+        version,
+        trunk,
+        trunk_state,
+        channels,
+    } = runtime.block_on(telephony_status(&app.config))?;
     if json {
         print_json(&serde_json::json!({
-            "asterisk": info.version(),
+            "asterisk": version,
             "trunk": trunk,
             "trunk_state": trunk_state,
-            "channels": channels.len(),
+            "channels": channels,
         }))?;
     } else {
         println!(
             "Asterisk   {} (ARI {})",
-            info.version(),
-            app.config.asterisk.ari_url
+            version, app.config.asterisk.ari_url
         );
         println!(
             "trunk      {trunk}: {trunk_state}{}",
@@ -79,7 +102,7 @@ pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
                 _ => "",
             }
         );
-        println!("channels   {} up", channels.len());
+        println!("channels   {channels} up");
     }
     Ok(ExitCode::SUCCESS)
 }

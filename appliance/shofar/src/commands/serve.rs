@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use parking_lot::Mutex;
@@ -26,10 +24,18 @@ use shofar_telephony::{AriLink, Backend, Simulator, Telephony};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use shofar_telephony::prompts::PromptLibrary;
+use shofar_web::auth::{LoginThrottle, SessionPolicy};
+use shofar_web::jobs::Jobs;
+use shofar_web::live::{AlertLimits, Live};
+use shofar_web::pool::StorePool;
+use shofar_web::server::{self, Bound, TlsFiles};
+use shofar_web::{AppState, Shared, SystemProbe, WebConfig};
+
 use crate::App;
 use crate::cli::ServeArgs;
 use crate::commands::call::{Overrides, call_template};
-use crate::config::BackendKind;
+use crate::config::{BackendKind, Config};
 
 pub fn run(app: &mut App, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listen: SocketAddr = match &args.listen {
@@ -57,7 +63,14 @@ async fn serve(
     backend_kind: BackendKind,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = app.config.clone();
+    let mut config = app.config.clone();
+    let stored = app
+        .store
+        .stored_settings()
+        .context("cannot read the settings changed in the web UI")?;
+    for change in config.apply_stored(&stored)? {
+        tracing::info!(setting = %change, "using a setting changed in the web UI");
+    }
     let shutdown = CancellationToken::new();
     // The engine outlives the dialer's shutdown: calls finish during the grace.
     let engine_stop = CancellationToken::new();
@@ -69,6 +82,7 @@ async fn serve(
         .load_dnc()
         .context("cannot load the do-not-call list")?;
     let dnc = SharedDnc::new(index);
+    let web_dnc = dnc.clone();
     let calls_store = Arc::new(Mutex::new(Store::open(&db)?));
     let dialer_store = Arc::new(Mutex::new(Store::open(&db)?));
 
@@ -124,30 +138,69 @@ async fn serve(
     })?;
     let status = dialer.status();
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen}: is another shofar serve running? Choose another \
-             address with --listen or [http] listen"
-            )
-        })?;
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
-        .with_state(Served {
-            metrics,
-            status: status.clone(),
-        });
-    let http_stop = CancellationToken::new();
-    let http = tokio::spawn({
-        let http_stop = http_stop.clone();
-        async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { http_stop.cancelled().await })
-                .await
+    let tls = if config.http.tls {
+        let names = certificate_names(listen);
+        let configured = config
+            .http
+            .tls_cert
+            .clone()
+            .zip(config.http.tls_key.clone())
+            .map(|(cert, key)| TlsFiles { cert, key });
+        let (files, made) = server::certificate(configured, &app.data_dir.join("tls"), &names)?;
+        if made {
+            eprintln!(
+                "shofar serve: made a self-signed TLS certificate ({}); browsers will warn until \
+                 it is replaced with the organization's own ([http] tls_cert, tls_key)",
+                files.cert.display()
+            );
         }
+        Some(files)
+    } else {
+        None
+    };
+    let bound = Bound::bind(listen, tls, config.http.redirect_address()?).await?;
+    let listen = bound.address;
+    let scheme = if bound.is_tls() { "https" } else { "http" };
+
+    let pool = StorePool::open(&db, 4).context("cannot open the database for the web API")?;
+    let jobs = Arc::new(Jobs::new(app.data_dir.join("uploads")));
+    let thresholds = config.dialer.thresholds()?;
+    let live = Live::new(
+        Some(status.clone()),
+        AlertLimits {
+            cpu_percent: thresholds.cpu_high_percent,
+            memory_percent: thresholds.memory_high_percent,
+            load_per_core: thresholds.load_per_core_high,
+            ..AlertLimits::default()
+        },
+    );
+    let state = AppState::new(Shared {
+        config: web_config(&config, &app.data_dir, scheme == "https")?,
+        pool: pool.clone(),
+        dnc: web_dnc,
+        throttle: LoginThrottle::default(),
+        jobs: jobs.clone(),
+        live,
+        probe: Some(Arc::new(BoxProbe {
+            config: config.clone(),
+            simulated,
+        })),
     });
+    let (router, _) = shofar_web::router(state.clone());
+    let router = router.route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move { metrics_text(&metrics) }
+        }),
+    );
+    let http_stop = CancellationToken::new();
+    let live_task = tokio::spawn({
+        let (state, stop) = (state.clone(), http_stop.clone());
+        async move { state.live.run(pool, jobs, stop).await }
+    });
+    let http = tokio::spawn(bound.serve(router, http_stop.clone()));
+    first_run(app, listen, scheme)?;
     let dialing = tokio::spawn(dialer.run(shutdown.clone()));
 
     let engine = if simulated {
@@ -157,8 +210,9 @@ async fn serve(
     };
     tracing::info!(%listen, backend = backend.kind(), "shofar serve started");
     eprintln!(
-        "shofar serve: dialing through {engine}; metrics at http://{listen}/metrics, health at \
-         http://{listen}/healthz. Stop with Ctrl-C (active calls finish first)."
+        "shofar serve: dialing through {engine}; web UI and API at {scheme}://{listen}/ \
+         (API /api/v1, metrics /metrics, health /healthz). Stop with Ctrl-C (active calls \
+         finish first)."
     );
     notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = spawn_watchdog(status.clone(), shutdown.clone());
@@ -169,7 +223,12 @@ async fn serve(
     shutdown.cancel();
     http_stop.cancel();
     engine_stop.cancel();
-    let _ = http.await;
+    let _ = live_task.await;
+    match http.await {
+        Ok(Err(error)) => tracing::error!(%error, "the web server failed"),
+        Err(error) => tracing::error!(%error, "the web server task failed"),
+        Ok(Ok(())) => {}
+    }
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
@@ -210,33 +269,138 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Clone)]
-struct Served {
-    metrics: Arc<Metrics>,
-    status: watch::Receiver<DialerStatus>,
-}
-
-async fn healthz(State(served): State<Served>) -> impl IntoResponse {
-    let status = served.status.borrow().clone();
-    let body = serde_json::json!({
-        "status": if status.telephony_up { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "backend": status.backend,
-        "telephony_up": status.telephony_up,
-        "active_calls": status.active,
-        "campaigns_running": status.campaigns.iter().filter(|c| c.running).count(),
-    });
-    (StatusCode::OK, axum::Json(body))
-}
-
-async fn metrics_text(State(served): State<Served>) -> impl IntoResponse {
+fn metrics_text(metrics: &Metrics) -> impl IntoResponse + use<> {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        served.metrics.render(),
+        metrics.render(),
     )
+}
+
+/// The names a self-signed certificate is made for: the listen address (unless
+/// it is every address), the host's name, and loopback.
+fn certificate_names(listen: SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+        names.push(listen.ip().to_string());
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_owned());
+            names.push(format!("{host}.local"));
+        }
+    }
+    names.dedup();
+    names
+}
+
+/// The web layer's part of the configuration.
+fn web_config(
+    config: &Config,
+    data_dir: &std::path::Path,
+    secure_cookies: bool,
+) -> anyhow::Result<WebConfig> {
+    Ok(WebConfig {
+        data_dir: data_dir.to_owned(),
+        normalizer: config.normalizer()?,
+        box_calendar: config.calendar.box_calendar()?,
+        duplicates: config.import.duplicates,
+        invalid_rows_in_summary: config.import.invalid_rows_in_summary,
+        prompts: PromptLibrary {
+            sounds_dir: config.asterisk.sounds_dir.clone(),
+            asterisk_dir: config.asterisk.asterisk_sounds_dir().to_owned(),
+        },
+        sessions: SessionPolicy {
+            idle: chrono::Duration::hours(i64::from(config.http.session_idle_hours)),
+            absolute: chrono::Duration::days(i64::from(config.http.session_days)),
+        },
+        secure_cookies,
+        zone: chrono_tz::Asia::Jerusalem,
+        max_upload_bytes: config.http.max_upload_mb * 1024 * 1024,
+        max_audio_bytes: config.http.max_audio_mb * 1024 * 1024,
+    })
+}
+
+/// On a box with no user yet: a one-time link to create the first admin,
+/// printed once (and in the log), valid for a day. No default password exists.
+fn first_run(app: &mut App, listen: SocketAddr, scheme: &str) -> anyhow::Result<()> {
+    if app.store.user_count()? > 0 {
+        return Ok(());
+    }
+    let secret = shofar_web::auth::random_hex(24);
+    let now = chrono::Utc::now();
+    app.store.setup_token_create(
+        &shofar_web::auth::secret_hash(&secret),
+        now,
+        now + chrono::Duration::hours(24),
+    )?;
+    let host = if listen.ip().is_unspecified() {
+        format!("127.0.0.1:{}", listen.port())
+    } else {
+        listen.to_string()
+    };
+    let url = format!("{scheme}://{host}/setup?token={secret}");
+    tracing::warn!(setup_url = %url, "no user yet: the first admin is created with this one-time link");
+    eprintln!(
+        "shofar serve: no user yet. Within 24 hours, open {url}\n  to create the first admin \
+         (or POST {{\"token\": \"{secret}\", \"name\": …, \"password\": …}} to \
+         {scheme}://{host}/api/v1/setup), or run `shofar user add NAME --role admin`."
+    );
+    Ok(())
+}
+
+/// What the settings page shows of Asterisk and the configuration.
+struct BoxProbe {
+    config: Config,
+    simulated: bool,
+}
+
+impl SystemProbe for BoxProbe {
+    fn telephony_status(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = serde_json::Value> + Send + '_>> {
+        Box::pin(async move {
+            if self.simulated {
+                return serde_json::json!({
+                    "engine": "simulator",
+                    "reachable": true,
+                    "note": "the simulated network: nobody is called",
+                });
+            }
+            let asked = tokio::time::timeout(
+                Duration::from_secs(3),
+                crate::commands::asterisk::telephony_status(&self.config),
+            )
+            .await;
+            match asked {
+                Ok(Ok(status)) => serde_json::json!({
+                    "engine": "asterisk",
+                    "reachable": true,
+                    "version": status.version,
+                    "trunk": status.trunk,
+                    "trunk_state": status.trunk_state,
+                    "channels": status.channels,
+                }),
+                Ok(Err(error)) => serde_json::json!({
+                    "engine": "asterisk",
+                    "reachable": false,
+                    "error": format!("{error:#}"),
+                }),
+                Err(_) => serde_json::json!({
+                    "engine": "asterisk",
+                    "reachable": false,
+                    "error": "Asterisk did not answer within 3 s",
+                }),
+            }
+        })
+    }
+
+    fn configuration(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
 }
 
 fn spawn_signal_handler(shutdown: CancellationToken) -> anyhow::Result<()> {

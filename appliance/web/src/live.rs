@@ -1,0 +1,627 @@
+//! Live figures: what the dashboard shows, pushed over `/api/v1/live` the moment
+//! they change (and readable once at `/api/v1/status`).
+//!
+//! Two sources make one snapshot. The dialer's status (calls up, queue, dialing
+//! rate, pace, the box's health) comes from its `watch` channel, published
+//! several times a second. Counts by outcome come from the call records
+//! themselves, followed incrementally by [`OutcomeBook`]: ended records added up
+//! once, open ones kept whole and re-read until they end — so the figures are
+//! exactly what the database holds at the snapshot (seed properties 41, 42, 45),
+//! whoever wrote the records (this dialer, `shofar call`, recovery after a crash).
+//!
+//! Per-campaign and box-wide figures are the same arithmetic: the box's totals
+//! are the merge of the campaigns' (`Totals::merge`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shofar_dialer::DialerStatus;
+use shofar_report::{CallRow, Totals};
+use shofar_store::calls::{CallChanges, CallRecord, CallsSnapshot, EndedAggregate};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::jobs::{JobOut, Jobs};
+use crate::pool::StorePool;
+
+/// How often the call records are looked at for changes.
+pub const POLL: Duration = Duration::from_millis(200);
+/// A snapshot is pushed at least this often even when nothing changed, so a
+/// client knows the box is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// A call record as reports count it: ended records without an outcome count as
+/// `unknown`, open ones have none.
+pub fn call_row(record: &CallRecord) -> CallRow {
+    CallRow {
+        call_id: record.call_id.clone(),
+        campaign_id: record.campaign_id.map(|c| c.0),
+        number: record.number.to_string(),
+        attempt: record.attempt,
+        outcome: if record.is_open() {
+            None
+        } else {
+            Some(
+                record
+                    .outcome
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            )
+        },
+        started_at: record.started_at,
+        answered_at: record.answered_at,
+        ended_at: record.ended_at,
+        duration_ms: record.duration_ms,
+        talk_ms: record.talk_ms,
+        dtmf: record.dtmf.clone(),
+        converted: record.converted,
+        opted_out: record.opted_out,
+        hangup_cause: record.hangup_cause.clone(),
+    }
+}
+
+/// Totals of ended records added up by the database.
+pub fn ended_totals(aggregate: &EndedAggregate) -> Totals {
+    Totals::of_ended(
+        aggregate.by_outcome.clone(),
+        aggregate.converted,
+        aggregate.opted_out,
+        aggregate.talk_ms,
+        aggregate.first_started,
+        aggregate.last_started,
+    )
+}
+
+/// Counts by outcome per campaign, kept equal to the call records. Test calls
+/// (no campaign) are left out.
+#[derive(Debug, Default)]
+pub struct OutcomeBook {
+    /// The highest row id seen.
+    max_id: i64,
+    /// Ended records, per campaign.
+    settled: BTreeMap<i64, Totals>,
+    /// Records not yet ended, by row id: re-read every poll until they end.
+    open: BTreeMap<i64, CallRow>,
+    /// The latest moment a change seen happened at (a call started or ended).
+    last_event_at: Option<DateTime<Utc>>,
+}
+
+impl OutcomeBook {
+    pub fn new(snapshot: CallsSnapshot) -> OutcomeBook {
+        let mut book = OutcomeBook {
+            max_id: snapshot.max_id,
+            ..OutcomeBook::default()
+        };
+        for aggregate in &snapshot.ended {
+            if let Some(campaign) = aggregate.campaign {
+                book.settled
+                    .entry(campaign.0)
+                    .or_default()
+                    .merge(&ended_totals(aggregate));
+            }
+        }
+        for (id, record) in &snapshot.open {
+            book.see(*id, record);
+        }
+        book
+    }
+
+    /// The row ids of the open records: what to re-read next time.
+    pub fn watching(&self) -> Vec<i64> {
+        self.open.keys().copied().collect()
+    }
+
+    pub fn max_id(&self) -> i64 {
+        self.max_id
+    }
+
+    fn see(&mut self, id: i64, record: &CallRecord) {
+        if record.campaign_id.is_none() {
+            return;
+        }
+        let row = call_row(record);
+        let moment = row.ended_at.unwrap_or(row.started_at);
+        self.last_event_at = Some(self.last_event_at.map_or(moment, |at| at.max(moment)));
+        if row.outcome.is_some() {
+            self.open.remove(&id);
+            if let Some(campaign) = row.campaign_id {
+                self.settled.entry(campaign).or_default().add(&row);
+            }
+        } else {
+            self.open.insert(id, row);
+        }
+    }
+
+    /// Applies what changed; returns whether anything did.
+    pub fn apply(&mut self, changes: &CallChanges) -> bool {
+        let mut changed = false;
+        let watched: std::collections::HashSet<i64> =
+            changes.watched.iter().map(|(id, _)| *id).collect();
+        // Open records gone from the database (their campaign was deleted).
+        let gone: Vec<i64> = self
+            .open
+            .keys()
+            .copied()
+            .filter(|id| *id <= self.max_id && !watched.contains(id))
+            .collect();
+        for id in gone {
+            self.open.remove(&id);
+            changed = true;
+        }
+        for (id, record) in changes.watched.iter().chain(&changes.new) {
+            let before = self.open.get(id).cloned();
+            self.see(*id, record);
+            if before.as_ref() != self.open.get(id) {
+                changed = true;
+            }
+        }
+        self.max_id = self.max_id.max(changes.max_id);
+        changed
+    }
+
+    /// A campaign's totals now: its ended records and its open ones.
+    pub fn totals(&self, campaign: i64) -> Totals {
+        let mut totals = self.settled.get(&campaign).cloned().unwrap_or_default();
+        for row in self.open.values() {
+            if row.campaign_id == Some(campaign) {
+                totals.add(row);
+            }
+        }
+        totals
+    }
+
+    /// Every campaign with a record.
+    pub fn campaigns(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.settled.keys().copied().collect();
+        ids.extend(self.open.values().filter_map(|row| row.campaign_id));
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub fn last_event_at(&self) -> Option<DateTime<Utc>> {
+        self.last_event_at
+    }
+}
+
+/// Figures in a snapshot: counts and rates over call records.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Figures {
+    /// Every call record.
+    pub calls: u64,
+    /// Calls up now (records not yet ended).
+    pub in_call: u64,
+    /// Ended records by outcome: `answered`, `voicemail`, `busy`, `no_answer`,
+    /// `congestion`, `rejected`, `failed`, `blacklisted`.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// Ended records that were dialed (all but `blacklisted`).
+    pub dialed: u64,
+    pub answered: u64,
+    pub converted: u64,
+    pub opted_out: u64,
+    /// answered / dialed.
+    pub answer_rate: Option<f64>,
+    /// converted / answered.
+    pub conversion_rate: Option<f64>,
+    /// opted_out / answered.
+    pub opt_out_rate: Option<f64>,
+}
+
+impl From<&Totals> for Figures {
+    fn from(totals: &Totals) -> Figures {
+        Figures {
+            calls: totals.calls,
+            in_call: totals.in_call,
+            by_outcome: totals.by_outcome.clone(),
+            dialed: totals.dialed,
+            answered: totals.answered,
+            converted: totals.converted,
+            opted_out: totals.opted_out,
+            answer_rate: totals.answer_rate(),
+            conversion_rate: totals.conversion_rate(),
+            opt_out_rate: totals.opt_out_rate(),
+        }
+    }
+}
+
+/// One campaign, live.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CampaignLive {
+    pub id: i64,
+    pub name: String,
+    /// The dialer is calling for it (false: paused, or done and finishing calls).
+    pub running: bool,
+    /// Why it cannot call, if it cannot (a missing prompt, say).
+    pub problem: Option<String>,
+    /// Calls up for it now.
+    pub active: u32,
+    /// Contacts claimed and waiting to be dialed.
+    pub queued: u32,
+    /// Calls per second it may start now, and at most.
+    pub pace_cps: f64,
+    pub ceiling_cps: f64,
+    /// The dialer's answer rate over its recent calls.
+    pub recent_answer_rate: Option<f64>,
+    /// Over every record of the campaign.
+    pub figures: Figures,
+}
+
+/// The box's health readings.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HealthLive {
+    pub cpu_percent: f64,
+    pub memory_percent: f64,
+    pub load_per_core: f64,
+    pub asterisk_channels: u32,
+}
+
+/// Something the staff should know now.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Alert {
+    /// `telephony_down`, `cpu_high`, `memory_high`, `load_high`,
+    /// `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
+    /// `campaign_problem`: the UI words it by this code.
+    pub code: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// In English, with the figures.
+    pub message: String,
+    pub campaign_id: Option<i64>,
+    /// The reading, and the limit it crossed.
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+}
+
+/// When a health reading becomes an alert.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertLimits {
+    pub cpu_percent: f64,
+    pub memory_percent: f64,
+    pub load_per_core: f64,
+    /// Of the box's channel limit.
+    pub channels_share: f64,
+}
+
+impl Default for AlertLimits {
+    fn default() -> AlertLimits {
+        AlertLimits {
+            cpu_percent: 85.0,
+            memory_percent: 90.0,
+            load_per_core: 1.5,
+            channels_share: 0.9,
+        }
+    }
+}
+
+fn alert(code: &str, severity: &str, message: String) -> Alert {
+    Alert {
+        code: code.to_owned(),
+        severity: severity.to_owned(),
+        message,
+        campaign_id: None,
+        value: None,
+        limit: None,
+    }
+}
+
+/// The alerts a dialer status calls for (seed property 43): one per condition
+/// that holds, none otherwise.
+pub fn alerts(status: &DialerStatus, limits: &AlertLimits) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    if status.at.is_none() {
+        return alerts;
+    }
+    if !status.telephony_up {
+        alerts.push(alert(
+            "telephony_down",
+            "critical",
+            format!(
+                "the telephony engine ({}) is unreachable: no calls can be placed; check \
+                 Asterisk and the trunk (Settings)",
+                status.backend
+            ),
+        ));
+    }
+    let mut reading = |code: &str, what: &str, value: f64, limit: f64, unit: &str| {
+        if value >= limit {
+            let mut a = alert(
+                code,
+                "warning",
+                format!(
+                    "{what} is {value:.1}{unit} (limit {limit:.1}{unit}): the dialer slows down"
+                ),
+            );
+            a.value = Some(value);
+            a.limit = Some(limit);
+            alerts.push(a);
+        }
+    };
+    reading(
+        "cpu_high",
+        "CPU use",
+        status.cpu_percent,
+        limits.cpu_percent,
+        " %",
+    );
+    reading(
+        "memory_high",
+        "memory use",
+        status.memory_percent,
+        limits.memory_percent,
+        " %",
+    );
+    reading(
+        "load_high",
+        "load per core",
+        status.load_per_core,
+        limits.load_per_core,
+        "",
+    );
+    if status.max_channels > 0 {
+        reading(
+            "channels_high",
+            "Asterisk's channel count",
+            f64::from(status.asterisk_channels),
+            (f64::from(status.max_channels) * limits.channels_share).floor(),
+            "",
+        );
+    }
+    if status.pace_cps + 1e-9 < status.ceiling_cps {
+        let mut a = alert(
+            "pacing_reduced",
+            "info",
+            format!(
+                "the box dials at {:.1} calls/s of its {:.1} (pacing log: why)",
+                status.pace_cps, status.ceiling_cps
+            ),
+        );
+        a.value = Some(status.pace_cps);
+        a.limit = Some(status.ceiling_cps);
+        alerts.push(a);
+    }
+    for campaign in &status.campaigns {
+        if let Some(problem) = &campaign.problem {
+            let mut a = alert(
+                "campaign_problem",
+                "critical",
+                format!("campaign {:?} cannot call: {problem}", campaign.name),
+            );
+            a.campaign_id = Some(campaign.campaign.0);
+            alerts.push(a);
+        }
+        if campaign.running && campaign.pace_cps + 1e-9 < campaign.ceiling_cps {
+            let mut a = alert(
+                "campaign_pacing_reduced",
+                "info",
+                format!(
+                    "campaign {:?} dials at {:.1} calls/s of its {:.1}",
+                    campaign.name, campaign.pace_cps, campaign.ceiling_cps
+                ),
+            );
+            a.campaign_id = Some(campaign.campaign.0);
+            a.value = Some(campaign.pace_cps);
+            a.limit = Some(campaign.ceiling_cps);
+            alerts.push(a);
+        }
+    }
+    alerts
+}
+
+/// What `/api/v1/live` pushes.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LiveSnapshot {
+    /// Increases with every change.
+    pub seq: u64,
+    /// When this snapshot was made.
+    pub at: DateTime<Utc>,
+    /// The latest call start or end it includes: `at - last_event_at` bounds its
+    /// staleness.
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// `asterisk` or `simulator`; null when no dialer runs in this process.
+    pub backend: Option<String>,
+    pub telephony_up: Option<bool>,
+    /// Calls up now, box-wide.
+    pub active_calls: u32,
+    /// Contacts claimed and waiting to be dialed.
+    pub queue_depth: u32,
+    /// Calls dialed in the last second.
+    pub dialing_rate: f64,
+    pub pace_cps: f64,
+    pub ceiling_cps: f64,
+    pub max_channels: u32,
+    pub health: Option<HealthLive>,
+    pub alerts: Vec<Alert>,
+    /// Campaigns that are scheduled, active or paused, or still have calls up.
+    pub campaigns: Vec<CampaignLive>,
+    /// The campaigns' figures merged: always their sum.
+    pub totals: Figures,
+    /// Imports running now.
+    pub jobs: Vec<JobOut>,
+}
+
+/// The live figures' producer side.
+pub struct Live {
+    dialer: Option<watch::Receiver<DialerStatus>>,
+    snapshot: watch::Sender<Arc<LiveSnapshot>>,
+    limits: AlertLimits,
+}
+
+impl Live {
+    pub fn new(dialer: Option<watch::Receiver<DialerStatus>>, limits: AlertLimits) -> Live {
+        let empty = LiveSnapshot {
+            seq: 0,
+            at: Utc::now(),
+            last_event_at: None,
+            backend: None,
+            telephony_up: None,
+            active_calls: 0,
+            queue_depth: 0,
+            dialing_rate: 0.0,
+            pace_cps: 0.0,
+            ceiling_cps: 0.0,
+            max_channels: 0,
+            health: None,
+            alerts: Vec::new(),
+            campaigns: Vec::new(),
+            totals: Figures::from(&Totals::default()),
+            jobs: Vec::new(),
+        };
+        Live {
+            dialer,
+            snapshot: watch::channel(Arc::new(empty)).0,
+            limits,
+        }
+    }
+
+    /// The dialer's latest status, if a dialer runs in this process and has
+    /// reported.
+    pub fn dialer_status(&self) -> Option<DialerStatus> {
+        self.dialer
+            .as_ref()
+            .map(|rx| rx.borrow().clone())
+            .filter(|s| s.at.is_some())
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<LiveSnapshot>> {
+        self.snapshot.subscribe()
+    }
+
+    pub fn current(&self) -> Arc<LiveSnapshot> {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Follows the dialer and the call records until `shutdown`, publishing a
+    /// snapshot whenever a figure changes.
+    pub async fn run(&self, pool: StorePool, jobs: Arc<Jobs>, shutdown: CancellationToken) {
+        let mut book = loop {
+            match pool.run(|store| Ok(store.calls_snapshot()?)).await {
+                Ok(snapshot) => break OutcomeBook::new(snapshot),
+                Err(error) => {
+                    tracing::warn!(message = %error.message, "live figures: cannot read the call records; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+            }
+        };
+        let mut dialer = self.dialer.clone();
+        let mut names: BTreeMap<i64, (String, String)> = BTreeMap::new();
+        let mut last_names_read = None::<tokio::time::Instant>;
+        let mut last_sent = tokio::time::Instant::now();
+        loop {
+            let dialer_changed = async {
+                match dialer.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = dialer_changed => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+            let after = book.max_id();
+            let watching = book.watching();
+            match pool
+                .run(move |store| Ok(store.call_changes(after, &watching)?))
+                .await
+            {
+                Ok(changes) => {
+                    book.apply(&changes);
+                }
+                Err(error) => {
+                    tracing::warn!(message = %error.message, "live figures: cannot read call records");
+                }
+            }
+            // Campaign names and statuses: cheap, but not every 200 ms.
+            if last_names_read.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                if let Ok(list) = pool.run(|store| Ok(store.list_campaigns()?)).await {
+                    names = list
+                        .into_iter()
+                        .map(|c| (c.id.0, (c.name, c.status)))
+                        .collect();
+                }
+                last_names_read = Some(tokio::time::Instant::now());
+            }
+            let status = dialer.as_ref().map(|rx| rx.borrow().clone());
+            let next = self.build(&book, status.as_ref(), &names, jobs.running());
+            let previous = self.current();
+            let same = LiveSnapshot {
+                seq: previous.seq,
+                at: previous.at,
+                ..next.clone()
+            } == *previous;
+            if !same || last_sent.elapsed() >= HEARTBEAT {
+                self.snapshot.send_replace(Arc::new(LiveSnapshot {
+                    seq: previous.seq + 1,
+                    ..next
+                }));
+                last_sent = tokio::time::Instant::now();
+            }
+        }
+    }
+
+    fn build(
+        &self,
+        book: &OutcomeBook,
+        status: Option<&DialerStatus>,
+        names: &BTreeMap<i64, (String, String)>,
+        jobs: Vec<JobOut>,
+    ) -> LiveSnapshot {
+        let status = status.filter(|s| s.at.is_some());
+        let dialing: BTreeMap<i64, &shofar_dialer::CampaignStatus> = status
+            .map(|s| s.campaigns.iter().map(|c| (c.campaign.0, c)).collect())
+            .unwrap_or_default();
+        let mut campaigns = Vec::new();
+        let mut totals = Totals::default();
+        for (id, (name, state)) in names {
+            let live = dialing.get(id);
+            let current = matches!(state.as_str(), "scheduled" | "active" | "paused");
+            if !current && live.is_none_or(|c| c.active == 0) {
+                continue;
+            }
+            let campaign_totals = book.totals(*id);
+            totals.merge(&campaign_totals);
+            campaigns.push(CampaignLive {
+                id: *id,
+                name: name.clone(),
+                running: live.is_some_and(|c| c.running),
+                problem: live.and_then(|c| c.problem.clone()),
+                active: live.map_or(0, |c| c.active),
+                queued: live.map_or(0, |c| c.queued),
+                pace_cps: live.map_or(0.0, |c| c.pace_cps),
+                ceiling_cps: live.map_or(0.0, |c| c.ceiling_cps),
+                recent_answer_rate: live.and_then(|c| c.answer_rate),
+                figures: Figures::from(&campaign_totals),
+            });
+        }
+        LiveSnapshot {
+            seq: 0,
+            at: Utc::now(),
+            last_event_at: book.last_event_at(),
+            backend: status.map(|s| s.backend.clone()),
+            telephony_up: status.map(|s| s.telephony_up),
+            active_calls: status.map_or(0, |s| s.active),
+            queue_depth: status.map_or(0, |s| s.queued),
+            dialing_rate: status.map_or(0.0, |s| s.dial_rate_cps),
+            pace_cps: status.map_or(0.0, |s| s.pace_cps),
+            ceiling_cps: status.map_or(0.0, |s| s.ceiling_cps),
+            max_channels: status.map_or(0, |s| s.max_channels),
+            health: status.map(|s| HealthLive {
+                cpu_percent: s.cpu_percent,
+                memory_percent: s.memory_percent,
+                load_per_core: s.load_per_core,
+                asterisk_channels: s.asterisk_channels,
+            }),
+            alerts: status.map(|s| alerts(s, &self.limits)).unwrap_or_default(),
+            campaigns,
+            totals: Figures::from(&totals),
+            jobs,
+        }
+    }
+}

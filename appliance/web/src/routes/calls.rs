@@ -1,0 +1,226 @@
+//! Call records: filtered by campaign, outcome, date and number; sorted; paged.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shofar_store::calls::{CallOrder, CallQuery, CallRecord};
+use shofar_store::campaigns::CampaignId;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Analyst, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::routes::{Page, PageQuery};
+use crate::state::AppState;
+
+/// A call as recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallOut {
+    pub call_id: String,
+    pub campaign_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// E.164: `+972525551234`.
+    pub number: String,
+    pub attempt: u32,
+    /// `campaign`, `tts_fallback` or `test`.
+    pub kind: String,
+    /// `dialing`, `ringing`, `answered` or `ended`.
+    pub status: String,
+    /// Once ended: `answered`, `voicemail`, `busy`, `no_answer`, `congestion`,
+    /// `rejected`, `failed` or `blacklisted` (never dialed).
+    pub outcome: Option<String>,
+    pub hangup_code: Option<i64>,
+    pub hangup_cause: Option<String>,
+    pub dial_status: Option<String>,
+    pub amd_result: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub ring_ms: Option<i64>,
+    pub talk_ms: Option<i64>,
+    /// Keys pressed, in order.
+    pub dtmf: String,
+    /// What the IVR did (`donate`, `blacklist`, `send_sms:…`).
+    pub actions: Vec<String>,
+    pub converted: bool,
+    pub opted_out: bool,
+    /// `callee`, `flow`, `network`, `supervisor` or `reconcile`.
+    pub ended_by: Option<String>,
+    pub detail: Option<String>,
+    /// The do-not-call list version the pre-dial check passed against.
+    pub dnc_version: Option<u64>,
+}
+
+impl From<CallRecord> for CallOut {
+    fn from(record: CallRecord) -> CallOut {
+        CallOut {
+            call_id: record.call_id,
+            campaign_id: record.campaign_id.map(|c| c.0),
+            contact_id: record.contact_id,
+            number: record.number.to_string(),
+            attempt: record.attempt,
+            kind: record.kind,
+            status: record.status,
+            outcome: record.outcome,
+            hangup_code: record.hangup_code,
+            hangup_cause: record.hangup_cause,
+            dial_status: record.dial_status,
+            amd_result: record.amd_result,
+            started_at: record.started_at,
+            answered_at: record.answered_at,
+            ended_at: record.ended_at,
+            duration_ms: record.duration_ms,
+            ring_ms: record.ring_ms,
+            talk_ms: record.talk_ms,
+            dtmf: record.dtmf,
+            actions: record.actions,
+            converted: record.converted,
+            opted_out: record.opted_out,
+            ended_by: record.ended_by,
+            detail: record.detail,
+            dnc_version: record.dnc_version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallListQuery {
+    /// Only this campaign's calls.
+    pub campaign: Option<i64>,
+    /// `answered`, `voicemail`, `busy`, `no_answer`, `congestion`, `rejected`,
+    /// `failed`, `blacklisted`, or `in_call`.
+    pub outcome: Option<String>,
+    /// Calls started at or after (RFC 3339, or a date: midnight in Israel).
+    pub from: Option<String>,
+    /// Calls started before (RFC 3339, or a date: midnight in Israel).
+    pub to: Option<String>,
+    /// One number, as typed.
+    pub number: Option<String>,
+    /// `-started_at` (default), `started_at`, `-talk_ms` or `number`.
+    pub sort: Option<String>,
+}
+
+const OUTCOMES: [&str; 9] = [
+    "answered",
+    "voicemail",
+    "busy",
+    "no_answer",
+    "congestion",
+    "rejected",
+    "failed",
+    "blacklisted",
+    "in_call",
+];
+
+/// An instant as a query gives it: RFC 3339, or a date meaning its midnight in
+/// `zone`.
+pub fn query_time(field: &str, text: &str, zone: chrono_tz::Tz) -> ApiResult<DateTime<Utc>> {
+    shofar_campaign::settings::parse_time(text, zone, false).map_err(|message| {
+        ApiError::field(
+            field,
+            format!("{message}; give a date (2026-11-22) or an RFC 3339 time"),
+        )
+    })
+}
+
+impl CallListQuery {
+    pub fn to_query(&self, state: &AppState) -> ApiResult<CallQuery> {
+        if let Some(outcome) = &self.outcome
+            && !OUTCOMES.contains(&outcome.as_str())
+        {
+            return Err(ApiError::field(
+                "outcome",
+                format!("use one of {}", OUTCOMES.join(", ")),
+            ));
+        }
+        let zone = state.config.zone;
+        let from = self
+            .from
+            .as_deref()
+            .map(|t| query_time("from", t, zone))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| query_time("to", t, zone))
+            .transpose()?;
+        let number = self
+            .number
+            .as_deref()
+            .map(|typed| {
+                state
+                    .config
+                    .normalizer
+                    .normalize_str(typed)
+                    .map(|n| n.e164)
+                    .map_err(|rejection| {
+                        ApiError::field("number", format!("{typed:?}: {rejection}"))
+                    })
+            })
+            .transpose()?;
+        Ok(CallQuery {
+            campaigns: self.campaign.map(CampaignId).into_iter().collect(),
+            outcome: self.outcome.clone(),
+            from,
+            to,
+            number,
+        })
+    }
+}
+
+/// Call records, newest first by default, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/calls", tag = "calls",
+    params(CallListQuery, PageQuery),
+    responses((status = 200, body = Page<CallOut>))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Query(query): Query<CallListQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<CallOut>>> {
+    let (offset, limit) = page.window()?;
+    let filter = query.to_query(&state)?;
+    let order = match query.sort.as_deref().unwrap_or("-started_at") {
+        "-started_at" => CallOrder::NewestFirst,
+        "started_at" => CallOrder::OldestFirst,
+        "-talk_ms" => CallOrder::TalkTime,
+        "number" => CallOrder::Number,
+        other => {
+            return Err(ApiError::field(
+                "sort",
+                format!("{other:?}: use -started_at, started_at, -talk_ms or number"),
+            ));
+        }
+    };
+    let (records, total) = state
+        .pool
+        .run(move |store| Ok(store.call_page(&filter, order, offset, limit)?))
+        .await?;
+    Ok(Json(
+        page.of(records.into_iter().map(Into::into).collect(), total),
+    ))
+}
+
+/// One call record.
+#[utoipa::path(
+    get, path = "/api/v1/calls/{call_id}", tag = "calls",
+    params(("call_id" = String, Path, description = "The call's id")),
+    responses((status = 200, body = CallOut))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Path(call_id): Path<String>,
+) -> ApiResult<Json<CallOut>> {
+    let lookup = call_id.clone();
+    let record = state
+        .pool
+        .run(move |store| Ok(store.call_record(&lookup)?))
+        .await?;
+    record
+        .map(|r| Json(r.into()))
+        .ok_or_else(|| ApiError::not_found(format!("no call {call_id:?}")))
+}

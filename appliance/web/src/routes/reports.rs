@@ -1,0 +1,458 @@
+//! Reports: a campaign's exact figures, its export as CSV, XLSX or PDF (Hebrew or
+//! English), history by date range, and campaigns side by side.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shofar_report::{Lang, Report, Totals, compare as compare_reports};
+use shofar_store::campaigns::CampaignId;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Analyst, Caller};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{Json, Path, Query};
+use crate::live::Figures;
+use crate::reports::{Format, ReportError};
+use crate::routes::calls::query_time;
+use crate::state::AppState;
+
+/// A campaign as a report names it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportCampaign {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub purpose: String,
+    pub status: String,
+}
+
+/// One outcome's count and share of the calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutcomeShare {
+    /// An outcome, or `in_call` for calls not yet ended.
+    pub outcome: String,
+    pub count: u64,
+    /// Of all the calls, 0 to 1.
+    pub share: f64,
+}
+
+/// A campaign's report: exact figures over its call records in the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportOut {
+    pub campaign: ReportCampaign,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub generated_at: DateTime<Utc>,
+    pub figures: Figures,
+    /// Total talk time, milliseconds.
+    pub talk_ms: i64,
+    pub first_call: Option<DateTime<Utc>>,
+    pub last_call: Option<DateTime<Utc>>,
+    pub outcomes: Vec<OutcomeShare>,
+}
+
+fn report_out(report: &Report) -> ReportOut {
+    let totals = &report.totals;
+    ReportOut {
+        campaign: ReportCampaign {
+            id: report.campaign.id,
+            name: report.campaign.name.clone(),
+            kind: report.campaign.kind.clone(),
+            purpose: report.campaign.purpose.clone(),
+            status: report.campaign.status.clone(),
+        },
+        from: report.from,
+        to: report.to,
+        generated_at: report.generated_at,
+        figures: Figures::from(totals),
+        talk_ms: totals.talk_ms,
+        first_call: totals.first_call,
+        last_call: totals.last_call,
+        outcomes: shares(totals),
+    }
+}
+
+fn shares(totals: &Totals) -> Vec<OutcomeShare> {
+    totals
+        .outcome_rows()
+        .into_iter()
+        .map(|(outcome, count)| OutcomeShare {
+            outcome: outcome.unwrap_or("in_call").to_owned(),
+            count,
+            share: if totals.calls == 0 {
+                0.0
+            } else {
+                count as f64 / totals.calls as f64
+            },
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PeriodQuery {
+    /// Calls started at or after (a date, midnight in Israel, or RFC 3339).
+    pub from: Option<String>,
+    /// Calls started before (a date, midnight in Israel, or RFC 3339).
+    pub to: Option<String>,
+}
+
+/// A half-open period; an open end is unbounded.
+type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+impl PeriodQuery {
+    fn period(&self, state: &AppState) -> ApiResult<Period> {
+        let zone = state.config.zone;
+        let from = self
+            .from
+            .as_deref()
+            .map(|t| query_time("from", t, zone))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| query_time("to", t, zone))
+            .transpose()?;
+        if let (Some(from), Some(to)) = (from, to)
+            && to <= from
+        {
+            return Err(ApiError::field("to", "must be after from"));
+        }
+        Ok((from, to))
+    }
+}
+
+fn report_error(error: ReportError) -> ApiError {
+    match error {
+        ReportError::Store(store) => store.into(),
+        ReportError::Export(message) => ApiError::internal(format!("the export failed: {message}")),
+    }
+}
+
+/// A campaign's report: its figures and outcomes, exactly the sum of its call
+/// records in the period.
+#[utoipa::path(
+    get, path = "/api/v1/campaigns/{id}/report", tag = "reports",
+    params(("id" = i64, Path, description = "The campaign's id"), PeriodQuery),
+    responses((status = 200, body = ReportOut))
+)]
+pub async fn report(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Path(id): Path<i64>,
+    Query(period): Query<PeriodQuery>,
+) -> ApiResult<Json<ReportOut>> {
+    let (from, to) = period.period(&state)?;
+    let report = state
+        .pool
+        .run(move |store| {
+            Ok(crate::reports::report(
+                store,
+                CampaignId(id),
+                from,
+                to,
+                Utc::now(),
+            )?)
+        })
+        .await?;
+    Ok(Json(report_out(&report)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `csv`, `xlsx` or `pdf`.
+    pub format: String,
+    /// `he` (default) or `en`.
+    pub lang: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A campaign's report as a file: CSV (every call, for machines), XLSX (a
+/// summary sheet and every call; right-to-left in Hebrew) or PDF (the summary and
+/// the first 5,000 calls; Hebrew right-to-left with its font embedded).
+#[utoipa::path(
+    get, path = "/api/v1/campaigns/{id}/report/export", tag = "reports",
+    params(("id" = i64, Path, description = "The campaign's id"), ExportQuery),
+    responses(
+        (status = 200, description = "The report file", content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/pdf")
+        ))
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Path(id): Path<i64>,
+    Query(query): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let format = Format::parse(&query.format)
+        .ok_or_else(|| ApiError::field("format", "csv, xlsx or pdf"))?;
+    let lang = match query.lang.as_deref() {
+        None => Lang::He,
+        Some(code) => Lang::from_code(code).ok_or_else(|| ApiError::field("lang", "he or en"))?,
+    };
+    let (from, to) = PeriodQuery {
+        from: query.from,
+        to: query.to,
+    }
+    .period(&state)?;
+    // Its own connection: a large export reads for seconds and must not hold one
+    // of the pool's.
+    let db = state.pool.path().to_owned();
+    let zone = state.config.zone;
+    let exports = state.config.data_dir.join("exports");
+    let (file, name) = tokio::task::spawn_blocking(move || -> ApiResult<_> {
+        std::fs::create_dir_all(&exports).map_err(|error| {
+            ApiError::internal(format!("cannot create {}: {error}", exports.display()))
+        })?;
+        let file = tempfile::tempfile_in(&exports).map_err(|error| {
+            if error.raw_os_error() == Some(28) {
+                ApiError::new(
+                    ErrorCode::DiskFull,
+                    "the box's disk is full: free space and try again",
+                )
+            } else {
+                ApiError::internal(format!("cannot write the export: {error}"))
+            }
+        })?;
+        let mut store = shofar_store::Store::open(&db)?;
+        let mut writer =
+            std::io::BufWriter::new(file.try_clone().map_err(|error| {
+                ApiError::internal(format!("cannot write the export: {error}"))
+            })?);
+        let (report, _) = crate::reports::export(
+            &mut store,
+            CampaignId(id),
+            from,
+            to,
+            Utc::now(),
+            format,
+            lang,
+            zone,
+            &mut writer,
+        )
+        .map_err(report_error)?;
+        std::io::Write::flush(&mut writer)
+            .map_err(|error| ApiError::internal(format!("cannot write the export: {error}")))?;
+        drop(writer);
+        let name = format!(
+            "campaign-{}-report-{}.{}",
+            report.campaign.id,
+            report.generated_at.with_timezone(&zone).format("%Y-%m-%d"),
+            format.extension()
+        );
+        Ok((file, name))
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("the export failed: {error}")))??;
+    let mut file = tokio::fs::File::from_std(file);
+    tokio::io::AsyncSeekExt::rewind(&mut file)
+        .await
+        .map_err(|error| ApiError::internal(format!("cannot read the export back: {error}")))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    /// First day (a date, in Israel) or an RFC 3339 instant.
+    pub from: String,
+    /// The day after the last (exclusive), or an instant; at most 400 days after
+    /// `from`.
+    pub to: String,
+    /// Only these campaigns: ids separated by commas (default: all).
+    pub campaigns: Option<String>,
+}
+
+/// One day of one campaign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayOut {
+    /// The day in Israel.
+    pub date: NaiveDate,
+    pub campaign_id: Option<i64>,
+    pub figures: Figures,
+}
+
+/// Calls per day and campaign over a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub time_zone: String,
+    /// Only days that had calls, by date then campaign.
+    pub days: Vec<DayOut>,
+    /// The whole period: the sum of the days.
+    pub totals: Figures,
+}
+
+fn campaign_ids(field: &str, text: Option<&str>) -> ApiResult<Vec<CampaignId>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|part| {
+            part.trim().parse::<i64>().map(CampaignId).map_err(|_| {
+                ApiError::field(
+                    field,
+                    format!("{part:?} is not a campaign id; give ids like 3,7"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every campaign's results per day over a date range, with nothing left out:
+/// the days add up to the period's totals.
+#[utoipa::path(
+    get, path = "/api/v1/reports/history", tag = "reports",
+    params(HistoryQuery),
+    responses((status = 200, body = HistoryOut))
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<HistoryOut>> {
+    let zone = state.config.zone;
+    let from = query_time("from", &query.from, zone)?;
+    let to = query_time("to", &query.to, zone)?;
+    if to <= from {
+        return Err(ApiError::field("to", "must be after from"));
+    }
+    if to - from > chrono::Duration::days(400) {
+        return Err(ApiError::field("to", "at most 400 days after from"));
+    }
+    let campaigns = campaign_ids("campaigns", query.campaigns.as_deref())?;
+    let (days, totals) = state
+        .pool
+        .run(move |store| Ok(crate::reports::history(store, &campaigns, from, to, zone)?))
+        .await?;
+    Ok(Json(HistoryOut {
+        from,
+        to,
+        time_zone: zone.name().to_owned(),
+        days: days
+            .into_iter()
+            .map(|day| DayOut {
+                date: day.date,
+                campaign_id: day.campaign_id,
+                figures: Figures::from(&day.totals),
+            })
+            .collect(),
+        totals: Figures::from(&totals),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CompareQuery {
+    /// The campaigns to compare: 2 to 10 ids separated by commas.
+    pub campaigns: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// One campaign's column in a comparison.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompareColumn {
+    pub campaign: ReportCampaign,
+    pub figures: Figures,
+    pub talk_ms: i64,
+    pub outcomes: Vec<OutcomeShare>,
+}
+
+/// Which columns lead on each rate (indexes into `columns`; several on a tie).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Leaders {
+    pub answer_rate: Vec<usize>,
+    pub conversion_rate: Vec<usize>,
+    /// The lowest opt-out rate leads.
+    pub opt_out_rate: Vec<usize>,
+}
+
+/// Campaigns side by side.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompareOut {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub columns: Vec<CompareColumn>,
+    pub leaders: Leaders,
+}
+
+/// Campaigns side by side: each column is exactly that campaign's own report.
+#[utoipa::path(
+    get, path = "/api/v1/reports/compare", tag = "reports",
+    params(CompareQuery),
+    responses((status = 200, body = CompareOut))
+)]
+pub async fn compare(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Query(query): Query<CompareQuery>,
+) -> ApiResult<Json<CompareOut>> {
+    let ids = campaign_ids("campaigns", Some(&query.campaigns))?;
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    if !(2..=10).contains(&unique.len()) || unique.len() != ids.len() {
+        return Err(ApiError::field(
+            "campaigns",
+            "2 to 10 different campaign ids",
+        ));
+    }
+    let (from, to) = PeriodQuery {
+        from: query.from,
+        to: query.to,
+    }
+    .period(&state)?;
+    let reports = state
+        .pool
+        .run(move |store| {
+            let now = Utc::now();
+            ids.iter()
+                .map(|id| Ok(crate::reports::report(store, *id, from, to, now)?))
+                .collect::<ApiResult<Vec<Report>>>()
+        })
+        .await?;
+    let comparison = compare_reports(&reports);
+    Ok(Json(CompareOut {
+        from,
+        to,
+        columns: comparison
+            .columns
+            .iter()
+            .map(|column| CompareColumn {
+                campaign: ReportCampaign {
+                    id: column.campaign.id,
+                    name: column.campaign.name.clone(),
+                    kind: column.campaign.kind.clone(),
+                    purpose: column.campaign.purpose.clone(),
+                    status: column.campaign.status.clone(),
+                },
+                figures: Figures::from(&column.totals),
+                talk_ms: column.totals.talk_ms,
+                outcomes: shares(&column.totals),
+            })
+            .collect(),
+        leaders: Leaders {
+            answer_rate: comparison.best.answer_rate,
+            conversion_rate: comparison.best.conversion_rate,
+            opt_out_rate: comparison.best.opt_out_rate,
+        },
+    }))
+}

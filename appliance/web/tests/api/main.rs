@@ -1,0 +1,5 @@
+//! The API in-process: the real router over a real SQLite database in a temporary
+//! folder, called as a tower service. One module per area.
+
+mod roles;
+mod support;

@@ -63,11 +63,125 @@ pub enum Command {
     /// Call records.
     #[command(subcommand)]
     Calls(CallsCommand),
-    /// Run the supervisor: dial every active campaign, serve /metrics and /healthz.
+    /// Run the supervisor: dial every active campaign; serve the web UI, the API,
+    /// /metrics and /healthz.
     Serve(ServeArgs),
     /// The dialing pace: how it changed and why.
     #[command(subcommand)]
     Pacing(PacingCommand),
+    /// Users of the web UI and API, and their API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// A campaign's report as CSV, XLSX or PDF (Hebrew or English).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is asked for (twice) on the terminal, or read from
+    /// standard input with --password-stdin.
+    #[command(after_help = "\
+Roles: admin (everything, users and settings), manager (campaigns, contacts, the
+do-not-call list, audio, flows), analyst (read-only: dashboards, records, reports).
+A password has at least 10 characters. There is no default user: on a new box,
+`shofar user add NAME --role admin` (or the one-time link `shofar serve` prints).
+
+Example: echo 'correct horse battery' | shofar user add dana --role admin --password-stdin")]
+    Add {
+        /// What they log in with: letters, digits, '.', '-', '_', '@'.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The UI's language for them.
+        #[arg(long, value_enum, default_value = "he")]
+        locale: LocaleArg,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (their sessions end).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    Role {
+        name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Stop a user from logging in (their sessions end, their tokens stop working).
+    Disable { name: String },
+    /// Let a disabled user log in again.
+    Enable { name: String },
+    /// Remove a user (their audit entries stay).
+    Remove { name: String },
+    /// Make an API token for a user (printed once; the box keeps only its hash).
+    Token {
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// At most the user's own role (default: the user's role).
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Manager,
+    Analyst,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LocaleArg {
+    He,
+    En,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+CSV lists every call for machines (UTF-8 with BOM, exact RFC 3339 times); XLSX has a
+summary sheet and every call (right-to-left in Hebrew); PDF has the summary and the
+first 5,000 calls, Hebrew right-to-left with its font embedded. The totals are exactly
+the sum of the calls listed. Times are Israel's.
+
+Example: shofar report 3 --format pdf -o winter.pdf")]
+pub struct ReportArgs {
+    /// The campaign's id or name.
+    pub campaign: String,
+    #[arg(long, value_enum)]
+    pub format: ReportFormatArg,
+    /// The file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The report's language.
+    #[arg(long, value_enum, default_value = "he")]
+    pub lang: LocaleArg,
+    /// Calls started on or after this date (YYYY-MM-DD) or time.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Calls started before this date (YYYY-MM-DD) or time.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormatArg {
+    Csv,
+    Xlsx,
+    Pdf,
 }
 
 #[derive(Debug, Args)]
@@ -83,10 +197,16 @@ On SIGTERM or Ctrl-C it stops dialing, lets the calls up finish for up to
 at once. After a crash or kill -9, the next start closes the calls left open and
 gives back contacts that were claimed but never dialed.
 
+It also serves the web UI and the API (/api/v1, docs/api.md) on [http] listen, over
+HTTPS with [http] tls = true. On a box with no user yet it prints a one-time link
+(valid 24 hours) to create the first admin; `shofar user add NAME --role admin` does
+the same from the shell.
+
 Under systemd (Type=notify) it reports readiness and pings the watchdog while its
 loop runs; logs go to journald.")]
 pub struct ServeArgs {
-    /// Where /metrics and /healthz listen (default: [http] listen).
+    /// Where the web UI, API, /metrics and /healthz listen (default: [http]
+    /// listen); port 0 picks a free one (printed).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
     /// Dial the simulated network instead of Asterisk: nobody is called (demos,

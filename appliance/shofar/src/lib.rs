@@ -93,5 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calls(command) => commands::calls::run(&mut app, command),
         Command::Serve(args) => commands::serve::run(&mut app, args),
         Command::Pacing(command) => commands::pacing::run(&mut app, command),
+        Command::User(command) => commands::user::run(&mut app, command),
+        Command::Report(args) => commands::report::run(&mut app, args),
     }
 }

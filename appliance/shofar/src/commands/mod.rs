@@ -8,4 +8,6 @@ pub mod campaign;
 pub mod db;
 pub mod import;
 pub mod pacing;
+pub mod report;
 pub mod serve;
+pub mod user;

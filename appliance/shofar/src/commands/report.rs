@@ -1,0 +1,79 @@
+//! `shofar report`: a campaign's report as CSV, XLSX or PDF.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+use shofar_report::Lang;
+use shofar_web::reports::{Format, export};
+
+use crate::App;
+use crate::cli::{LocaleArg, ReportArgs, ReportFormatArg};
+use crate::output::thousands;
+
+pub fn run(app: &mut App, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let campaign = app.store.resolve_campaign(&args.campaign)?;
+    let zone = chrono_tz::Asia::Jerusalem;
+    let time = |text: &Option<String>, flag: &str| {
+        text.as_deref()
+            .map(|t| {
+                shofar_campaign::settings::parse_time(t, zone, false).map_err(|message| {
+                    anyhow::anyhow!("{flag}: {message}; give a date like 2026-11-22")
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (time(&args.from, "--from")?, time(&args.to, "--to")?);
+    let format = match args.format {
+        ReportFormatArg::Csv => Format::Csv,
+        ReportFormatArg::Xlsx => Format::Xlsx,
+        ReportFormatArg::Pdf => Format::Pdf,
+    };
+    let lang = match args.lang {
+        LocaleArg::He => Lang::He,
+        LocaleArg::En => Lang::En,
+    };
+    // Written beside the target and renamed into place: a failed export leaves
+    // no half file under the name asked for.
+    let folder = args
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(folder)
+        .with_context(|| format!("cannot write in {}", folder.display()))?;
+    let (report, written) = export(
+        &mut app.store,
+        campaign,
+        from,
+        to,
+        Utc::now(),
+        format,
+        lang,
+        zone,
+        std::io::BufWriter::new(temp.as_file()),
+    )
+    .with_context(|| format!("the report of campaign {} failed", campaign.0))?;
+    temp.persist(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let totals = &report.totals;
+    println!(
+        "wrote {}: campaign {} {:?}, {} calls ({} answered, {} converted, {} opted out){}",
+        args.output.display(),
+        report.campaign.id,
+        report.campaign.name,
+        thousands(totals.calls),
+        thousands(totals.answered),
+        thousands(totals.converted),
+        thousands(totals.opted_out),
+        if written.capped {
+            format!(
+                "; the PDF lists the first {} calls (the CSV and XLSX list all)",
+                thousands(written.calls)
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -30,6 +30,14 @@ cat <<MSG
 Shofar is running with demo data (data directory: $data), dialing the simulated
 network: answers, busy lines, keys pressed and opt-outs are made up; nobody is called.
 
+The web UI and its API are at http://$listen/ (docs/api.md). The first time, create
+your admin with the one-time link printed below, or in another terminal:
+  $shofar --data-dir $data user add YOUR-NAME --role admin
+then log in, e.g. with curl (docs/api.md, "Logging in"), and watch the figures live:
+  curl -s -c jar -X POST http://$listen/api/v1/session -H 'Content-Type: application/json' \\
+       -d '{"name": "YOUR-NAME", "password": "…"}'
+  curl -s -b jar http://$listen/api/v1/status
+
 In another terminal, watch it work:
   $shofar --data-dir $data campaign show demo     # contacts reached, due, in a call
   $shofar --data-dir $data calls list --limit 20  # the latest calls and their outcomes
@@ -39,8 +47,9 @@ In another terminal, watch it work:
   $shofar --data-dir $data blacklist add 052-5551235 --reason "asked"   # never dialed from now on
 
 Ctrl-C stops it gracefully (calls up finish first); \`make run\` again resumes.
+  $shofar --data-dir $data report demo --format pdf -o demo.pdf   # the report, in Hebrew
 Real calls: \`make testbed-up\` runs Asterisk on loopback with sipp phones (README,
-"Real calls"). The web UI arrives with its issue.
+"Real calls").
 
 MSG
 exec "${s[@]}" serve --simulate --listen "$listen"

@@ -502,6 +502,30 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a session still lets its user in at `now` (not logged out, not
+    /// expired, its user not disabled): what a long-lived connection re-checks.
+    pub fn session_alive(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+                            WHERE s.id = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL)",
+            params![id, format_time(now)],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// Whether a token still works at `now` (not revoked or expired, its user not
+    /// disabled).
+    pub fn token_alive(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
+                            WHERE t.id = ?1 AND t.revoked_at IS NULL
+                              AND (t.expires_at IS NULL OR t.expires_at > ?2)
+                              AND u.disabled_at IS NULL)",
+            params![id, format_time(now)],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Ends a session (logout). Returns whether it existed.
     pub fn session_delete(&mut self, id: i64) -> Result<bool> {
         Ok(self

@@ -2,15 +2,18 @@
 //! change; `/api/v1/status`: the same snapshot once, for scripts.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use tokio::sync::watch;
 
-use crate::auth::{Analyst, Caller};
+use chrono::Utc;
+
+use crate::auth::{Analyst, Caller, Credential};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
 use crate::live::LiveSnapshot;
@@ -53,7 +56,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 )]
 pub async fn live(
     State(state): State<AppState>,
-    _: Caller<Analyst>,
+    caller: Caller<Analyst>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
@@ -70,11 +73,39 @@ pub async fn live(
         ));
     }
     let updates = state.live.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| stream(socket, updates)))
+    let credential = caller.credential.clone();
+    Ok(upgrade.on_upgrade(move |socket| stream(socket, updates, state, credential)))
 }
 
-async fn stream(mut socket: WebSocket, mut updates: watch::Receiver<Arc<LiveSnapshot>>) {
+/// How often an open socket checks that its login still holds.
+const RECHECK: Duration = Duration::from_secs(15);
+
+/// Whether the session or token the socket was opened with still lets it in.
+async fn still_allowed(state: &AppState, credential: &Credential) -> bool {
+    let now = Utc::now();
+    let credential = credential.clone();
+    state
+        .pool
+        .run(move |store| {
+            Ok(match &credential {
+                Credential::Session(session) => store.session_alive(session.id, now)?,
+                Credential::Token(token) => store.token_alive(token.id, now)?,
+            })
+        })
+        .await
+        // A database hiccup is not a logout.
+        .unwrap_or(true)
+}
+
+async fn stream(
+    mut socket: WebSocket,
+    mut updates: watch::Receiver<Arc<LiveSnapshot>>,
+    state: AppState,
+    credential: Credential,
+) {
     let mut current = updates.borrow_and_update().clone();
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     loop {
         let text = match serde_json::to_string(&*current) {
             Ok(text) => text,
@@ -95,6 +126,18 @@ async fn stream(mut socket: WebSocket, mut updates: watch::Receiver<Arc<LiveSnap
                     }
                     current = updates.borrow_and_update().clone();
                     break;
+                }
+                _ = recheck.tick() => {
+                    if !still_allowed(&state, &credential).await {
+                        // Logged out, expired, revoked or disabled: the figures stop.
+                        let _ = socket
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 4401,
+                                reason: "the session has ended; log in again".into(),
+                            })))
+                            .await;
+                        return;
+                    }
                 }
                 message = socket.recv() => match message {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,

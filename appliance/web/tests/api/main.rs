@@ -2,4 +2,5 @@
 //! folder, called as a tower service. One module per area.
 
 mod roles;
+mod session;
 mod support;

@@ -9,13 +9,18 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use shofar_dnc::SharedDnc;
+use shofar_phone::E164;
 use shofar_store::Store;
 use shofar_store::accounts::{NewToken, NewUser, Role};
+use shofar_store::calls::{CallEnd, CallKind, CallOutcome, CallProgress, NewCall};
+use shofar_store::campaigns::CampaignId;
 use shofar_telephony::prompts::PromptLibrary;
 use shofar_web::auth::{LoginThrottle, SessionPolicy, hash_password, secret_hash};
+use shofar_web::error::ErrorCode;
 use shofar_web::jobs::Jobs;
 use shofar_web::live::{AlertLimits, Live};
 use shofar_web::pool::StorePool;
@@ -33,10 +38,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_config(|_| {})
+    }
+
+    /// A box whose web configuration `change` adjusts first (smaller upload
+    /// limits, say).
+    pub fn with_config(change: impl FnOnce(&mut WebConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("shofar.db");
         let pool = StorePool::open(&db, 2).unwrap();
-        let config = WebConfig {
+        let mut config = WebConfig {
             data_dir: dir.path().to_owned(),
             normalizer: shofar_phone::Normalizer::new("IL", &["IL".to_owned()]).unwrap(),
             box_calendar: shofar_campaign::BoxCalendar::default(),
@@ -52,6 +63,7 @@ impl TestApp {
             max_upload_bytes: 20 * 1024 * 1024,
             max_audio_bytes: 5 * 1024 * 1024,
         };
+        change(&mut config);
         let state = AppState::new(Shared {
             config,
             pool,
@@ -102,11 +114,16 @@ impl TestApp {
 
     /// Logs in as an existing user.
     pub async fn login(&self, name: &str) -> Client {
+        self.login_with(name, PASSWORD).await
+    }
+
+    /// Logs in with a password of the test's choosing.
+    pub async fn login_with(&self, name: &str, password: &str) -> Client {
         let mut client = self.anonymous();
         let response = client
             .post(
                 "/api/v1/session",
-                serde_json::json!({"name": name, "password": PASSWORD}),
+                serde_json::json!({"name": name, "password": password}),
             )
             .await;
         assert_eq!(
@@ -152,6 +169,131 @@ impl TestApp {
         }
     }
 
+    /// Creates a campaign through the API; returns its id.
+    pub async fn create_campaign(&self, client: &Client, body: Value) -> i64 {
+        let created = client.post("/api/v1/campaigns", body).await;
+        created.expect(StatusCode::CREATED)["id"].as_i64().unwrap()
+    }
+
+    /// Follows a job until it is no longer running; returns its last state.
+    /// Bounded by a number of polls, not by a duration.
+    pub async fn wait_for_job(&self, client: &Client, id: u64) -> Value {
+        for _ in 0..3000 {
+            let job = client
+                .get(&format!("/api/v1/jobs/{id}"))
+                .await
+                .expect(StatusCode::OK);
+            if job["status"] != "running" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("job {id} never finished");
+    }
+
+    /// Uploads `file` to an import route (contacts or do-not-call) with `fields`,
+    /// expects 202 and follows the job to its end.
+    pub async fn run_import(
+        &self,
+        client: &Client,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &[u8]),
+    ) -> Value {
+        let started = client.upload(path, fields, Some(file)).await;
+        let job = started.expect(StatusCode::ACCEPTED);
+        assert_eq!(job["status"], "running");
+        let id = job["id"].as_u64().unwrap();
+        assert_eq!(
+            started.header(header::LOCATION),
+            Some(format!("/api/v1/jobs/{id}").as_str())
+        );
+        self.wait_for_job(client, id).await
+    }
+
+    /// Imports contacts into a campaign and expects the job to complete; returns
+    /// the job.
+    pub async fn import_contacts(
+        &self,
+        client: &Client,
+        campaign: i64,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Value {
+        let job = self
+            .run_import(
+                client,
+                &format!("/api/v1/campaigns/{campaign}/imports"),
+                &[],
+                (file_name, bytes),
+            )
+            .await;
+        assert_eq!(job["status"], "completed", "{job:#}");
+        job
+    }
+
+    /// Writes a call record through the store, as the dialer would.
+    pub fn record_call(&self, call: &Call) {
+        let mut store = self.store();
+        let new = NewCall {
+            call_id: call.id.clone(),
+            campaign: call.campaign.map(CampaignId),
+            contact_id: None,
+            e164: call.number.parse::<E164>().unwrap(),
+            attempt: call.attempt,
+            kind: CallKind::Campaign,
+            dnc_version: Some(1),
+            started_at: call.started_at,
+        };
+        if call.outcome == Some(CallOutcome::Blacklisted) {
+            store.call_refused(&new, "on the do-not-call list").unwrap();
+            return;
+        }
+        store.call_started(&new).unwrap();
+        if let Some(after) = call.answered_after_seconds {
+            store
+                .call_answered(&call.id, call.started_at + chrono::Duration::seconds(after))
+                .unwrap();
+        }
+        store
+            .call_progress(
+                &call.id,
+                &CallProgress {
+                    dtmf: call.dtmf.clone(),
+                    actions: Vec::new(),
+                    converted: call.converted,
+                    opted_out: call.opted_out,
+                    amd_result: None,
+                },
+            )
+            .unwrap();
+        if let Some(outcome) = call.outcome {
+            let ended = call.started_at + chrono::Duration::seconds(call.seconds);
+            store
+                .call_finished(
+                    &call.id,
+                    &CallEnd {
+                        outcome: Some(outcome),
+                        hangup_code: Some(16),
+                        hangup_cause: Some("normal".to_owned()),
+                        ended_at: Some(ended),
+                        ended_by: Some("callee".to_owned()),
+                        ..CallEnd::default()
+                    },
+                )
+                .unwrap()
+                .expect("the call was open");
+        }
+    }
+
+    /// A client that sends `secret` as its bearer token.
+    pub fn bearer(&self, secret: &str) -> Client {
+        Client {
+            bearer: Some(secret.to_owned()),
+            ..self.anonymous()
+        }
+    }
+
     pub fn anonymous(&self) -> Client {
         Client {
             router: self.router.clone(),
@@ -160,6 +302,91 @@ impl TestApp {
             bearer: None,
         }
     }
+}
+
+/// A call record to write (see [`TestApp::record_call`]).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: String,
+    pub campaign: Option<i64>,
+    /// E.164 as printed: `+972525551234`.
+    pub number: String,
+    pub attempt: u32,
+    pub started_at: DateTime<Utc>,
+    /// `None`: still up.
+    pub outcome: Option<CallOutcome>,
+    pub answered_after_seconds: Option<i64>,
+    /// From start to end.
+    pub seconds: i64,
+    pub dtmf: String,
+    pub converted: bool,
+    pub opted_out: bool,
+}
+
+impl Call {
+    /// An ended call of `campaign` to `number`, started at `started_at` (RFC 3339).
+    pub fn new(
+        id: &str,
+        campaign: i64,
+        number: &str,
+        started_at: &str,
+        outcome: CallOutcome,
+    ) -> Call {
+        let answered = matches!(outcome, CallOutcome::Answered | CallOutcome::Voicemail);
+        Call {
+            id: id.to_owned(),
+            campaign: Some(campaign),
+            number: number.to_owned(),
+            attempt: 1,
+            started_at: at(started_at),
+            outcome: Some(outcome),
+            answered_after_seconds: answered.then_some(8),
+            seconds: if answered { 48 } else { 30 },
+            dtmf: String::new(),
+            converted: false,
+            opted_out: false,
+        }
+    }
+}
+
+/// An RFC 3339 instant.
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// An .xlsx workbook of one sheet: the first row is the header; every cell is
+/// text, as people type it.
+pub fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32, c as u16, *cell).unwrap();
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+/// A mono 16-bit WAV of a 440 Hz tone at half scale.
+pub fn wav(sample_rate: u32, seconds: f64) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
+    let samples = (f64::from(sample_rate) * seconds) as u32;
+    for i in 0..samples {
+        let t = f64::from(i) / f64::from(sample_rate);
+        let value = (t * 440.0 * std::f64::consts::TAU).sin() * f64::from(i16::MAX) * 0.5;
+        writer.write_sample(value as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+    out.into_inner()
 }
 
 /// Speaks to the router.
@@ -189,6 +416,68 @@ impl Response {
 
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and returns the body as JSON (`null` when empty).
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.text());
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
+
+    /// Asserts an error answer: its status, its `code`, and that both (and its
+    /// `type`) are the error table's row for that code.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (status, code),
+            "unexpected answer: {}",
+            self.text()
+        );
+        let (_, table_status, kind) = ErrorCode::TABLE
+            .iter()
+            .find(|(listed, _, _)| serde_json::to_value(listed).unwrap() == code)
+            .unwrap_or_else(|| panic!("{code} is not in the error table"));
+        assert_eq!(
+            status.as_u16(),
+            *table_status,
+            "{code}'s status in the table"
+        );
+        assert_eq!(self.json()["error"]["type"], *kind, "{code}'s type");
+        let message = self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            !message.is_empty(),
+            "an error without a message: {}",
+            self.text()
+        );
+    }
+
+    /// The fields a validation failure names, in order.
+    pub fn fields(&self) -> Vec<String> {
+        self.json()["error"]["fields"]
+            .as_array()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| f["field"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts a 422 `validation_failed` that names exactly `fields`.
+    #[track_caller]
+    pub fn expect_fields(&self, fields: &[&str]) {
+        self.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(self.fields(), fields, "{}", self.text());
     }
 
     /// The error code of an error body.

@@ -1,0 +1,431 @@
+//! The web API as a user meets it through the binary: the first-run setup link,
+//! HTTPS with the self-signed certificate and the plain-HTTP redirect, and the
+//! `user` and `report` commands.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct TestBox {
+    dir: tempfile::TempDir,
+}
+
+impl TestBox {
+    fn new(config: &str) -> TestBox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("shofar.toml"), config).unwrap();
+        TestBox { dir }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("shofar").unwrap();
+        command
+            .env_remove("SHOFAR_DATA_DIR")
+            .env("SHOFAR_CONFIG", self.dir.path().join("shofar.toml"))
+            .env("RUST_LOG", "warn")
+            .arg("--data-dir")
+            .arg(self.data())
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.run(args, stdin);
+        assert!(
+            output.status.success(),
+            "shofar {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+/// `shofar serve`, with what it printed up to the line naming its address.
+struct Served {
+    child: Child,
+    address: String,
+    printed: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(test_box: &TestBox) -> Served {
+    let mut child = test_box
+        .command(&["serve", "--simulate", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = receiver
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("shofar serve printed no address:\n{printed}"));
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("web UI and API at ").nth(1) {
+            let address = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+            return Served {
+                child,
+                address,
+                printed,
+            };
+        }
+    }
+}
+
+const PLAIN: &str = r#"
+[http]
+listen = "127.0.0.1:0"
+"#;
+
+#[tokio::test]
+async fn the_first_run_link_creates_the_first_admin_once_and_then_they_log_in() {
+    let test_box = TestBox::new(PLAIN);
+    let served = serve(&test_box);
+    let token = served
+        .printed
+        .split("setup?token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no setup link printed:\n{}", served.printed))
+        .to_owned();
+    let http = reqwest::Client::new();
+    let base = &served.address;
+    let needed: Value = http
+        .get(format!("{base}/api/v1/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(needed["needed"], true);
+    let setup = |secret: String| {
+        http.post(format!("{base}/api/v1/setup"))
+            .json(&json!({"token": secret, "name": "dana", "password": PASSWORD}))
+            .send()
+    };
+    let wrong = setup("0".repeat(48)).await.unwrap();
+    assert_eq!(wrong.status(), 403);
+    let created = setup(token.clone()).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let again = setup(token).await.unwrap();
+    assert_eq!(again.status(), 409, "the link works once");
+    // The admin logs in as docs/api.md says, and the session works.
+    let login = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"name": "dana", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"), "no Secure flag over plain HTTP");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me: Value = http
+        .get(format!("{base}/api/v1/session"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["name"], "dana");
+    assert_eq!(me["role"], "admin");
+    // A restarted box with a user prints no link.
+    drop(served);
+    let restarted = serve(&test_box);
+    assert!(
+        !restarted.printed.contains("setup?token="),
+        "{}",
+        restarted.printed
+    );
+}
+
+/// A free loopback port (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 request over TLS, trusting only `ca` (the box's certificate).
+fn https_get(address: &str, ca: &Path, path: &str) -> String {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let host = address.rsplit_once(':').unwrap().0.to_owned();
+    let name = ServerName::try_from(host.clone()).unwrap();
+    let mut connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    let mut stream = rustls::Stream::new(&mut connection, &mut socket);
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    // A close without close_notify is the server's business; what was read counts.
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+#[test]
+fn https_serves_with_its_self_signed_certificate_and_plain_http_redirects() {
+    let redirect = free_port();
+    let test_box = TestBox::new(&format!(
+        r#"
+[http]
+listen = "127.0.0.1:0"
+tls = true
+redirect_listen = "127.0.0.1:{redirect}"
+"#
+    ));
+    let served = serve(&test_box);
+    assert!(served.address.starts_with("https://"), "{}", served.address);
+    assert!(served.printed.contains("self-signed"), "{}", served.printed);
+    let address = served.address.trim_start_matches("https://").to_owned();
+    let cert = test_box.data().join("tls/self-signed.crt");
+    // The certificate is valid for 127.0.0.1: the handshake verifies it.
+    let response = https_get(&address, &cert, "/healthz");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"status\":\"ok\""), "{response}");
+    // Plain HTTP is sent to HTTPS, same path.
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", redirect)).unwrap();
+    write!(
+        plain,
+        "GET /api/v1/campaigns?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{redirect}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    plain.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
+    let port = address.rsplit_once(':').unwrap().1;
+    assert!(
+        answer.contains(&format!(
+            "location: https://127.0.0.1:{port}/api/v1/campaigns?x=1"
+        )),
+        "{answer}"
+    );
+    drop(served);
+}
+
+#[test]
+fn users_are_managed_from_the_shell() {
+    let test_box = TestBox::new(PLAIN);
+    let added = test_box.ok(
+        &["user", "add", "dana", "--role", "admin", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(added.contains("added dana (admin)"), "{added}");
+    let weak = test_box.run(
+        &[
+            "user",
+            "add",
+            "noa",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(weak.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
+    test_box.ok(
+        &[
+            "user",
+            "add",
+            "noa",
+            "--role",
+            "analyst",
+            "--password-stdin",
+            "--locale",
+            "en",
+        ],
+        &format!("{PASSWORD} too\n"),
+    );
+    let list: Value = serde_json::from_str(&test_box.ok(&["user", "list", "--json"], "")).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dana", "noa"]);
+    // A token never does more than its user.
+    let escalate = test_box.run(&["user", "token", "noa", "--role", "admin"], "");
+    assert_eq!(escalate.status.code(), Some(2));
+    let token = test_box.ok(&["user", "token", "noa", "--label", "export"], "");
+    assert!(token.trim().starts_with("shofar_"), "{token}");
+    // The last admin stays.
+    let last = test_box.run(&["user", "remove", "dana"], "");
+    assert_eq!(last.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&last.stderr).contains("last admin"));
+    test_box.ok(&["user", "disable", "noa"], "");
+    let list: Value = serde_json::from_str(&test_box.ok(&["user", "list", "--json"], "")).unwrap();
+    assert_eq!(list[1]["disabled"], true);
+}
+
+#[test]
+fn a_report_is_written_in_hebrew_with_its_totals() {
+    let test_box = TestBox::new(PLAIN);
+    test_box.ok(&["campaign", "create", "--name", "תרומות חורף"], "");
+    {
+        use shofar_store::calls::{CallEnd, CallKind, CallOutcome, NewCall};
+        let mut store = shofar_store::Store::open(&test_box.data().join("shofar.db")).unwrap();
+        let start = chrono::Utc::now() - chrono::Duration::hours(1);
+        for (index, outcome) in [
+            CallOutcome::Answered,
+            CallOutcome::Answered,
+            CallOutcome::Busy,
+            CallOutcome::NoAnswer,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let call_id = format!("report-{index}");
+            store
+                .call_started(&NewCall {
+                    call_id: call_id.clone(),
+                    campaign: Some(shofar_store::campaigns::CampaignId(1)),
+                    contact_id: None,
+                    e164: "+972525551234".parse().unwrap(),
+                    attempt: 1,
+                    kind: CallKind::Campaign,
+                    dnc_version: Some(1),
+                    started_at: start + chrono::Duration::minutes(index as i64),
+                })
+                .unwrap();
+            store
+                .call_finished(
+                    &call_id,
+                    &CallEnd {
+                        outcome: Some(outcome),
+                        ended_at: Some(start + chrono::Duration::minutes(index as i64 + 1)),
+                        ..CallEnd::default()
+                    },
+                )
+                .unwrap();
+        }
+    }
+    let out = test_box.dir.path().join("winter.pdf");
+    let said = test_box.ok(
+        &[
+            "report",
+            "1",
+            "--format",
+            "pdf",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(said.contains("4 calls (2 answered"), "{said}");
+    let text = Command::new("pdftotext")
+        .arg(&out)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian: apt-get install poppler-utils) reads the report back");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("תרומות חורף"), "{text}");
+    assert!(text.contains("דוח קמפיין"), "{text}");
+    let csv = test_box.dir.path().join("winter.csv");
+    test_box.ok(
+        &[
+            "report",
+            "תרומות חורף",
+            "--format",
+            "csv",
+            "--lang",
+            "en",
+            "-o",
+            csv.to_str().unwrap(),
+        ],
+        "",
+    );
+    let lines = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        5,
+        "a header and one line per call:\n{lines}"
+    );
+    // An unknown campaign is an error that says what to do, and writes nothing.
+    let missing = test_box.dir.path().join("missing.pdf");
+    let failed = test_box.run(
+        &[
+            "report",
+            "no such",
+            "--format",
+            "pdf",
+            "-o",
+            missing.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("campaign list"));
+    assert!(!missing.exists());
+}

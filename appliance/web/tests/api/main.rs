@@ -4,3 +4,4 @@
 mod roles;
 mod session;
 mod support;
+mod users;

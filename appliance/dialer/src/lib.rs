@@ -205,6 +205,10 @@ struct CampaignRun {
     campaign: Campaign,
     /// `Err`: why this campaign cannot call now (reported, retried each plan).
     template: Result<Arc<CallTemplate>, String>,
+    /// When `template` was made: it is made again every [`REPREPARE`], so a flow
+    /// or prompt changed outside the campaign's settings (the web UI's flow
+    /// builder, an audio upload) is used from the next calls on.
+    prepared_at: Instant,
     limiter: CpsLimiter,
     controller: PaceController,
     queue: VecDeque<Queued>,
@@ -227,6 +231,10 @@ impl CampaignRun {
         self.campaign.settings.pacing.max_channels
     }
 }
+
+/// How often a running campaign's call template is made again (see
+/// `CampaignRun::prepared_at`).
+const REPREPARE: Duration = Duration::from_secs(15);
 
 /// Everything the dialer is given.
 pub struct DialerParts {
@@ -615,6 +623,7 @@ impl Dialer {
                         CampaignRun {
                             campaign: campaign.clone(),
                             template: Err("not prepared yet".to_owned()),
+                            prepared_at: Instant::now(),
                             limiter: CpsLimiter::new(ceiling),
                             controller,
                             queue: VecDeque::new(),
@@ -631,11 +640,15 @@ impl Dialer {
             let settings_changed = run.campaign.settings != campaign.settings;
             let ceiling = Cps::clamped(campaign.settings.pacing.cps);
             run.running = true;
-            if settings_changed || run.template.is_err() {
+            if settings_changed || run.template.is_err() || run.prepared_at.elapsed() >= REPREPARE {
+                run.prepared_at = Instant::now();
                 let prepared = (self.prepare)(&campaign).map(Arc::new);
                 match (&prepared, &run.template) {
                     (Err(problem), Err(old)) if problem != old => {
                         tracing::error!(campaign = id.0, %problem, "campaign cannot call");
+                    }
+                    (Err(problem), Ok(_)) => {
+                        tracing::error!(campaign = id.0, %problem, "campaign can no longer call");
                     }
                     (Ok(_), Err(_)) => {
                         tracing::info!(campaign = id.0, "campaign ready to call");

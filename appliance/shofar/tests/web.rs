@@ -429,3 +429,121 @@ fn a_report_is_written_in_hebrew_with_its_totals() {
     assert!(String::from_utf8_lossy(&failed.stderr).contains("campaign list"));
     assert!(!missing.exists());
 }
+
+/// A campaign that names a flow saved in the box (the web UI's builder) runs that
+/// flow: here one that takes every person who answers off the list at once, so
+/// every answered call ends opted out — the built-in flow would opt out only
+/// those who press 9.
+#[test]
+fn a_campaign_runs_the_flow_saved_in_the_box() {
+    let test_box = TestBox::new(
+        r#"
+[dialer]
+cps = 40
+max_channels = 40
+grace_seconds = 2
+
+[simulator]
+time_scale = 20.0
+answer_rate = 0.7
+machine_rate = 0.0
+
+[http]
+listen = "127.0.0.1:0"
+"#,
+    );
+    let campaign = test_box.dir.path().join("campaign.toml");
+    std::fs::write(
+        &campaign,
+        r#"
+name = "saved flow"
+purpose = "informational"
+max_attempts = 1
+ivr_flow = "opt everyone out"
+
+[windows]
+sunday = "00:00-24:00"
+monday = "00:00-24:00"
+tuesday = "00:00-24:00"
+wednesday = "00:00-24:00"
+thursday = "00:00-24:00"
+friday = "00:00-24:00"
+saturday = "00:00-24:00"
+
+[quiet]
+shabbat = false
+holidays = false
+"#,
+    )
+    .unwrap();
+    let contacts = test_box.dir.path().join("contacts.csv");
+    let mut rows = String::from("phone,first_name\n");
+    for i in 0..30 {
+        rows.push_str(&format!("052-555{:04},Contact {i}\n", 2000 + i));
+    }
+    std::fs::write(&contacts, rows).unwrap();
+    test_box.ok(
+        &["campaign", "create", "--file", campaign.to_str().unwrap()],
+        "",
+    );
+    test_box.ok(
+        &[
+            "import",
+            contacts.to_str().unwrap(),
+            "--campaign",
+            "saved flow",
+        ],
+        "",
+    );
+    let definition = json!({
+        "version": 1,
+        "name": "opt everyone out",
+        "start": "out",
+        "nodes": {
+            "out": {"type": "action", "action": {"kind": "blacklist"}, "next": "bye"},
+            "bye": {"type": "action", "action": {"kind": "end_call"}}
+        }
+    });
+    shofar_ivr::Flow::from_json(&definition.to_string()).expect("a valid flow");
+    shofar_store::Store::open(&test_box.data().join("shofar.db"))
+        .unwrap()
+        .flow_insert("opt everyone out", &definition, "test")
+        .unwrap();
+    test_box.ok(&["campaign", "start", "saved flow"], "");
+    let served = serve(&test_box);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let show = loop {
+        let show: Value =
+            serde_json::from_str(&test_box.ok(&["campaign", "show", "saved flow", "--json"], ""))
+                .unwrap();
+        if show["campaign"]["status"] == "completed" {
+            break show;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the campaign did not complete: {show}\n{}",
+            served.printed
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    drop(served);
+    let store = shofar_store::Store::open(&test_box.data().join("shofar.db")).unwrap();
+    let count = |sql: &str| -> i64 {
+        store
+            .connection()
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap()
+    };
+    let answered = count("SELECT count(*) FROM call_records WHERE outcome = 'answered'");
+    assert!(answered > 0, "some calls were answered: {show}");
+    assert_eq!(
+        count("SELECT count(*) FROM call_records WHERE outcome = 'answered' AND opted_out = 1"),
+        answered,
+        "every answered call ran the saved flow"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM blacklist WHERE source = 'user_optout'"),
+        answered,
+        "each person who answered is on the list"
+    );
+}

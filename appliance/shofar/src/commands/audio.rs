@@ -39,6 +39,20 @@ pub fn run(app: &mut App, command: AudioCommand) -> anyhow::Result<ExitCode> {
             };
             let library = library(app);
             let converted = convert(&library, &file, &folder, &name)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let digest: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            // The register the web UI lists prompts from.
+            app.store.audio_register(
+                &format!("{folder}/{name}"),
+                &library.folder(&folder).display().to_string(),
+                (converted.duration_seconds * 1000.0).round() as i64,
+                &digest,
+                &app.actor,
+            )?;
             println!(
                 "{folder}/{name}: {:.1} s from {} ({} Hz, {} channel{}), peak {:.1} dBFS{}",
                 converted.duration_seconds,

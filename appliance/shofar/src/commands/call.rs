@@ -56,6 +56,7 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
             ring_timeout: args.ring_timeout,
         },
         false,
+        &app.store,
     )?;
 
     let (index, _) = app
@@ -169,6 +170,7 @@ pub fn call_template(
     campaign: Option<&Campaign>,
     overrides: &Overrides,
     simulated: bool,
+    store: &Store,
 ) -> anyhow::Result<CallTemplate> {
     let asterisk = &config.asterisk;
     let trunk = &config.trunk;
@@ -182,7 +184,7 @@ pub fn call_template(
         campaign.and_then(|c| c.settings.ivr_flow.as_ref()),
     ) {
         (Some(path), _) => read_flow(path)?,
-        (None, Some(setting)) => read_flow(std::path::Path::new(setting)).with_context(|| {
+        (None, Some(setting)) => campaign_flow(store, setting).with_context(|| {
             format!(
                 "campaign {:?}: its ivr_flow setting",
                 campaign.map(|c| &c.name)
@@ -273,6 +275,17 @@ pub fn call_template(
             }),
         }),
     })
+}
+
+/// A campaign's `ivr_flow`: a flow saved in the box (the web UI's builder, `POST
+/// /api/v1/flows`) by that name, else a file.
+fn campaign_flow(store: &Store, setting: &str) -> anyhow::Result<Flow> {
+    match store.flow_by_name(setting)? {
+        Some(stored) => Flow::from_json(&stored.definition.to_string()).map_err(|errors| {
+            anyhow::anyhow!("the saved IVR flow {setting:?} is invalid:\n{errors}")
+        }),
+        None => read_flow(std::path::Path::new(setting)),
+    }
 }
 
 fn read_flow(path: &std::path::Path) -> anyhow::Result<Flow> {

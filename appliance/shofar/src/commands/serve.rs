@@ -115,6 +115,7 @@ async fn serve(
     dialer_config.grace = Duration::from_secs(u64::from(config.dialer.grace_seconds));
     dialer_config.call_prefix = prefix;
     let template_config = config.clone();
+    let template_db = db.clone();
     let trunk = config.trunk.clone();
     let metrics = Arc::new(Metrics::new());
     let dialer = Dialer::new(DialerParts {
@@ -123,11 +124,14 @@ async fn serve(
         store: dialer_store,
         scheduler: Scheduler::new(config.calendar.box_calendar()?),
         prepare: Arc::new(move |campaign| {
+            // Its own connection: flows saved in the web UI are read from the store.
+            let store = Store::open(&template_db).map_err(|error| format!("{error:#}"))?;
             call_template(
                 &template_config,
                 Some(campaign),
                 &Overrides::default(),
                 simulated,
+                &store,
             )
             .map_err(|error| format!("{error:#}"))
         }),

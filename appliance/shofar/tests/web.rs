@@ -83,13 +83,19 @@ impl Drop for Served {
 }
 
 fn serve(test_box: &TestBox) -> Served {
-    let mut child = test_box
+    let child = test_box
         .command(&["serve", "--simulate", "--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    // Owned by `Served` from here on: dropped (killed and waited for) on any panic.
+    let mut served = Served {
+        child,
+        address: String::new(),
+        printed: String::new(),
+    };
+    let stderr = served.child.stderr.take().unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -98,26 +104,21 @@ fn serve(test_box: &TestBox) -> Served {
             }
         }
     });
-    let mut printed = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let line = receiver
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("shofar serve printed no address:\n{printed}"));
-        printed.push_str(&line);
-        printed.push('\n');
+            .unwrap_or_else(|_| panic!("shofar serve printed no address:\n{}", served.printed));
+        served.printed.push_str(&line);
+        served.printed.push('\n');
         if let Some(rest) = line.split("web UI and API at ").nth(1) {
-            let address = rest
+            served.address = rest
                 .split_whitespace()
                 .next()
                 .unwrap()
                 .trim_end_matches('/')
                 .to_owned();
-            return Served {
-                child,
-                address,
-                printed,
-            };
+            return served;
         }
     }
 }

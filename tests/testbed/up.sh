@@ -26,13 +26,15 @@ die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (it runs Asterisk in a chroot); run it as root or with sudo"
 [ -x "$shofar" ] || die "no shofar binary at $shofar (build it first: cargo build -p shofar)"
 
-# Host tools: mmdebstrap builds the root, sipp plays the phones, sox makes prompts.
+# Host tools: mmdebstrap builds the root, sipp plays the phones, sox makes prompts;
+# pdftotext (poppler-utils) reads reports back in the tests.
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v sipp >/dev/null || missing+=(sip-tester)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v curl >/dev/null || missing+=(curl)
 command -v sox >/dev/null || missing+=(sox)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

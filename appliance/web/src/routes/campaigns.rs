@@ -106,9 +106,26 @@ pub async fn list(
         None => (false, sort),
     };
     if !["id", "name", "status", "contacts", "created_at"].contains(&key.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "sort={key:?}: sort by id, name, status, contacts or created_at (with - to reverse)"
-        )));
+        return Err(ApiError::field(
+            "sort",
+            format!(
+                "{key:?}: sort by id, name, status, contacts or created_at (with - to reverse)"
+            ),
+        ));
+    }
+    // A misspelt filter would otherwise match nothing and look like no campaigns.
+    if let Some(status) = &query.status
+        && status.parse::<shofar_campaign::Status>().is_err()
+    {
+        return Err(ApiError::field(
+            "status",
+            "draft, scheduled, active, paused, completed or cancelled",
+        ));
+    }
+    if let Some(kind) = &query.kind
+        && shofar_campaign::Kind::parse(kind).is_none()
+    {
+        return Err(ApiError::field("type", "voice, sms or hybrid"));
     }
     let campaigns = state.pool.run(|store| Ok(store.list_campaigns()?)).await?;
     let search = query.search.as_deref().map(str::to_lowercase);
@@ -438,12 +455,12 @@ pub struct TransitionOut {
     pub to: String,
 }
 
-/// A JSON body that may be left out.
+/// A JSON body that may be left out, or be `null` (as the document allows).
 fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body).map(Some).map_err(|error| {
+    serde_json::from_slice::<Option<T>>(body).map_err(|error| {
         ApiError::new(
             ErrorCode::ValidationFailed,
             format!("the body does not fit: {error}"),
@@ -678,4 +695,93 @@ pub async fn preview(
     let (from, to) = preview_range(&query, policy.zone)?;
     let plan = policy.plan(None, from, to);
     Ok(Json(plan_out(&plan, policy.zone, from, to)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NextQuery {
+    /// How many, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
+}
+
+/// A contact the dialer would call next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextContact {
+    pub contact_id: i64,
+    /// E.164: `+972525551234`.
+    pub number: String,
+    /// The scoring model's estimate that a call reaches them.
+    pub score: f64,
+    pub attempts: u32,
+    /// Now is within their predicted best hours.
+    pub in_predicted_window: bool,
+}
+
+/// Who the dialer calls next, and from when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextOut {
+    /// Now if the campaign may call now, else when it next may; null when it
+    /// never will (ended, or closed for three weeks).
+    pub from: Option<DateTime<Utc>>,
+    pub gate: GateOut,
+    pub contacts: Vec<NextContact>,
+}
+
+/// The contacts the dialer would call next, in its order (`shofar campaign show
+/// --next`): now if the campaign may call now, else from when it next may.
+#[utoipa::path(
+    get, path = "/api/v1/campaigns/{id}/next", tag = "campaigns",
+    params(("id" = i64, Path, description = "The campaign's id"), NextQuery),
+    responses((status = 200, body = NextOut))
+)]
+pub async fn next(
+    State(state): State<AppState>,
+    _: Caller<Manager>,
+    Path(id): Path<i64>,
+    Query(query): Query<NextQuery>,
+) -> ApiResult<Json<NextOut>> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::field("limit", "1 to 100"));
+    }
+    let calendar = state.config.box_calendar.clone();
+    let out = state
+        .pool
+        .run(move |store| {
+            let campaign = store.campaign(CampaignId(id))?;
+            let scheduler = Scheduler::new(calendar);
+            let policy = scheduler.policy(&campaign);
+            let now = Utc::now();
+            let gate = policy.gate(None, now);
+            let from = match gate {
+                Gate::Open { .. } => Some(now),
+                Gate::Closed { reopens, .. } => reopens,
+                Gate::Ended => None,
+            };
+            let contacts = match from {
+                Some(when) if !campaign.status.is_final() => scheduler
+                    .next_contacts(store, &campaign, &policy, when, limit)
+                    .map_err(|error| match error {
+                        shofar_scheduler::SchedulerError::Store(store) => ApiError::from(store),
+                        other => ApiError::internal(other.to_string()),
+                    })?,
+                _ => Vec::new(),
+            };
+            Ok(NextOut {
+                from,
+                gate: gate.into(),
+                contacts: contacts
+                    .into_iter()
+                    .map(|c| NextContact {
+                        contact_id: c.contact_id,
+                        number: c.e164.to_string(),
+                        score: c.score,
+                        attempts: c.attempts,
+                        in_predicted_window: c.in_predicted_window,
+                    })
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(Json(out))
 }

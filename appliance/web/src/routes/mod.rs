@@ -40,8 +40,8 @@ const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Which page of a list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// 1 for the first page (default).
-    #[param(minimum = 1)]
+    /// 1 for the first page (default), at most 1,000,000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -143,6 +143,7 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(campaigns::resume))
         .routes(routes!(campaigns::cancel))
         .routes(routes!(campaigns::calendar))
+        .routes(routes!(campaigns::next))
         .routes(routes!(campaigns::preview))
         .routes(routes!(contacts::list))
         .routes(routes!(contacts::imports))

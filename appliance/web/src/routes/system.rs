@@ -121,6 +121,19 @@ pub struct SettingsOut {
     pub telephony: serde_json::Value,
     /// The settings this API may change, with their allowed values.
     pub editable: Vec<EditableSetting>,
+    pub database: DatabaseOut,
+}
+
+/// The database, as `shofar db info` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseOut {
+    pub path: String,
+    pub schema_version: u32,
+    /// The database file and its write-ahead log, in bytes.
+    pub size_bytes: u64,
+    pub campaigns: u64,
+    pub contacts: u64,
+    pub blacklist: u64,
 }
 
 /// A setting the API may change.
@@ -215,11 +228,32 @@ async fn settings_out(state: &AppState) -> ApiResult<SettingsOut> {
             serde_json::json!({ "reachable": false, "error": "no telephony engine is configured" }),
         ),
     };
+    let path = state.pool.path().to_owned();
+    let database = state
+        .pool
+        .run(move |store| {
+            let campaigns = store.list_campaigns()?;
+            let size = |suffix: &str| {
+                let mut name = path.clone().into_os_string();
+                name.push(suffix);
+                std::fs::metadata(&name).map_or(0, |m| m.len())
+            };
+            Ok(DatabaseOut {
+                path: path.display().to_string(),
+                schema_version: store.schema_version()?,
+                size_bytes: size("") + size("-wal"),
+                campaigns: campaigns.len() as u64,
+                contacts: campaigns.iter().map(|c| c.contacts).sum(),
+                blacklist: store.blacklist_count()?,
+            })
+        })
+        .await?;
     Ok(SettingsOut {
         effective,
         stored: serde_json::Value::Object(stored),
         telephony,
         editable: editable(),
+        database,
     })
 }
 

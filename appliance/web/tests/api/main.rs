@@ -1,6 +1,8 @@
 //! The API in-process: the real router over a real SQLite database in a temporary
 //! folder, called as a tower service. One module per area.
 
+mod campaigns;
+mod contacts;
 mod roles;
 mod session;
 mod support;

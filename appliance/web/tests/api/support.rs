@@ -72,6 +72,7 @@ impl TestApp {
             jobs: Arc::new(Jobs::new(dir.path().join("uploads"))),
             live: Live::new(None, AlertLimits::default()),
             probe: None,
+            calls: None,
         });
         let (router, _) = shofar_web::router(state.clone());
         TestApp { router, state, dir }
@@ -369,6 +370,31 @@ pub fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
+/// Percent-encodes text for a query string.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A contact sheet as an office keeps it: Hebrew headers, numbers spelled every
+/// local way, one number too short (sheet row 5) and one repeated (row 6 repeats
+/// row 2). Four contacts import from it.
+pub fn donors_xlsx() -> Vec<u8> {
+    xlsx(&[
+        &["שם", "טלפון", "עיר"],
+        &["דנה כהן", "052-5551234", "תל אביב"],
+        &["משה לוי", "03-6123456", "רמת גן"],
+        &["רונית אברהם", "+972-54-7654321", "חיפה"],
+        &["יוסי מזרחי", "0234", "ירושלים"],
+        &["דנה כהן", "0525551234", "תל אביב"],
+        &["אבי פרץ", "058-7123456", "באר שבע"],
+    ])
+}
+
 /// A mono 16-bit WAV of a 440 Hz tone at half scale.
 pub fn wav(sample_rate: u32, seconds: f64) -> Vec<u8> {
     let spec = hound::WavSpec {
@@ -418,15 +444,15 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Asserts the status and returns the body as JSON (`null` when empty).
+    /// Asserts the status and returns the body as JSON (`null` when it is empty
+    /// or not JSON: a download).
     #[track_caller]
     pub fn expect(&self, status: StatusCode) -> Value {
         assert_eq!(self.status, status, "unexpected answer: {}", self.text());
-        if self.body.is_empty() {
-            Value::Null
-        } else {
-            self.json()
-        }
+        let json = self
+            .header(header::CONTENT_TYPE)
+            .is_some_and(|t| t.starts_with("application/json"));
+        if json { self.json() } else { Value::Null }
     }
 
     /// Asserts an error answer: its status, its `code`, and that both (and its

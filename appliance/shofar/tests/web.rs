@@ -548,3 +548,84 @@ holidays = false
         "each person who answered is on the list"
     );
 }
+
+/// A test call placed through the API runs through the box's engine and records;
+/// a number on the do-not-call list is refused at the pre-dial check and never
+/// dialed (property 10 for calls started from the web UI).
+#[tokio::test]
+async fn a_test_call_from_the_api_is_recorded_and_a_listed_number_is_never_dialed() {
+    let test_box = TestBox::new(
+        r#"
+[simulator]
+time_scale = 20.0
+
+[http]
+listen = "127.0.0.1:0"
+"#,
+    );
+    test_box.ok(
+        &[
+            "user",
+            "add",
+            "mia",
+            "--role",
+            "manager",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let token = test_box.ok(&["user", "token", "mia"], "").trim().to_owned();
+    test_box.ok(
+        &[
+            "blacklist",
+            "add",
+            "054-5551234",
+            "--reason",
+            "asked not to be called",
+        ],
+        "",
+    );
+    let served = serve(&test_box);
+    let http = reqwest::Client::new();
+    let base = served.address.clone();
+    let place = |number: &'static str| {
+        http.post(format!("{base}/api/v1/calls/test"))
+            .bearer_auth(&token)
+            .json(&json!({"number": number}))
+            .send()
+    };
+    let record = |call_id: String| {
+        http.get(format!("{base}/api/v1/calls/{call_id}"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let until_ended = |call_id: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let body: Value = record(call_id.clone()).await.unwrap().json().await.unwrap();
+            if body["status"] == "ended" {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "the call did not end: {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let placed = place("052-5551234").await.unwrap();
+    assert_eq!(placed.status(), 202);
+    let placed: Value = placed.json().await.unwrap();
+    let ended = until_ended(placed["call_id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(ended["kind"], "test");
+    assert_eq!(ended["number"], "+972525551234");
+    assert_ne!(ended["outcome"], "blacklisted");
+
+    let refused: Value = place("054-5551234").await.unwrap().json().await.unwrap();
+    let ended = until_ended(refused["call_id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(ended["outcome"], "blacklisted", "{ended}");
+    assert!(
+        ended["answered_at"].is_null() && ended["dial_status"].is_null(),
+        "{ended}"
+    );
+
+    let bad = place("0234").await.unwrap();
+    assert_eq!(bad.status(), 422);
+}

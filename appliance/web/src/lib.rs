@@ -30,4 +30,4 @@ pub mod state;
 pub mod upload;
 
 pub use routes::router;
-pub use state::{AppState, Shared, SystemProbe, WebConfig};
+pub use state::{AppState, Shared, SystemProbe, TestCallRefused, TestCalls, WebConfig};

@@ -49,6 +49,31 @@ pub trait SystemProbe: Send + Sync {
     fn configuration(&self) -> serde_json::Value;
 }
 
+/// One-off calls from the API (`POST /api/v1/calls/test`), placed through the
+/// same telephony engine, pre-dial check and records as the dialer's.
+pub trait TestCalls: Send + Sync {
+    /// Checks that the call can be made (the flow, its prompts, the engine) and
+    /// starts it; returns its call id at once, while it rings. `Err` says why
+    /// not, for a person.
+    fn start(
+        &self,
+        number: shofar_phone::E164,
+        campaign: Option<i64>,
+    ) -> Pin<Box<dyn Future<Output = Result<String, TestCallRefused>> + Send + '_>>;
+}
+
+/// Why a test call was not placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestCallRefused {
+    /// The campaign's flow or prompts are not ready; the message says what is
+    /// missing.
+    NotReady(String),
+    /// Too many test calls are up already.
+    Busy,
+    /// The telephony engine is unreachable.
+    Unavailable(String),
+}
+
 pub struct Shared {
     pub config: WebConfig,
     pub pool: StorePool,
@@ -57,6 +82,8 @@ pub struct Shared {
     pub jobs: Arc<Jobs>,
     pub live: Live,
     pub probe: Option<Arc<dyn SystemProbe>>,
+    /// `None` when no telephony engine runs in this process.
+    pub calls: Option<Arc<dyn TestCalls>>,
 }
 
 /// The state every handler gets; cheap to clone.

@@ -30,7 +30,7 @@ use shofar_web::jobs::Jobs;
 use shofar_web::live::{AlertLimits, Live};
 use shofar_web::pool::StorePool;
 use shofar_web::server::{self, Bound, TlsFiles};
-use shofar_web::{AppState, Shared, SystemProbe, WebConfig};
+use shofar_web::{AppState, Shared, SystemProbe, TestCallRefused, TestCalls, WebConfig};
 
 use crate::App;
 use crate::cli::ServeArgs;
@@ -110,6 +110,16 @@ async fn serve(
         dnc,
         link_wait: Duration::from_secs(10),
     };
+    let test_calls = Arc::new(BoxCalls {
+        telephony: telephony.clone(),
+        config: config.clone(),
+        db: db.clone(),
+        simulated: backend_kind == BackendKind::Simulator,
+        prefix: prefix.clone(),
+        sequence: std::sync::atomic::AtomicU64::new(0),
+        up: Arc::new(tokio::sync::Semaphore::new(3)),
+        stop: engine_stop.clone(),
+    });
     let mut dialer_config = DialerConfig::new(config.dialer.ceiling()?, config.dialer.max_channels);
     dialer_config.thresholds = config.dialer.thresholds()?;
     dialer_config.grace = Duration::from_secs(u64::from(config.dialer.grace_seconds));
@@ -189,6 +199,7 @@ async fn serve(
             config: config.clone(),
             simulated,
         })),
+        calls: Some(test_calls),
     });
     let (router, _) = shofar_web::router(state.clone());
     let router = router.route(
@@ -354,6 +365,111 @@ fn first_run(app: &mut App, listen: SocketAddr, scheme: &str) -> anyhow::Result<
          {scheme}://{host}/api/v1/setup), or run `shofar user add NAME --role admin`."
     );
     Ok(())
+}
+
+/// Test calls from the API, through the dialer's own engine and records.
+struct BoxCalls {
+    telephony: Telephony,
+    config: Config,
+    db: std::path::PathBuf,
+    simulated: bool,
+    /// The engine's channel-id prefix (the dialer's): ids of test calls add a
+    /// `t` and the time, so none is a prefix of another.
+    prefix: String,
+    sequence: std::sync::atomic::AtomicU64,
+    /// At most three test calls up at once.
+    up: Arc<tokio::sync::Semaphore>,
+    stop: CancellationToken,
+}
+
+impl TestCalls for BoxCalls {
+    fn start(
+        &self,
+        number: shofar_phone::E164,
+        campaign: Option<i64>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<String, TestCallRefused>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            let permit = self
+                .up
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| TestCallRefused::Busy)?;
+            if !self.telephony.backend.is_up() {
+                return Err(TestCallRefused::Unavailable(
+                    "the telephony engine is not connected; check Asterisk (Settings)".to_owned(),
+                ));
+            }
+            let (config, db, simulated) = (self.config.clone(), self.db.clone(), self.simulated);
+            let template = tokio::task::spawn_blocking(move || {
+                let store = Store::open(&db)?;
+                let campaign = campaign
+                    .map(|id| store.campaign(shofar_store::campaigns::CampaignId(id)))
+                    .transpose()?;
+                call_template(
+                    &config,
+                    campaign.as_ref(),
+                    &Overrides::default(),
+                    simulated,
+                    &store,
+                )
+            })
+            .await
+            .map_err(|error| TestCallRefused::NotReady(error.to_string()))?
+            .map_err(|error| TestCallRefused::NotReady(format!("{error:#}")))?;
+            let sequence = self
+                .sequence
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let call_id = format!(
+                "{}t{:013}-{:07}",
+                self.prefix,
+                chrono::Utc::now().timestamp_millis().max(0),
+                sequence % 10_000_000
+            );
+            let request = shofar_telephony::CallRequest {
+                call_id: call_id.clone(),
+                number,
+                campaign: campaign.map(shofar_store::campaigns::CampaignId),
+                contact_id: None,
+                attempt: 1,
+                kind: shofar_store::calls::CallKind::Test,
+                caller_id: template.caller_id,
+                flow: template.flow,
+                prompts: template.prompts,
+                amd: template.amd,
+                endpoint: self.config.trunk.endpoint(number),
+                ring_timeout: template.ring_timeout,
+                max_call: template.max_call,
+                transfer: template.transfer,
+                stop: shofar_telephony::CallStop::new(),
+                dial_gate: None,
+            };
+            let telephony = self.telephony.clone();
+            let stop = self.stop.clone();
+            let stopper = request.stop.clone();
+            let id = call_id.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let call = telephony.call(request);
+                tokio::pin!(call);
+                let result = tokio::select! {
+                    result = &mut call => result,
+                    () = stop.cancelled() => {
+                        stopper.stop("ended by the supervisor: it was shutting down");
+                        call.await
+                    }
+                };
+                match result {
+                    Ok(record) => {
+                        tracing::info!(call_id = %id, outcome = ?record.outcome, "test call ended")
+                    }
+                    Err(error) => tracing::warn!(call_id = %id, %error, "test call not completed"),
+                }
+            });
+            Ok(call_id)
+        })
+    }
 }
 
 /// What the settings page shows of Asterisk and the configuration.

@@ -90,6 +90,9 @@ pub struct CallListQuery {
     pub campaign: Option<i64>,
     /// `answered`, `voicemail`, `busy`, `no_answer`, `congestion`, `rejected`,
     /// `failed`, `blacklisted`, or `in_call`.
+    #[param(
+        pattern = "^(answered|voicemail|busy|no_answer|congestion|rejected|failed|blacklisted|in_call)$"
+    )]
     pub outcome: Option<String>,
     /// Calls started at or after (RFC 3339, or a date: midnight in Israel).
     pub from: Option<String>,
@@ -98,6 +101,7 @@ pub struct CallListQuery {
     /// One number, as typed.
     pub number: Option<String>,
     /// `-started_at` (default), `started_at`, `-talk_ms` or `number`.
+    #[param(pattern = "^(-started_at|started_at|-talk_ms|number)$")]
     pub sort: Option<String>,
 }
 
@@ -223,4 +227,81 @@ pub async fn show(
     record
         .map(|r| Json(r.into()))
         .ok_or_else(|| ApiError::not_found(format!("no call {call_id:?}")))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestCallRequest {
+    /// The number to call, as people type it (052-5551234).
+    pub number: String,
+    /// Use this campaign's flow, message, prompts and caller ID (default: the
+    /// box's built-in flow).
+    pub campaign_id: Option<i64>,
+}
+
+/// A test call placed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestCallOut {
+    pub call_id: String,
+    /// Where to follow it: its record, updated as it rings, is answered and ends.
+    pub record_url: String,
+}
+
+/// Place one real test call (as `shofar call`): through the same engine, pre-dial
+/// check and records as campaigns, running the campaign's flow or the built-in
+/// one. Answers at once, while it rings; follow it at `record_url`. A number on
+/// the do-not-call list is not dialed (its record says so).
+#[utoipa::path(
+    post, path = "/api/v1/calls/test", tag = "calls",
+    request_body = TestCallRequest,
+    responses((status = 202, description = "Dialing", body = TestCallOut))
+)]
+pub async fn test_call(
+    State(state): State<AppState>,
+    _: Caller<crate::auth::Manager>,
+    Json(request): Json<TestCallRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<TestCallOut>)> {
+    let number = state
+        .config
+        .normalizer
+        .normalize_str(&request.number)
+        .map(|n| n.e164)
+        .map_err(|rejection| {
+            ApiError::field("number", format!("{:?}: {rejection}", request.number))
+        })?;
+    if let Some(id) = request.campaign_id {
+        state
+            .pool
+            .run(move |store| Ok(store.campaign(CampaignId(id))?))
+            .await?;
+    }
+    let calls = state.calls.clone().ok_or_else(|| {
+        ApiError::new(
+            crate::error::ErrorCode::Unavailable,
+            "no telephony engine runs in this process (start shofar serve)",
+        )
+    })?;
+    let call_id =
+        calls
+            .start(number, request.campaign_id)
+            .await
+            .map_err(|refused| match refused {
+                crate::state::TestCallRefused::NotReady(message) => {
+                    ApiError::new(crate::error::ErrorCode::Conflict, message)
+                }
+                crate::state::TestCallRefused::Busy => ApiError::new(
+                    crate::error::ErrorCode::Conflict,
+                    "three test calls are up already: wait for one to end",
+                ),
+                crate::state::TestCallRefused::Unavailable(message) => {
+                    ApiError::new(crate::error::ErrorCode::Unavailable, message)
+                }
+            })?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(TestCallOut {
+            record_url: format!("/api/v1/calls/{call_id}"),
+            call_id,
+        }),
+    ))
 }

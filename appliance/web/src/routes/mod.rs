@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(flows::show, flows::update, flows::delete))
         .routes(routes!(calls::list))
         .routes(routes!(calls::show))
+        .routes(routes!(calls::test_call))
         .routes(routes!(reports::report))
         .routes(routes!(reports::export))
         .routes(routes!(reports::history))

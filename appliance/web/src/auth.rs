@@ -77,6 +77,13 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(|error| ApiError::internal(format!("cannot hash the password: {error}")))
 }
 
+/// [`hash_password`] on the blocking pool, for handlers.
+pub async fn hash_password_off_runtime(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| ApiError::internal(format!("password hashing failed: {error}")))?
+}
+
 /// Whether `password` matches the stored hash. Slow on purpose.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {

@@ -13,8 +13,8 @@ use shofar_store::accounts::{NewSession, NewUser, Role, User};
 use utoipa::ToSchema;
 
 use crate::auth::{
-    Analyst, Caller, SESSION_COOKIE, dummy_hash, hash_password, name_problems, password_problems,
-    random_hex, secret_hash, verify_password,
+    Analyst, Caller, SESSION_COOKIE, dummy_hash, hash_password, hash_password_off_runtime,
+    name_problems, password_problems, random_hex, secret_hash, verify_password,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
@@ -399,10 +399,7 @@ pub async fn setup(
         return Err(ApiError::invalid(problems));
     }
     let locale = check_locale(request.locale.as_deref().unwrap_or("he"))?;
-    let password = request.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|error| ApiError::internal(format!("password hashing failed: {error}")))??;
+    let hash = hash_password_off_runtime(request.password).await?;
     let token_hash = secret_hash(request.token.trim());
     let admin = NewUser {
         name: request.name,

@@ -8,8 +8,8 @@ use shofar_store::accounts::{NewToken, NewUser, Role, Token, UserChange};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{
-    Admin, Analyst, Caller, TOKEN_PREFIX, hash_password, name_problems, password_problems,
-    random_hex, secret_hash,
+    Admin, Analyst, Caller, TOKEN_PREFIX, hash_password_off_runtime, name_problems,
+    password_problems, random_hex, secret_hash,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -62,10 +62,7 @@ pub async fn create(
         return Err(ApiError::invalid(problems));
     }
     let locale = check_locale(request.locale.as_deref().unwrap_or("he"))?;
-    let password = request.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|error| ApiError::internal(format!("password hashing failed: {error}")))??;
+    let hash = hash_password_off_runtime(request.password).await?;
     let new = NewUser {
         name: request.name,
         password_hash: hash,
@@ -184,10 +181,7 @@ pub async fn reset_password(
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    let password = reset.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|error| ApiError::internal(format!("password hashing failed: {error}")))??;
+    let hash = hash_password_off_runtime(reset.password).await?;
     let actor = caller.actor();
     state
         .pool

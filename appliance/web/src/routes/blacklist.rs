@@ -268,7 +268,10 @@ pub async fn check(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RemoveQuery {
-    /// Why it comes off the list: required, kept in the history.
+    /// Why it comes off the list: required, kept in the history. (Missing, it is
+    /// refused like an empty one: a field error, not an unreadable query.)
+    #[serde(default)]
+    #[param(required = true)]
     pub reason: String,
 }
 

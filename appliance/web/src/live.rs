@@ -27,6 +27,7 @@ use utoipa::ToSchema;
 
 use crate::jobs::{JobOut, Jobs};
 use crate::pool::StorePool;
+use crate::state::SystemProbe;
 
 /// How often the call records are looked at for changes.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -262,7 +263,7 @@ pub struct HealthLive {
 /// Something the staff should know now.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Alert {
-    /// `telephony_down`, `cpu_high`, `memory_high`, `load_high`,
+    /// `telephony_down`, `trunk_down`, `cpu_high`, `memory_high`, `load_high`,
     /// `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
     /// `campaign_problem`: the UI words it by this code.
     pub code: String,
@@ -411,6 +412,32 @@ pub fn alerts(status: &DialerStatus, limits: &AlertLimits) -> Vec<Alert> {
     alerts
 }
 
+/// How often the trunk's state is asked of Asterisk.
+pub const TRUNK_LOOK: Duration = Duration::from_secs(30);
+
+/// The trunk's state in what [`SystemProbe::telephony_status`] answered.
+pub fn trunk_state(telephony: &serde_json::Value) -> Option<String> {
+    telephony["trunk_state"].as_str().map(str::to_owned)
+}
+
+/// An alert when Asterisk says the trunk cannot carry calls (seed property 43):
+/// the carrier does not answer (`offline`) or Asterisk has no such endpoint
+/// (`missing`).
+pub fn trunk_alert(state: &str) -> Option<Alert> {
+    let why = match state {
+        "offline" => "the carrier does not answer: check its host, port and the firewall",
+        "missing" => {
+            "Asterisk has no such endpoint: run `shofar asterisk-config --write` and reload"
+        }
+        _ => return None,
+    };
+    Some(alert(
+        "trunk_down",
+        "critical",
+        format!("the SIP trunk is {state}: calls fail until it is back; {why} (docs/trunk.md)"),
+    ))
+}
+
 /// What `/api/v1/live` pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LiveSnapshot {
@@ -434,6 +461,10 @@ pub struct LiveSnapshot {
     pub ceiling_cps: f64,
     pub max_channels: u32,
     pub health: Option<HealthLive>,
+    /// The SIP trunk as Asterisk last reported it (every 30 s): `online`,
+    /// `offline`, `unknown`, `missing`; null before the first look or on the
+    /// simulator.
+    pub trunk_state: Option<String>,
     pub alerts: Vec<Alert>,
     /// Campaigns that are scheduled, active or paused, or still have calls up.
     pub campaigns: Vec<CampaignLive>,
@@ -465,6 +496,7 @@ impl Live {
             ceiling_cps: 0.0,
             max_channels: 0,
             health: None,
+            trunk_state: None,
             alerts: Vec::new(),
             campaigns: Vec::new(),
             totals: Figures::from(&Totals::default()),
@@ -496,7 +528,29 @@ impl Live {
 
     /// Follows the dialer and the call records until `shutdown`, publishing a
     /// snapshot whenever a figure changes.
-    pub async fn run(&self, pool: StorePool, jobs: Arc<Jobs>, shutdown: CancellationToken) {
+    pub async fn run(
+        &self,
+        pool: StorePool,
+        jobs: Arc<Jobs>,
+        probe: Option<Arc<dyn SystemProbe>>,
+        shutdown: CancellationToken,
+    ) {
+        // The trunk is asked about apart from the loop: Asterisk may take seconds
+        // to answer, and the figures must not wait for it.
+        let (trunk_tx, trunk_rx) = watch::channel(None::<String>);
+        if let Some(probe) = probe {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    let telephony = probe.telephony_status().await;
+                    trunk_tx.send_replace(trunk_state(&telephony));
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(TRUNK_LOOK) => {}
+                    }
+                }
+            });
+        }
         let mut book = loop {
             match pool.run(|store| Ok(store.calls_snapshot()?)).await {
                 Ok(snapshot) => break OutcomeBook::new(snapshot),
@@ -549,7 +603,8 @@ impl Live {
                 last_names_read = Some(tokio::time::Instant::now());
             }
             let status = dialer.as_ref().map(|rx| rx.borrow().clone());
-            let next = self.build(&book, status.as_ref(), &names, jobs.running());
+            let trunk = trunk_rx.borrow().clone();
+            let next = self.build(&book, status.as_ref(), &names, jobs.running(), trunk);
             let previous = self.current();
             let same = LiveSnapshot {
                 seq: previous.seq,
@@ -572,6 +627,7 @@ impl Live {
         status: Option<&DialerStatus>,
         names: &BTreeMap<i64, (String, String)>,
         jobs: Vec<JobOut>,
+        trunk: Option<String>,
     ) -> LiveSnapshot {
         let status = status.filter(|s| s.at.is_some());
         let dialing: BTreeMap<i64, &shofar_dialer::CampaignStatus> = status
@@ -618,7 +674,13 @@ impl Live {
                 load_per_core: s.load_per_core,
                 asterisk_channels: s.asterisk_channels,
             }),
-            alerts: status.map(|s| alerts(s, &self.limits)).unwrap_or_default(),
+            alerts: status
+                .map(|s| alerts(s, &self.limits))
+                .unwrap_or_default()
+                .into_iter()
+                .chain(trunk.as_deref().and_then(trunk_alert))
+                .collect(),
+            trunk_state: trunk,
             campaigns,
             totals: Figures::from(&totals),
             jobs,

@@ -230,3 +230,32 @@ proptest! {
         }
     }
 }
+
+/// Property 43 for the trunk: an alert exactly when Asterisk says it cannot carry
+/// calls.
+#[test]
+fn property_43_a_trunk_that_cannot_carry_calls_is_an_alert() {
+    use shofar_web::live::{trunk_alert, trunk_state};
+    for (state, alerted) in [
+        ("online", false),
+        ("unknown", false),
+        ("offline", true),
+        ("missing", true),
+    ] {
+        let telephony =
+            serde_json::json!({"engine": "asterisk", "reachable": true, "trunk_state": state});
+        let found = trunk_state(&telephony).as_deref().and_then(trunk_alert);
+        assert_eq!(found.is_some(), alerted, "{state}");
+        if let Some(alert) = found {
+            assert_eq!(
+                (alert.code.as_str(), alert.severity.as_str()),
+                ("trunk_down", "critical")
+            );
+            assert!(alert.message.contains(state));
+        }
+    }
+    assert_eq!(
+        trunk_state(&serde_json::json!({"engine": "simulator"})),
+        None
+    );
+}

@@ -212,7 +212,10 @@ async fn serve(
     let http_stop = CancellationToken::new();
     let live_task = tokio::spawn({
         let (state, stop) = (state.clone(), http_stop.clone());
-        async move { state.live.run(pool, jobs, stop).await }
+        async move {
+            let probe = state.probe.clone();
+            state.live.run(pool, jobs, probe, stop).await
+        }
     });
     let http = tokio::spawn(bound.serve(router, http_stop.clone()));
     first_run(app, listen, scheme)?;

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use shofar_store::accounts::Role;
 
-use crate::support::{Client, TestApp, donors_xlsx, urlencode, xlsx};
+use crate::support::{Client, TestApp, donors_xlsx, files_under, urlencode, xlsx};
 
 async fn campaign_with_donors(app: &TestApp, client: &Client) -> (i64, Value) {
     let id = app
@@ -304,24 +304,6 @@ async fn a_damaged_file_fails_its_job_and_imports_nothing() {
         mia.get(&format!("/api/v1/campaigns/{id}")).await.json()["contacts"]["total"],
         0
     );
-}
-
-/// The files under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                files_under(&path)
-            } else {
-                vec![path]
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The API in-process: the real router over a real SQLite database in a temporary
 //! folder, called as a tower service. One module per area.
 
+mod audio;
 mod blacklist;
 mod campaigns;
 mod contacts;

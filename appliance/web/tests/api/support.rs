@@ -370,6 +370,24 @@ pub fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
+/// The files under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
 /// Percent-encodes text for a query string.
 pub fn urlencode(text: &str) -> String {
     text.bytes()

@@ -263,7 +263,7 @@ pub struct HealthLive {
 /// Something the staff should know now.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Alert {
-    /// `telephony_down`, `trunk_down`, `cpu_high`, `memory_high`, `load_high`,
+    /// `telephony_down`, `trunk_down`, `disk_low`, `cpu_high`, `memory_high`, `load_high`,
     /// `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
     /// `campaign_problem`: the UI words it by this code.
     pub code: String,
@@ -412,7 +412,7 @@ pub fn alerts(status: &DialerStatus, limits: &AlertLimits) -> Vec<Alert> {
     alerts
 }
 
-/// How often the trunk's state is asked of Asterisk.
+/// How often the trunk's state is asked of Asterisk, and the disk looked at.
 pub const TRUNK_LOOK: Duration = Duration::from_secs(30);
 
 /// The trunk's state in what [`SystemProbe::telephony_status`] answered.
@@ -438,6 +438,49 @@ pub fn trunk_alert(state: &str) -> Option<Alert> {
     ))
 }
 
+/// Free space on the disk that holds `path`: `(available bytes, of total bytes)`.
+pub fn disk_free(path: &std::path::Path) -> Option<(u64, u64)> {
+    let path = path.canonicalize().ok()?;
+    let disks = sysinfo::Disks::new_with_refreshed_list();
+    disks
+        .list()
+        .iter()
+        .filter(|disk| path.starts_with(disk.mount_point()))
+        .max_by_key(|disk| disk.mount_point().as_os_str().len())
+        .map(|disk| (disk.available_space(), disk.total_space()))
+}
+
+/// An alert when the data disk runs low (seed property 43): below 10 % or 1 GiB
+/// free a warning, below 2 % or 200 MiB critical — imports and call records need
+/// room, and a full disk refuses every change.
+pub fn disk_alert(available: u64, total: u64) -> Option<Alert> {
+    const GIB: u64 = 1024 * 1024 * 1024;
+    let percent = if total == 0 {
+        100.0
+    } else {
+        available as f64 * 100.0 / total as f64
+    };
+    let severity = if percent < 2.0 || available < 200 * 1024 * 1024 {
+        "critical"
+    } else if percent < 10.0 || available < GIB {
+        "warning"
+    } else {
+        return None;
+    };
+    let mut a = alert(
+        "disk_low",
+        severity,
+        format!(
+            "the data disk has {:.1} GB free ({percent:.1} %): free space (old uploads and exports, \
+             backups) before it fills",
+            available as f64 / GIB as f64
+        ),
+    );
+    a.value = Some(percent);
+    a.limit = Some(10.0);
+    Some(a)
+}
+
 /// What `/api/v1/live` pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LiveSnapshot {
@@ -461,6 +504,9 @@ pub struct LiveSnapshot {
     pub ceiling_cps: f64,
     pub max_channels: u32,
     pub health: Option<HealthLive>,
+    /// Free space where the box keeps its data (every 30 s), bytes and percent.
+    pub disk_free_bytes: Option<u64>,
+    pub disk_free_percent: Option<f64>,
     /// The SIP trunk as Asterisk last reported it (every 30 s): `online`,
     /// `offline`, `unknown`, `missing`; null before the first look or on the
     /// simulator.
@@ -496,6 +542,8 @@ impl Live {
             ceiling_cps: 0.0,
             max_channels: 0,
             health: None,
+            disk_free_bytes: None,
+            disk_free_percent: None,
             trunk_state: None,
             alerts: Vec::new(),
             campaigns: Vec::new(),
@@ -533,8 +581,27 @@ impl Live {
         pool: StorePool,
         jobs: Arc<Jobs>,
         probe: Option<Arc<dyn SystemProbe>>,
+        data_dir: std::path::PathBuf,
         shutdown: CancellationToken,
     ) {
+        let (disk_tx, disk_rx) = watch::channel(None::<(u64, u64)>);
+        {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                loop {
+                    let dir = data_dir.clone();
+                    let free = tokio::task::spawn_blocking(move || disk_free(&dir))
+                        .await
+                        .ok()
+                        .flatten();
+                    disk_tx.send_replace(free);
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(TRUNK_LOOK) => {}
+                    }
+                }
+            });
+        }
         // The trunk is asked about apart from the loop: Asterisk may take seconds
         // to answer, and the figures must not wait for it.
         let (trunk_tx, trunk_rx) = watch::channel(None::<String>);
@@ -604,7 +671,8 @@ impl Live {
             }
             let status = dialer.as_ref().map(|rx| rx.borrow().clone());
             let trunk = trunk_rx.borrow().clone();
-            let next = self.build(&book, status.as_ref(), &names, jobs.running(), trunk);
+            let disk = *disk_rx.borrow();
+            let next = self.build(&book, status.as_ref(), &names, jobs.running(), trunk, disk);
             let previous = self.current();
             let same = LiveSnapshot {
                 seq: previous.seq,
@@ -628,6 +696,7 @@ impl Live {
         names: &BTreeMap<i64, (String, String)>,
         jobs: Vec<JobOut>,
         trunk: Option<String>,
+        disk: Option<(u64, u64)>,
     ) -> LiveSnapshot {
         let status = status.filter(|s| s.at.is_some());
         let dialing: BTreeMap<i64, &shofar_dialer::CampaignStatus> = status
@@ -679,8 +748,13 @@ impl Live {
                 .unwrap_or_default()
                 .into_iter()
                 .chain(trunk.as_deref().and_then(trunk_alert))
+                .chain(disk.and_then(|(available, total)| disk_alert(available, total)))
                 .collect(),
             trunk_state: trunk,
+            disk_free_bytes: disk.map(|(available, _)| available),
+            disk_free_percent: disk
+                .filter(|(_, total)| *total > 0)
+                .map(|(available, total)| available as f64 * 100.0 / total as f64),
             campaigns,
             totals: Figures::from(&totals),
             jobs,

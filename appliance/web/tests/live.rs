@@ -259,3 +259,23 @@ fn property_43_a_trunk_that_cannot_carry_calls_is_an_alert() {
         None
     );
 }
+
+/// Property 43 for the disk: a warning below 10 % or 1 GiB free, critical below
+/// 2 % or 200 MiB, nothing above; and the data folder's disk is found.
+#[test]
+fn property_43_a_filling_disk_is_an_alert() {
+    use shofar_web::live::{disk_alert, disk_free};
+    const GIB: u64 = 1024 * 1024 * 1024;
+    let severity = |available: u64, total: u64| disk_alert(available, total).map(|a| a.severity);
+    assert_eq!(severity(50 * GIB, 100 * GIB), None);
+    assert_eq!(severity(9 * GIB, 100 * GIB).as_deref(), Some("warning"));
+    assert_eq!(severity(GIB / 2, 4 * GIB).as_deref(), Some("warning"));
+    assert_eq!(severity(GIB, 100 * GIB).as_deref(), Some("critical"));
+    assert_eq!(
+        severity(100 * 1024 * 1024, 2 * GIB).as_deref(),
+        Some("critical")
+    );
+    let here = tempfile::tempdir().unwrap();
+    let (available, total) = disk_free(here.path()).expect("the temp folder is on a disk");
+    assert!(available <= total && total > 0);
+}

@@ -214,7 +214,8 @@ async fn serve(
         let (state, stop) = (state.clone(), http_stop.clone());
         async move {
             let probe = state.probe.clone();
-            state.live.run(pool, jobs, probe, stop).await
+            let data_dir = state.config.data_dir.clone();
+            state.live.run(pool, jobs, probe, data_dir, stop).await
         }
     });
     let http = tokio::spawn(bound.serve(router, http_stop.clone()));

@@ -9,13 +9,14 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
 	@echo "make test   everything CI runs: format, lint, unit, property and end-to-end tests"
 	@echo "make bench  the performance benchmarks (docs/benchmarks.md)"
 	@echo "make bench-dialer   the dialer at 500 calls/s and 10,000 channels, simulated telephony"
+	@echo "make bench-api      the HTTP API under wrk and the live socket's freshness"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 
 build:
@@ -30,7 +31,15 @@ SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 test: lint
 	$(MAKE) --no-print-directory testbed-up
 	SHOFAR_TESTBED=$(TESTBED_CONFIG) $(CARGO) test --locked --workspace --no-fail-fast; \
-	  status=$$?; tests/testbed/down.sh; exit $$status
+	  status=$$?; tests/testbed/down.sh; \
+	  $(MAKE) --no-print-directory test-api-schema || status=1; exit $$status
+
+## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
+## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
+## (tests/api/schemathesis.sh; its venv is cached in $(SHOFAR_CACHE)).
+test-api-schema:
+	$(CARGO) build --locked -p shofar -p shofar-testdata
+	tests/api/schemathesis.sh "$(SHOFAR_DEBUG)"
 
 ## testbed-up: Debian's Asterisk in a chroot (cached in $(SHOFAR_CACHE)), configured
 ## by `shofar asterisk-config`; leaves target/testbed/shofar.toml.
@@ -56,6 +65,14 @@ bench-calls:
 DIALER_BENCH_ARGS ?=
 bench-dialer:
 	$(CARGO) run --release --locked -p shofar-dialer --example load -- --record $(DIALER_BENCH_ARGS)
+
+## bench-api: the HTTP API under wrk (50 connections, 30 s a route) and the live
+## socket's freshness, on a release build dialing the demo campaign on the
+## simulator; prints one JSON line (docs/benchmarks.md, "HTTP API and live figures").
+bench-api:
+	$(CARGO) build --release --locked -p shofar -p shofar-testdata
+	$(CARGO) build --release --locked -p shofar-web --example live_freshness
+	tests/api/bench.sh "$(SHOFAR)" "$(CARGO_TARGET_DIR)/release/examples/live_freshness"
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -213,6 +213,15 @@ impl Store {
         .and_then(|()| conn.execute_batch(CACHE_SIZE_PRAGMA))
         .map_err(open_error)?;
         let mut store = Store { conn, path };
+        // Every `transaction()` here writes, most after reading first. A deferred
+        // one takes the write lock only at its first write, and if another
+        // connection (the dialer's) committed since its read, SQLite answers
+        // SQLITE_BUSY at once, without waiting: a user's change failed as "busy"
+        // while a campaign dialed. Taking the lock at BEGIN waits for it instead
+        // (busy_timeout). Read snapshots ask for Deferred explicitly.
+        store
+            .conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         store.migrate()?;
         Ok(store)
     }

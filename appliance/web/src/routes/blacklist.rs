@@ -99,7 +99,9 @@ fn parse_source(field: &str, text: &str) -> ApiResult<BlacklistSource> {
 pub struct ListQuery {
     /// Digits anywhere in the number (`0525551234` or `5551234`).
     pub search: Option<String>,
-    /// Only entries from this source.
+    /// Only entries from this source: `user_optout`, `admin_import`,
+    /// `compliance` or `central`.
+    #[param(pattern = "^(user_optout|admin_import|compliance|central)$")]
     pub source: Option<String>,
 }
 
@@ -325,6 +327,7 @@ pub struct HistoryQuery {
     /// One number's history (as typed).
     pub number: Option<String>,
     /// `add` or `remove`.
+    #[param(pattern = "^(add|remove)$")]
     pub action: Option<String>,
 }
 

@@ -48,6 +48,7 @@ pub struct ContactListQuery {
     /// Digits of the number (`0525551234`, any part) or text in other columns.
     pub search: Option<String>,
     /// `pending`, `in_progress`, `completed`, `failed` or `blacklisted`.
+    #[param(pattern = "^(pending|in_progress|completed|failed|blacklisted)$")]
     pub status: Option<String>,
 }
 

@@ -164,8 +164,10 @@ pub async fn report(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// `csv`, `xlsx` or `pdf`.
+    #[param(pattern = "^(csv|xlsx|pdf)$")]
     pub format: String,
     /// `he` (default) or `en`.
+    #[param(pattern = "^(he|en)$")]
     pub lang: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -362,6 +364,7 @@ pub async fn history(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CompareQuery {
     /// The campaigns to compare: 2 to 10 ids separated by commas.
+    #[param(pattern = "^ *-?[0-9]+ *(, *-?[0-9]+ *){1,9}$")]
     pub campaigns: String,
     pub from: Option<String>,
     pub to: Option<String>,

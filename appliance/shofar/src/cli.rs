@@ -74,6 +74,30 @@ pub enum Command {
     User(UserCommand),
     /// A campaign's report as CSV, XLSX or PDF (Hebrew or English).
     Report(ReportArgs),
+    /// Watch the live figures of a running `shofar serve` (its /api/v1/live).
+    Live(LiveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Connects to the live socket of a running `shofar serve` with an API token (make one
+with `shofar user token NAME`) and prints a line per change: calls up, dialing rate,
+queue, and per campaign the calls by outcome and the rates; alerts as they come.
+
+Example: SHOFAR_TOKEN=$(shofar user token dana) shofar live --count 5")]
+pub struct LiveArgs {
+    /// The box's address (default: http:// and [http] listen).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// An API token (default: $SHOFAR_TOKEN).
+    #[arg(long, env = "SHOFAR_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Stop after this many snapshots.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Print each snapshot as one line of JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

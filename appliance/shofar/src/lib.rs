@@ -95,5 +95,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pacing(command) => commands::pacing::run(&mut app, command),
         Command::User(command) => commands::user::run(&mut app, command),
         Command::Report(args) => commands::report::run(&mut app, args),
+        Command::Live(args) => commands::live::run(&app, args),
     }
 }

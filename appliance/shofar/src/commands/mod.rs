@@ -7,6 +7,7 @@ pub mod calls;
 pub mod campaign;
 pub mod db;
 pub mod import;
+pub mod live;
 pub mod pacing;
 pub mod report;
 pub mod serve;

@@ -629,3 +629,57 @@ listen = "127.0.0.1:0"
     let bad = place("0234").await.unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+/// `shofar live` prints the live snapshots of a running box; a wrong token is
+/// refused with a message that says so.
+#[test]
+fn shofar_live_prints_the_snapshots_of_a_running_box() {
+    let test_box = TestBox::new(PLAIN);
+    test_box.ok(
+        &[
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let token = test_box.ok(&["user", "token", "ana"], "").trim().to_owned();
+    let served = serve(&test_box);
+    let printed = test_box.ok(
+        &[
+            "live",
+            "--url",
+            &served.address,
+            "--token",
+            &token,
+            "--count",
+            "2",
+            "--json",
+        ],
+        "",
+    );
+    let snapshots: Vec<Value> = printed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(snapshots.len(), 2, "{printed}");
+    assert!(snapshots[1]["seq"].as_u64() > snapshots[0]["seq"].as_u64());
+    assert_eq!(snapshots[0]["backend"], "simulator");
+    let refused = test_box.run(
+        &[
+            "live",
+            "--url",
+            &served.address,
+            "--token",
+            "shofar_wrong",
+            "--count",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+}

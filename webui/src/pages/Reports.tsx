@@ -1,0 +1,325 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useSearchParams } from 'react-router';
+import { api, ok } from '../api/client';
+import { OUTCOMES, type CampaignListItem } from '../api/types';
+import { BarChart, BreakdownBars, OUTCOME_COLORS } from '../components/Charts';
+import { IconDownload, IconReport } from '../components/Icons';
+import { Card, DownloadLink, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pct, SelectField, Stat, Tabs, TextField, UserText, When } from '../components/ui';
+import { useI18n } from '../i18n';
+import { addDays, formatDuration, israelDay } from '../lib/format';
+
+function useCampaignList() {
+  return useQuery({ queryKey: ['campaigns', 'all'], queryFn: () => ok(api.GET('/api/v1/campaigns', { params: { query: { sort: '-id' } } })) });
+}
+
+function CampaignPicker({ campaigns, chosen, onChange, label }: { campaigns: CampaignListItem[]; chosen: number[]; onChange: (ids: number[]) => void; label: string }) {
+  return (
+    <fieldset className="campaign-picker">
+      <legend>{label}</legend>
+      <ul className="plain picker-list">
+        {campaigns.map((c) => (
+          <li key={c.id}>
+            <label>
+              <input type="checkbox" checked={chosen.includes(c.id)} onChange={(e) => onChange(e.target.checked ? [...chosen, c.id] : chosen.filter((id) => id !== c.id))} />
+              <UserText>{c.name}</UserText>
+            </label>
+          </li>
+        ))}
+      </ul>
+    </fieldset>
+  );
+}
+
+function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
+  const { t, code, date, num } = useI18n();
+  const today = israelDay(new Date());
+  const [from, setFrom] = useState(addDays(today, -29));
+  const [to, setTo] = useState(today);
+  const [chosen, setChosen] = useState<number[]>([]);
+  const history = useQuery({
+    queryKey: ['history', from, to, chosen.join(',')],
+    queryFn: () => ok(api.GET('/api/v1/reports/history', { params: { query: { from, to: addDays(to, 1), campaigns: chosen.length ? chosen.join(',') : undefined } } })),
+    enabled: Boolean(from && to),
+  });
+  const preset = (days: number) => {
+    setFrom(addDays(today, -(days - 1)));
+    setTo(today);
+  };
+  const byDay = new Map<string, Record<string, number>>();
+  for (const day of history.data?.days ?? []) {
+    const values = byDay.get(day.date) ?? {};
+    for (const [outcome, count] of Object.entries(day.figures.by_outcome)) values[outcome] = (values[outcome] ?? 0) + count;
+    byDay.set(day.date, values);
+  }
+  const totals = history.data?.totals;
+  const names = new Map(campaigns.map((c) => [c.id, c.name]));
+  return (
+    <>
+      <div className="filters">
+        <TextField label={t('common.from')} type="date" value={from} onChange={(e) => setFrom(e.target.value)} ltr />
+        <TextField label={t('reports.toInclusive')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr />
+        <div className="preset-row">
+          <button type="button" className="btn btn-ghost" onClick={() => preset(7)}>
+            {t('reports.last7')}
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={() => preset(30)}>
+            {t('reports.last30')}
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={() => preset(90)}>
+            {t('reports.last90')}
+          </button>
+        </div>
+      </div>
+      {campaigns.length > 0 && <CampaignPicker campaigns={campaigns} chosen={chosen} onChange={setChosen} label={t('reports.onlyCampaigns')} />}
+      {history.isLoading ? (
+        <Loading />
+      ) : history.isError ? (
+        <ErrorBox error={history.error} />
+      ) : !history.data?.days.length ? (
+        <EmptyState icon={<IconReport size={28} />} title={t('reports.noCallsInRange')}>
+          {t('reports.noCallsInRangeBody')}
+        </EmptyState>
+      ) : (
+        <>
+          {totals && (
+            <div className="stats">
+              <Stat label={t('figures.calls')} value={<Num value={totals.calls} />} />
+              <Stat label={t('figures.answered')} value={<Num value={totals.answered} />} />
+              <Stat label={t('figures.answerRate')} value={<Pct value={totals.answer_rate} />} />
+              <Stat label={t('figures.conversionRate')} value={<Pct value={totals.conversion_rate} />} />
+              <Stat label={t('figures.optOutRate')} value={<Pct value={totals.opt_out_rate} />} />
+            </div>
+          )}
+          <Card title={t('reports.perDay')}>
+            <BarChart
+              label={t('reports.perDay')}
+              keys={OUTCOMES.map((o) => ({ key: o, label: code('outcome', o), color: OUTCOME_COLORS[o] }))}
+              groups={[...byDay.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, values]) => ({ label: date(day).slice(0, 5), values }))}
+              summary={[...byDay.entries()].map(([day, values]) => `${date(day)}: ${num(Object.values(values).reduce((s, n) => s + n, 0))}`).join('; ')}
+            />
+          </Card>
+          <div className="table-wrap">
+            <table className="table">
+              <caption>{t('reports.perDayTable')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('reports.day')}</th>
+                  <th scope="col">{t('reports.campaign')}</th>
+                  <th scope="col">{t('figures.calls')}</th>
+                  <th scope="col">{t('figures.answered')}</th>
+                  <th scope="col">{t('figures.answerRate')}</th>
+                  <th scope="col">{t('figures.converted')}</th>
+                  <th scope="col">{t('figures.optedOut')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.data.days.map((day) => (
+                  <tr key={`${day.date}-${day.campaign_id}`}>
+                    <td><bdi dir="ltr" className="num">{date(day.date)}</bdi></td>
+                    <td><UserText>{names.get(day.campaign_id ?? -1) ?? `#${day.campaign_id}`}</UserText></td>
+                    <td><Num value={day.figures.calls} /></td>
+                    <td><Num value={day.figures.answered} /></td>
+                    <td><Pct value={day.figures.answer_rate} /></td>
+                    <td><Num value={day.figures.converted} /></td>
+                    <td><Num value={day.figures.opted_out} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </>
+  );
+}
+
+function CompareTab({ campaigns }: { campaigns: CampaignListItem[] }) {
+  const { t, pct } = useI18n();
+  const [chosen, setChosen] = useState<number[]>(campaigns.slice(0, 2).map((c) => c.id));
+  const enough = chosen.length >= 2 && chosen.length <= 10;
+  const compare = useQuery({
+    queryKey: ['compare', chosen.join(',')],
+    queryFn: () => ok(api.GET('/api/v1/reports/compare', { params: { query: { campaigns: chosen.join(',') } } })),
+    enabled: enough,
+  });
+  if (campaigns.length < 2) return <EmptyState title={t('reports.compareNeedsTwo')}>{t('reports.compareNeedsTwoBody')}</EmptyState>;
+  const data = compare.data;
+  const rates = ['answer_rate', 'conversion_rate', 'opt_out_rate'] as const;
+  const colors = ['#1d4ed8', '#15803d', '#b45309', '#7e22ce', '#0e7490', '#b91c1c', '#4b5563', '#c2410c', '#111827', '#65a30d'];
+  return (
+    <>
+      <CampaignPicker campaigns={campaigns} chosen={chosen} onChange={setChosen} label={t('reports.compareChoose')} />
+      {!enough ? (
+        <Notice kind="info">{t('reports.compareHowMany')}</Notice>
+      ) : compare.isLoading ? (
+        <Loading />
+      ) : compare.isError ? (
+        <ErrorBox error={compare.error} />
+      ) : data ? (
+        <>
+          <Card title={t('reports.rates')}>
+            <BarChart
+              label={t('reports.rates')}
+              stacked={false}
+              formatY={(y) => pct(y, 0)}
+              keys={data.columns.map((col, i) => ({ key: String(col.campaign.id), label: col.campaign.name, color: colors[i % colors.length] }))}
+              groups={rates.map((rate) => ({ label: t(`reports.rate.${rate}`), values: Object.fromEntries(data.columns.map((col) => [String(col.campaign.id), col.figures[rate] ?? 0])) }))}
+              summary={data.columns.map((col) => `${col.campaign.name}: ${rates.map((r) => pct(col.figures[r])).join(', ')}`).join('; ')}
+            />
+          </Card>
+          <div className="table-wrap">
+            <table className="table compare-table">
+              <caption>{t('reports.sideBySide')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('reports.measure')}</th>
+                  {data.columns.map((col) => (
+                    <th scope="col" key={col.campaign.id}>
+                      <UserText>{col.campaign.name}</UserText>
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {(['calls', 'dialed', 'answered', 'converted', 'opted_out'] as const).map((key) => (
+                  <tr key={key}>
+                    <th scope="row">{t(`figures.${key === 'opted_out' ? 'optedOut' : key}`)}</th>
+                    {data.columns.map((col) => (
+                      <td key={col.campaign.id}>
+                        <Num value={col.figures[key]} />
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+                {rates.map((rate) => (
+                  <tr key={rate}>
+                    <th scope="row">{t(`reports.rate.${rate}`)}</th>
+                    {data.columns.map((col, index) => {
+                      const leads = data.leaders[rate].includes(index);
+                      return (
+                        <td key={col.campaign.id} className={leads ? 'leader' : undefined}>
+                          <Pct value={col.figures[rate]} /> {leads && <span className="badge badge-active">{t('reports.leads')}</span>}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                ))}
+                <tr>
+                  <th scope="row">{t('reports.talkTime')}</th>
+                  {data.columns.map((col) => (
+                    <td key={col.campaign.id}>
+                      <bdi dir="ltr" className="num">{formatDuration(col.talk_ms)}</bdi>
+                    </td>
+                  ))}
+                </tr>
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; initial: number | null }) {
+  const { t, code, lang } = useI18n();
+  const [id, setId] = useState<number | null>(initial ?? campaigns[0]?.id ?? null);
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const report = useQuery({
+    queryKey: ['report', id, from, to],
+    queryFn: () => ok(api.GET('/api/v1/campaigns/{id}/report', { params: { path: { id: id as number }, query: { from: from || undefined, to: to ? addDays(to, 1) : undefined } } })),
+    enabled: id !== null,
+  });
+  if (!campaigns.length) return <EmptyState title={t('reports.noCampaigns')}>{t('reports.noCampaignsBody')}</EmptyState>;
+  const query = new URLSearchParams({ lang });
+  if (from) query.set('from', from);
+  if (to) query.set('to', addDays(to, 1));
+  const exportUrl = (format: string) => `/api/v1/campaigns/${id}/report/export?format=${format}&${query.toString()}`;
+  const data = report.data;
+  return (
+    <>
+      <div className="filters">
+        <SelectField label={t('reports.campaign')} value={String(id ?? '')} onChange={(e) => setId(Number(e.target.value))} options={campaigns.map((c) => ({ value: String(c.id), label: c.name }))} />
+        <TextField label={t('common.from')} type="date" value={from} onChange={(e) => setFrom(e.target.value)} ltr />
+        <TextField label={t('reports.toInclusive')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr />
+      </div>
+      <div className="export-row" role="group" aria-label={t('reports.export')}>
+        <span>{t('reports.export')}:</span>
+        <DownloadLink href={exportUrl('pdf')} icon={<IconDownload />}>
+          {t('reports.exportPdf')}
+        </DownloadLink>
+        <DownloadLink href={exportUrl('xlsx')} icon={<IconDownload />}>
+          {t('reports.exportXlsx')}
+        </DownloadLink>
+        <DownloadLink href={exportUrl('csv')} icon={<IconDownload />}>
+          {t('reports.exportCsv')}
+        </DownloadLink>
+      </div>
+      <p className="hint">{t('reports.exportHint')}</p>
+      {report.isLoading ? (
+        <Loading />
+      ) : report.isError ? (
+        <ErrorBox error={report.error} />
+      ) : data ? (
+        <>
+          <div className="stats">
+            <Stat label={t('figures.calls')} value={<Num value={data.figures.calls} />} />
+            <Stat label={t('figures.answered')} value={<Num value={data.figures.answered} />} />
+            <Stat label={t('figures.answerRate')} value={<Pct value={data.figures.answer_rate} />} />
+            <Stat label={t('figures.conversionRate')} value={<Pct value={data.figures.conversion_rate} />} />
+            <Stat label={t('figures.optOutRate')} value={<Pct value={data.figures.opt_out_rate} />} />
+            <Stat label={t('reports.talkTime')} value={<bdi dir="ltr" className="num">{formatDuration(data.talk_ms)}</bdi>} />
+          </div>
+          <Card title={t('campaign.outcomes')}>
+            {data.outcomes.length ? (
+              <BreakdownBars label={t('campaign.outcomes')} rows={data.outcomes.map((o) => ({ key: o.outcome, label: code('outcome', o.outcome), count: o.count, share: o.share, color: OUTCOME_COLORS[o.outcome] ?? '#6b7280' }))} />
+            ) : (
+              <p className="muted">{t('campaign.noCallsYet')}</p>
+            )}
+            <p className="hint">
+              {t('reports.firstCall')} <When value={data.first_call} /> · {t('reports.lastCall')} <When value={data.last_call} /> · {t('reports.generated')} <When value={data.generated_at} />
+            </p>
+          </Card>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+export function ReportsPage() {
+  const { t } = useI18n();
+  const [params] = useSearchParams();
+  const initial = params.get('campaign') ? Number(params.get('campaign')) : null;
+  const [tab, setTab] = useState<'campaign' | 'history' | 'compare'>(initial ? 'campaign' : 'campaign');
+  const campaigns = useCampaignList();
+  return (
+    <>
+      <PageHeader title={t('reports.title')} subtitle={t('reports.subtitle')} />
+      <Tabs
+        label={t('reports.sections')}
+        value={tab}
+        onChange={setTab}
+        tabs={[
+          { id: 'campaign', label: t('reports.tab.campaign') },
+          { id: 'history', label: t('reports.tab.history') },
+          { id: 'compare', label: t('reports.tab.compare') },
+        ]}
+      />
+      <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tab-panel">
+        {campaigns.isLoading ? (
+          <Loading />
+        ) : campaigns.isError ? (
+          <ErrorBox error={campaigns.error} />
+        ) : (
+          <>
+            {tab === 'campaign' && <CampaignTab campaigns={campaigns.data ?? []} initial={initial} />}
+            {tab === 'history' && <HistoryTab campaigns={campaigns.data ?? []} />}
+            {tab === 'compare' && <CompareTab campaigns={campaigns.data ?? []} />}
+          </>
+        )}
+      </div>
+    </>
+  );
+}

@@ -5,6 +5,7 @@ mod audio;
 mod blacklist;
 mod campaigns;
 mod contacts;
+mod flows;
 mod roles;
 mod session;
 mod support;

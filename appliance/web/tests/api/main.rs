@@ -3,6 +3,7 @@
 
 mod audio;
 mod blacklist;
+mod calls;
 mod campaigns;
 mod contacts;
 mod flows;

@@ -7,6 +7,7 @@ mod calls;
 mod campaigns;
 mod contacts;
 mod flows;
+mod reports;
 mod roles;
 mod session;
 mod support;

@@ -11,4 +11,5 @@ mod reports;
 mod roles;
 mod session;
 mod support;
+mod system;
 mod users;

@@ -1,0 +1,547 @@
+//! The box itself: the health check, settings, the pacing log, the audit log,
+//! the live status, the OpenAPI document, and what unknown routes and methods
+//! answer.
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode, header};
+use chrono::Duration;
+use serde_json::{Value, json};
+use shofar_store::accounts::Role;
+use shofar_store::calls::CallOutcome;
+use shofar_store::campaigns::CampaignId;
+use shofar_store::pacing::PaceLogEntry;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{Call, TestApp, at, donors_xlsx};
+
+#[tokio::test]
+async fn the_health_check_is_public_and_tells_no_secrets() {
+    let app = TestApp::new();
+    app.add_user("adam", Role::Admin);
+    let response = app.anonymous().get("/healthz").await;
+    let health = response.expect(StatusCode::OK);
+    assert_eq!(
+        health,
+        json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "backend": null,
+            "telephony_up": null,
+            "active_calls": 0,
+            "campaigns_running": 0
+        })
+    );
+    let text = response.text();
+    for secret in [
+        "adam",
+        "password",
+        "token",
+        app.data_dir().to_str().unwrap(),
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Every answer carries the security headers; API answers are never cached.
+    assert_eq!(
+        response.header(header::X_CONTENT_TYPE_OPTIONS),
+        Some("nosniff")
+    );
+    assert_eq!(response.header(header::X_FRAME_OPTIONS), Some("DENY"));
+    let api = app.anonymous().get("/api/v1/setup").await;
+    assert_eq!(api.header(header::CACHE_CONTROL), Some("no-store"));
+    assert_eq!(api.header(header::REFERRER_POLICY), Some("same-origin"));
+}
+
+#[tokio::test]
+async fn settings_are_read_by_analysts_and_changed_by_admins() {
+    let app = TestApp::new();
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let admin = app.login_as("adam", Role::Admin).await;
+    let settings = ana.get("/api/v1/settings").await.expect(StatusCode::OK);
+    assert_eq!(settings["stored"], json!({}));
+    assert_eq!(settings["telephony"]["reachable"], false);
+    let editable: Vec<&str> = settings["editable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        editable,
+        [
+            "calendar.location",
+            "dialer.max_cps",
+            "dialer.max_channels",
+            "ui.language"
+        ]
+    );
+    let location = &settings["editable"][0];
+    assert!(
+        location["choices"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("haifa"))
+    );
+
+    let changed = admin
+        .put(
+            "/api/v1/settings",
+            json!({"dialer.max_cps": 20, "calendar.location": "haifa", "ui.language": "en"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        changed["stored"],
+        json!({"dialer.max_cps": 20, "calendar.location": "haifa", "ui.language": "en"})
+    );
+    assert_eq!(
+        ana.get("/api/v1/settings").await.json()["stored"],
+        changed["stored"]
+    );
+    // null goes back to shofar.toml's value.
+    let reverted = admin
+        .put(
+            "/api/v1/settings",
+            json!({"dialer.max_cps": null, "dialer.max_channels": 300}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        reverted["stored"],
+        json!({"calendar.location": "haifa", "ui.language": "en", "dialer.max_channels": 300})
+    );
+
+    // Each bad key or value is named; nothing of a refused change is stored.
+    let refused = admin
+        .put(
+            "/api/v1/settings",
+            json!({
+                "calendar.location": "atlantis",
+                "dialer.colour": "red",
+                "dialer.max_channels": 2.5,
+                "dialer.max_cps": 1000,
+                "ui.language": "fr"
+            }),
+        )
+        .await;
+    refused.expect_fields(&[
+        "calendar.location",
+        "dialer.colour",
+        "dialer.max_channels",
+        "dialer.max_cps",
+        "ui.language",
+    ]);
+    for (value, field) in [
+        (json!({"dialer.max_cps": 0}), "dialer.max_cps"),
+        (json!({"dialer.max_cps": "20"}), "dialer.max_cps"),
+        (json!({"dialer.max_channels": 0}), "dialer.max_channels"),
+        (json!({"ui.language": 1}), "ui.language"),
+        (json!({"http.session_days": 30}), "http.session_days"),
+    ] {
+        admin
+            .put("/api/v1/settings", value)
+            .await
+            .expect_fields(&[field]);
+    }
+    for body in [json!({}), json!([{"dialer.max_cps": 20}]), json!("haifa")] {
+        admin
+            .put("/api/v1/settings", body)
+            .await
+            .expect_error(StatusCode::BAD_REQUEST, "bad_request");
+    }
+    assert_eq!(
+        ana.get("/api/v1/settings").await.json()["stored"],
+        reverted["stored"]
+    );
+    ana.put("/api/v1/settings", json!({"ui.language": "he"}))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn the_pacing_log_lists_every_change_newest_first() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let winter = app.create_campaign(&mia, json!({"name": "חורף"})).await;
+    let survey = app.create_campaign(&mia, json!({"name": "סקר"})).await;
+    let start = at("2026-11-22T08:00:00Z");
+    let entries = [
+        (
+            None,
+            50.0,
+            30.0,
+            Some(400),
+            Some(240),
+            "CPU 91% over 85%: box pace lowered",
+        ),
+        (
+            Some(winter),
+            5.0,
+            3.5,
+            None,
+            None,
+            "answer rate 12% under 20%",
+        ),
+        (
+            Some(survey),
+            5.0,
+            2.5,
+            None,
+            None,
+            "answer rate 9% under 20%",
+        ),
+        (
+            None,
+            30.0,
+            40.0,
+            Some(240),
+            Some(320),
+            "CPU back to 60%: raised a step",
+        ),
+    ];
+    let mut store = app.store();
+    for (i, (campaign, old_cps, new_cps, old_channels, new_channels, reason)) in
+        entries.iter().enumerate()
+    {
+        store
+            .log_pace_change(&PaceLogEntry {
+                at: start + Duration::seconds(30 * i as i64),
+                campaign: campaign.map(CampaignId),
+                old_cps: *old_cps,
+                new_cps: *new_cps,
+                old_channels: *old_channels,
+                new_channels: *new_channels,
+                reason: (*reason).to_owned(),
+            })
+            .unwrap();
+    }
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let log = ana.get("/api/v1/pacing").await.expect(StatusCode::OK);
+    assert_eq!(log.as_array().unwrap().len(), 4);
+    assert_eq!(
+        log[0],
+        json!({
+            "at": "2026-11-22T08:01:30Z",
+            "campaign_id": null,
+            "old_cps": 30.0,
+            "new_cps": 40.0,
+            "old_channels": 240,
+            "new_channels": 320,
+            "reason": "CPU back to 60%: raised a step"
+        })
+    );
+    let reasons = |log: &Value| -> Vec<String> {
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reason"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // One campaign's: its own changes and the box's, which limit it too.
+    let winter_log = ana
+        .get(&format!("/api/v1/pacing?campaign={winter}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        reasons(&winter_log),
+        [
+            "CPU back to 60%: raised a step",
+            "answer rate 12% under 20%",
+            "CPU 91% over 85%: box pace lowered"
+        ]
+    );
+    assert_eq!(winter_log[1]["campaign_id"], winter);
+    assert_eq!(
+        reasons(&ana.get("/api/v1/pacing?limit=2").await.json()),
+        ["CPU back to 60%: raised a step", "answer rate 9% under 20%"]
+    );
+    for query in ["limit=0", "limit=1001"] {
+        ana.get(&format!("/api/v1/pacing?{query}"))
+            .await
+            .expect_fields(&["limit"]);
+    }
+    ana.get("/api/v1/pacing?campaign=winter")
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn the_audit_log_names_who_acted_through_the_api() {
+    let app = TestApp::new();
+    let admin = app.login_as("adam", Role::Admin).await;
+    let mia = app.login_as("mia", Role::Manager).await;
+    let script = app.token_for("ci", Role::Manager);
+    let id = app
+        .create_campaign(&mia, json!({"name": "תרומות חורף 2027"}))
+        .await;
+    app.create_campaign(&script, json!({"name": "נוצר בסקריפט"}))
+        .await;
+    script
+        .post(
+            "/api/v1/blacklist",
+            json!({"numbers": ["052-5551234"], "reason": "opt-out by email"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    app.import_contacts(&mia, id, "donors.xlsx", &donors_xlsx())
+        .await;
+    admin
+        .put("/api/v1/settings", json!({"dialer.max_cps": 20}))
+        .await
+        .expect(StatusCode::OK);
+
+    let audit = admin.get("/api/v1/audit").await.expect(StatusCode::OK);
+    let entries = audit.as_array().unwrap();
+    let found = |action: &str, actor: &str| {
+        entries
+            .iter()
+            .find(|e| e["action"] == action && e["actor"] == actor)
+            .unwrap_or_else(|| panic!("no {action} by {actor} in {audit:#}"))
+            .clone()
+    };
+    let created = found("campaign.create", "web:mia");
+    assert_eq!(created["subject_kind"], "campaign");
+    assert_eq!(created["subject_id"], id.to_string());
+    found("campaign.create", "api:ci/tests");
+    let added = found("blacklist.add", "api:ci/tests");
+    assert_eq!(added["details"]["outcome"]["added"], 1);
+    found("contacts.import", "web:mia");
+    let settings = found("settings.update", "web:adam");
+    assert!(
+        settings["details"].to_string().contains("dialer.max_cps"),
+        "{settings}"
+    );
+    // Newest first.
+    assert_eq!(entries[0]["action"], "settings.update");
+    let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|pair| pair[0] >= pair[1]), "{times:?}");
+
+    let limited = admin.get("/api/v1/audit?limit=2").await.json();
+    assert_eq!(limited.as_array().unwrap().len(), 2);
+    for query in ["limit=0", "limit=1001"] {
+        admin
+            .get(&format!("/api/v1/audit?{query}"))
+            .await
+            .expect_fields(&["limit"]);
+    }
+    mia.get("/api/v1/audit")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn the_status_snapshot_follows_the_call_records() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let initial = ana.get("/api/v1/status").await.expect(StatusCode::OK);
+    for key in [
+        "seq",
+        "at",
+        "last_event_at",
+        "backend",
+        "telephony_up",
+        "active_calls",
+        "queue_depth",
+        "dialing_rate",
+        "pace_cps",
+        "ceiling_cps",
+        "max_channels",
+        "health",
+        "alerts",
+        "campaigns",
+        "totals",
+        "jobs",
+    ] {
+        assert!(initial.get(key).is_some(), "{key} missing from {initial:#}");
+    }
+    assert_eq!(initial["campaigns"], json!([]));
+    assert_eq!(initial["totals"]["calls"], 0);
+    assert_eq!(initial["backend"], Value::Null);
+
+    // A running campaign with calls: the live figures follow the records.
+    let id = app.create_campaign(&mia, json!({"name": "פעיל"})).await;
+    app.import_contacts(&mia, id, "donors.xlsx", &donors_xlsx())
+        .await;
+    mia.post(&format!("/api/v1/campaigns/{id}/start"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    for (i, outcome) in [
+        CallOutcome::Answered,
+        CallOutcome::Busy,
+        CallOutcome::Answered,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut call = Call::new(
+            &format!("live-{i}"),
+            id,
+            "+972525551234",
+            "2026-12-01T08:00:00Z",
+            outcome,
+        );
+        call.started_at += Duration::minutes(i as i64);
+        app.record_call(&call);
+    }
+    let shutdown = CancellationToken::new();
+    let state = app.state.clone();
+    let stop = shutdown.clone();
+    let follower = tokio::spawn(async move {
+        state
+            .live
+            .run(
+                state.pool.clone(),
+                state.jobs.clone(),
+                state.probe.clone(),
+                state.config.data_dir.clone(),
+                stop,
+            )
+            .await
+    });
+    let mut snapshot = Value::Null;
+    for _ in 0..2000 {
+        snapshot = ana.get("/api/v1/status").await.expect(StatusCode::OK);
+        if snapshot["campaigns"][0]["figures"]["calls"] == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    shutdown.cancel();
+    follower.await.unwrap();
+    assert!(snapshot["seq"].as_u64().unwrap() > 0, "{snapshot:#}");
+    let campaign = &snapshot["campaigns"][0];
+    assert_eq!(campaign["id"], id);
+    assert_eq!(campaign["name"], "פעיל");
+    assert_eq!(campaign["running"], false, "no dialer runs here");
+    // The same figures a report over the same records gives.
+    let report = ana
+        .get(&format!("/api/v1/campaigns/{id}/report"))
+        .await
+        .json();
+    assert_eq!(campaign["figures"], report["figures"]);
+    assert_eq!(snapshot["totals"], report["figures"]);
+    assert_eq!(snapshot["totals"]["answered"], 2);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_public_and_lists_every_route() {
+    let app = TestApp::new();
+    let response = app.anonymous().get("/api/v1/openapi.json").await;
+    let document = response.expect(StatusCode::OK);
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        document["openapi"]
+    );
+    assert_eq!(document["info"]["title"], "Shofar");
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    // The served document is the router's own.
+    let (_, openapi) = shofar_web::router(app.state.clone());
+    assert_eq!(document, serde_json::to_value(&openapi).unwrap());
+
+    let paths = document["paths"].as_object().unwrap();
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("4XX") && responses.contains_key("5XX"),
+                "{method} {path} does not document its errors"
+            );
+            assert!(
+                responses
+                    .keys()
+                    .any(|code| code.starts_with('2') || code == "101"),
+                "{method} {path} has no success response"
+            );
+            assert!(
+                operation.get("tags").is_some(),
+                "{method} {path} has no tag"
+            );
+        }
+    }
+    for route in [
+        "GET /healthz",
+        "POST /api/v1/session",
+        "POST /api/v1/setup",
+        "GET /api/v1/campaigns",
+        "POST /api/v1/campaigns/{id}/start",
+        "POST /api/v1/campaigns/{id}/imports",
+        "DELETE /api/v1/blacklist/{number}",
+        "GET /api/v1/audio/{folder}/{name}/playback",
+        "PUT /api/v1/flows/{id}",
+        "GET /api/v1/calls/{call_id}",
+        "GET /api/v1/campaigns/{id}/report/export",
+        "GET /api/v1/reports/compare",
+        "GET /api/v1/live",
+        "PUT /api/v1/settings",
+        "GET /api/v1/audit",
+    ] {
+        assert!(operations.contains(route), "{route} is not documented");
+    }
+    // Every documented operation answers (it is routed): none is a 404 from
+    // the fallback or a 405.
+    let admin = app.token_for("adam", Role::Admin);
+    for operation in &operations {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let uri = path
+            .replace("{id}", "999999")
+            .replace("{number}", "0525551234")
+            .replace("{folder}", "prompts")
+            .replace("{name}", "nothing")
+            .replace("{call_id}", "nothing");
+        let response = admin
+            .send(method.parse::<Method>().unwrap(), &uri, None, Vec::new())
+            .await;
+        assert!(
+            response.status != StatusCode::METHOD_NOT_ALLOWED
+                && !(response.status == StatusCode::NOT_FOUND
+                    && response.code() == "route_not_found"),
+            "{operation}: {} {}",
+            response.status,
+            response.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_api_s_format() {
+    let app = TestApp::new();
+    let admin = app.login_as("adam", Role::Admin).await;
+    for (method, path) in [
+        (Method::GET, "/api/v1/campaign"),
+        (Method::GET, "/api/v2/campaigns"),
+        (Method::POST, "/api/v1/campaigns/1/restart"),
+        (Method::GET, "/api/v1/users/1/sessions"),
+    ] {
+        for client in [admin.clone(), app.anonymous()] {
+            let response = client.send(method.clone(), path, None, Vec::new()).await;
+            response.expect_error(StatusCode::NOT_FOUND, "route_not_found");
+            assert!(
+                response.text().contains("openapi.json"),
+                "{}",
+                response.text()
+            );
+        }
+    }
+    for (method, path) in [
+        (Method::PATCH, "/api/v1/campaigns"),
+        (Method::DELETE, "/healthz"),
+        (Method::PUT, "/api/v1/session"),
+        (Method::GET, "/api/v1/campaigns/1/start"),
+        (Method::POST, "/api/v1/openapi.json"),
+    ] {
+        let response = admin.send(method.clone(), path, None, Vec::new()).await;
+        response.expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        assert!(
+            response.text().contains(method.as_str()),
+            "{}",
+            response.text()
+        );
+    }
+}

@@ -282,3 +282,32 @@ async fn one_call_is_shown_as_recorded() {
         json!({"answered": 2, "busy": 1, "no_answer": 1, "blacklisted": 1, "in_call": 1})
     );
 }
+
+#[tokio::test]
+async fn a_test_call_checks_its_number_and_campaign_and_needs_an_engine() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let campaign = app.create_campaign(&mia, json!({"name": "ניסיון"})).await;
+    mia.post("/api/v1/calls/test", json!({"number": "0234"}))
+        .await
+        .expect_fields(&["number"]);
+    mia.post(
+        "/api/v1/calls/test",
+        json!({"number": "052-5551234", "campaign_id": 999}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND, "not_found");
+    mia.post("/api/v1/calls/test", json!({"to": "052-5551234"}))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // This box runs no telephony engine: the call cannot be placed, and nothing
+    // is recorded.
+    let refused = mia
+        .post(
+            "/api/v1/calls/test",
+            json!({"number": "052-5551234", "campaign_id": campaign}),
+        )
+        .await;
+    refused.expect_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert_eq!(mia.get("/api/v1/calls").await.json()["total"], 0);
+}

@@ -750,3 +750,85 @@ async fn the_calendar_preview_shows_unsaved_settings() {
         .await
         .expect_fields(&["days"]);
 }
+
+#[tokio::test]
+async fn next_shows_who_the_dialer_calls_and_from_when() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let id = plain_campaign(&app, &mia, "הבאים בתור").await;
+    app.import_contacts(&mia, id, "donors.xlsx", &donors_xlsx())
+        .await;
+    let next = mia
+        .get(&format!("/api/v1/campaigns/{id}/next"))
+        .await
+        .expect(StatusCode::OK);
+    // Whatever the hour: open now, or closed until it reopens, and then from
+    // then.
+    match next["gate"]["state"].as_str().unwrap() {
+        "open" => assert!(next["from"].is_string()),
+        "closed" => assert_eq!(next["from"], next["gate"]["reopens"], "{next:#}"),
+        other => panic!("a campaign without an end cannot be {other}"),
+    }
+    let mut numbers: Vec<&str> = next["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        [
+            "+97236123456",
+            "+972525551234",
+            "+972547654321",
+            "+972587123456"
+        ]
+    );
+    assert!(
+        next["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["attempts"] == 0)
+    );
+    let two = mia
+        .get(&format!("/api/v1/campaigns/{id}/next?limit=2"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(two["contacts"].as_array().unwrap().len(), 2);
+    assert_eq!(two["contacts"][0], next["contacts"][0]);
+
+    // A listed number is never offered.
+    mia.post(
+        "/api/v1/blacklist",
+        json!({"numbers": ["052-5551234"], "reason": "opt-out"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let after = mia
+        .get(&format!("/api/v1/campaigns/{id}/next"))
+        .await
+        .json();
+    assert_eq!(after["contacts"].as_array().unwrap().len(), 3);
+    assert!(!after.to_string().contains("+972525551234"));
+
+    // A cancelled campaign calls nobody.
+    mia.post(&format!("/api/v1/campaigns/{id}/cancel"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        mia.get(&format!("/api/v1/campaigns/{id}/next"))
+            .await
+            .json()["contacts"],
+        json!([])
+    );
+    for query in ["limit=0", "limit=101"] {
+        mia.get(&format!("/api/v1/campaigns/{id}/next?{query}"))
+            .await
+            .expect_fields(&["limit"]);
+    }
+    mia.get("/api/v1/campaigns/999/next")
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+}

@@ -545,3 +545,16 @@ async fn unknown_routes_and_methods_answer_in_the_api_s_format() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_live_socket_needs_a_websocket_handshake() {
+    let app = TestApp::new();
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let refused = ana.get("/api/v1/live").await;
+    refused.expect_error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(refused.text().contains("WebSocket"), "{}", refused.text());
+    app.anonymous()
+        .get("/api/v1/live")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+}

@@ -279,7 +279,8 @@ pub struct ContactQuery {
     /// Digits of the number (any part of it, as typed: `0525551234` finds
     /// `+972525551234`), or text in the contact's other columns.
     pub search: Option<String>,
-    /// `pending`, `in_progress`, `completed`, `failed` or `blacklisted`.
+    /// `pending`, `in_progress`, `completed`, `failed` or `blacklisted` (a
+    /// pending contact whose number was listed since is `blacklisted`).
     pub status: Option<String>,
 }
 
@@ -334,9 +335,19 @@ impl Store {
         use rusqlite::types::Value;
         let mut clauses = vec!["campaign_id = ?".to_owned()];
         let mut values = vec![Value::Integer(campaign.0)];
-        if let Some(status) = &query.status {
-            clauses.push("status = ?".to_owned());
-            values.push(Value::Text(status.clone()));
+        // A contact whose number was listed after it was imported keeps its
+        // status until a dial is refused; it counts as blacklisted (as in
+        // `contact_counts`), not as pending.
+        match query.status.as_deref() {
+            None => {}
+            Some("pending") => clauses.push("status = 'pending' AND blacklisted = 0".to_owned()),
+            Some("blacklisted") => clauses.push(
+                "(status = 'blacklisted' OR (status = 'pending' AND blacklisted = 1))".to_owned(),
+            ),
+            Some(status) => {
+                clauses.push("status = ?".to_owned());
+                values.push(Value::Text(status.to_owned()));
+            }
         }
         if let Some(search) = query
             .search

@@ -168,6 +168,23 @@ async fn a_campaigns_contacts_are_marked_and_unmarked() {
     assert_eq!(contacts["items"][0]["blacklisted"], true);
     let shown = mia.get(&format!("/api/v1/campaigns/{id}")).await.json();
     assert_eq!(shown["contacts"]["blacklisted"], 1);
+    assert_eq!(shown["contacts"]["pending"], 3);
+    // Regression: the list's status filter agrees with those counts. A contact
+    // listed after its import kept status `pending`, so `status=blacklisted`
+    // found nobody while the campaign counted one, and `status=pending` showed
+    // the listed number among those still to call.
+    let listed = mia
+        .get(&format!("/api/v1/campaigns/{id}/contacts?status=blacklisted"))
+        .await
+        .json();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["number"], "+972525551234");
+    let pending = mia
+        .get(&format!("/api/v1/campaigns/{id}/contacts?status=pending"))
+        .await
+        .json();
+    assert_eq!(pending["total"], 3);
+    assert!(!pending.to_string().contains("+972525551234"));
     assert_eq!(
         mia.get("/api/v1/campaigns").await.json()[0]["blacklisted_contacts"],
         1

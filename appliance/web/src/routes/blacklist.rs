@@ -488,6 +488,9 @@ pub async fn import(
                 }
                 Err(error) => {
                     tracing::warn!(%error, "do-not-call import failed");
+                    // The box's upload folder means nothing to whoever sent the file.
+                    let error =
+                        error.replace(&path.display().to_string(), &job.snapshot().file_name);
                     job.fail(format!("{error}; nothing was added"));
                 }
             }

@@ -174,7 +174,9 @@ async fn a_campaigns_contacts_are_marked_and_unmarked() {
     // found nobody while the campaign counted one, and `status=pending` showed
     // the listed number among those still to call.
     let listed = mia
-        .get(&format!("/api/v1/campaigns/{id}/contacts?status=blacklisted"))
+        .get(&format!(
+            "/api/v1/campaigns/{id}/contacts?status=blacklisted"
+        ))
         .await
         .json();
     assert_eq!(listed["total"], 1);
@@ -562,6 +564,10 @@ async fn a_damaged_or_oversized_list_adds_nothing() {
             .unwrap()
             .ends_with("nothing was added"),
         "{job:#}"
+    );
+    assert!(
+        !job["error"].as_str().unwrap().contains("uploads/"),
+        "the reason names the file, not the box's folder: {job:#}"
     );
     assert!(!refused_at_the_dial(&app, "+972525551234"));
     assert_eq!(mia.get("/api/v1/blacklist").await.json()["total"], 0);

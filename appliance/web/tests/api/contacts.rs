@@ -306,6 +306,71 @@ async fn a_damaged_file_fails_its_job_and_imports_nothing() {
     );
 }
 
+/// Regression: a failed import's reason named the file by its path in the box's
+/// upload folder (`/var/lib/shofar/uploads/20261203T000547.850-2/donors.xlsx has
+/// no sheet …`), which means nothing to the person who sent `donors.xlsx`.
+#[tokio::test]
+async fn a_failed_import_says_why_in_the_senders_terms() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let id = app.create_campaign(&mia, json!({"name": "גיליונות"})).await;
+    let path = format!("/api/v1/campaigns/{id}/imports");
+    for (fields, expected) in [
+        (
+            [("sheet", "תורמים")],
+            "תורמים 2027.xlsx has no sheet named \"תורמים\"; its sheets are: Sheet1",
+        ),
+        (
+            [("phone_column", "נייד")],
+            "there is no column \"נייד\"; the headers are: שם, טלפון, עיר",
+        ),
+    ] {
+        let job = app
+            .run_import(&mia, &path, &fields, ("תורמים 2027.xlsx", &donors_xlsx()))
+            .await;
+        assert_eq!(job["status"], "failed", "{job:#}");
+        let error = job["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{error}");
+        assert!(error.ends_with("; nothing was imported"), "{error}");
+        let data_dir = app.data_dir().to_str().unwrap();
+        assert!(
+            !error.contains("uploads/") && !error.contains(data_dir),
+            "{error}"
+        );
+    }
+    // Named right, the same file imports.
+    let job = app
+        .run_import(
+            &mia,
+            &path,
+            &[("sheet", "Sheet1"), ("phone_column", "טלפון")],
+            ("תורמים 2027.xlsx", &donors_xlsx()),
+        )
+        .await;
+    assert_eq!(job["summary"]["imported"], 4, "{job:#}");
+}
+
+#[tokio::test]
+async fn an_uploaded_file_name_cannot_leave_the_upload_folder() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let id = app.create_campaign(&mia, json!({"name": "שמות"})).await;
+    let job = app
+        .import_contacts(&mia, id, "../../../תורמים.xlsx", &donors_xlsx())
+        .await;
+    assert_eq!(job["file_name"], "תורמים.xlsx");
+    let uploads = app.data_dir().join("uploads");
+    let kept = files_under(&uploads);
+    assert!(
+        kept.iter()
+            .any(|p| p.ends_with("תורמים.xlsx") && p.parent().unwrap().parent() == Some(&uploads)),
+        "{kept:?}"
+    );
+    for outside in [app.data_dir().to_owned(), app.data_dir().join("..")] {
+        assert!(!outside.join("תורמים.xlsx").exists());
+    }
+}
+
 #[tokio::test]
 async fn uploads_that_cannot_be_imported_are_refused_before_any_job() {
     let app = TestApp::with_config(|config| config.max_upload_bytes = 4 * 1024);

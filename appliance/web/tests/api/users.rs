@@ -514,3 +514,44 @@ async fn a_demoted_users_tokens_lose_the_role_too() {
         "analyst"
     );
 }
+
+#[tokio::test]
+async fn expired_tokens_and_removed_users_tokens_do_not_work() {
+    let app = TestApp::new();
+    let admin = app.login_as("adam", Role::Admin).await;
+    let mia = app.login_as("mia", Role::Manager).await;
+    let id = user_id(&app, "mia");
+    app.store()
+        .token_insert(
+            &shofar_store::accounts::NewToken {
+                user_id: id,
+                name: "last year's".to_owned(),
+                token_hash: shofar_web::auth::secret_hash("shofar_expired"),
+                prefix: "shofar_expire".to_owned(),
+                role: Role::Manager,
+                expires_at: Some(Utc::now() - Duration::days(1)),
+            },
+            "test",
+        )
+        .unwrap();
+    app.bearer("shofar_expired")
+        .get("/api/v1/session")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+
+    let created = make_token(&mia, json!({"name": "nightly export"})).await;
+    let script = app.bearer(created["secret"].as_str().unwrap());
+    script.get("/api/v1/session").await.expect(StatusCode::OK);
+    admin
+        .delete(&format!("/api/v1/users/{id}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    script
+        .get("/api/v1/session")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    mia.get("/api/v1/session")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(admin.get("/api/v1/tokens?all=true").await.json(), json!([]));
+}

@@ -348,12 +348,7 @@ impl CampaignFile {
         let [name, kind, purpose, consent_override] = IDENTITY_KEYS.map(&mut text);
         let settings = toml::Value::Table(table)
             .try_into::<SettingsFile>()
-            .map_err(|error| {
-                errors.push(FieldError {
-                    field: "file".to_owned(),
-                    message: error.to_string().trim_end().to_owned(),
-                })
-            })
+            .map_err(|error| errors.push(shape_error(error.to_string().trim_end())))
             .unwrap_or_default();
         if !errors.is_empty() {
             return Err(InvalidSettings(errors));
@@ -428,6 +423,10 @@ impl CampaignFile {
                 Kind::Voice
             }),
         };
+        let purpose_known = self
+            .purpose
+            .as_deref()
+            .is_none_or(|text| Purpose::parse(text).is_some());
         let purpose = match self.purpose.as_deref() {
             None => Purpose::Informational,
             Some(text) => Purpose::parse(text).unwrap_or_else(|| {
@@ -445,7 +444,7 @@ impl CampaignFile {
                     "consent_override",
                     "give the reason in words (it is kept in the audit log)".to_owned(),
                 );
-            } else if !purpose.requires_consent() {
+            } else if !purpose.requires_consent() && purpose_known {
                 problem(
                     "consent_override",
                     format!(
@@ -470,6 +469,35 @@ impl CampaignFile {
             _ => Err(InvalidSettings(problems)),
         }
     }
+}
+
+/// A value of the wrong shape or an unknown key, named by its field. The TOML
+/// reader says where in its message ("…\nin `pacing.cps`", "unknown field
+/// `burst`"); a person (and the web UI, which marks the field) wants the field,
+/// and a sentence instead of serde's "untagged enum" wording.
+fn shape_error(message: &str) -> FieldError {
+    let (text, path) = match message.rsplit_once("\nin `") {
+        Some((text, path)) => (text.to_owned(), path.strip_suffix('`').map(str::to_owned)),
+        None => (message.to_owned(), None),
+    };
+    let unknown = text
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(key, _)| key.to_owned());
+    let field = match (path, unknown) {
+        (Some(path), Some(key)) => format!("{path}.{key}"),
+        (Some(path), None) => path,
+        (None, Some(key)) => key,
+        (None, None) => "campaign".to_owned(),
+    };
+    let message = if text.contains("untagged enum DaySpec") {
+        "give a range like \"09:00-20:00\", a list of ranges, or \"closed\"".to_owned()
+    } else if text.contains("untagged enum RetrySpec") {
+        "give a delay such as \"15m\", or false for no retry".to_owned()
+    } else {
+        text
+    };
+    FieldError { field, message }
 }
 
 fn single(field: &str, message: String) -> InvalidSettings {
@@ -985,5 +1013,59 @@ mod example {
         let settings = file.settings.validate(now).unwrap();
         assert_eq!(settings.windows, WeeklyWindows::israeli_default());
         assert_eq!(settings.retry, RetryPolicy::default());
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    fn problems(body: serde_json::Value) -> Vec<(String, String)> {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        match CampaignFile::from_json(body).and_then(|file| file.validate(now)) {
+            Ok(_) => Vec::new(),
+            Err(invalid) => invalid
+                .0
+                .into_iter()
+                .map(|e| (e.field, e.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_shape_or_an_unknown_key_is_named_by_its_field() {
+        let found = problems(serde_json::json!({"name": "חורף", "max_attempts": "three"}));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "max_attempts");
+        let found = problems(serde_json::json!({"name": "x", "pacing": {"burst": 2}}));
+        assert_eq!(found[0].0, "pacing.burst", "{found:?}");
+        let found = problems(serde_json::json!({"name": "x", "windows": {"sunday": 9}}));
+        assert_eq!(found[0].0, "windows.sunday", "{found:?}");
+        assert!(found[0].1.contains("09:00-20:00"), "{found:?}");
+    }
+
+    #[test]
+    fn a_wrong_purpose_is_one_problem_even_with_a_consent_override() {
+        let found = problems(serde_json::json!({
+            "name": "x", "purpose": "fundraising", "consent_override": "paper forms from 2025"
+        }));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "purpose");
+        // A known purpose that needs no consent still says so.
+        let found = problems(serde_json::json!({
+            "name": "x", "purpose": "political", "consent_override": "paper forms from 2025"
+        }));
+        assert_eq!(found[0].0, "consent_override", "{found:?}");
+    }
+
+    #[test]
+    fn nulls_are_left_out_and_a_body_must_be_an_object() {
+        assert!(
+            problems(serde_json::json!({"name": "x", "end": null, "pacing": {"cps": null}}))
+                .is_empty()
+        );
+        assert_eq!(problems(serde_json::json!(["x"]))[0].0, "campaign");
     }
 }

@@ -265,42 +265,13 @@ impl From<shofar_campaign::InvalidSettings> for ApiError {
             invalid
                 .0
                 .into_iter()
-                .map(|problem| request_field(problem.field, problem.message))
+                .map(|problem| FieldProblem {
+                    field: problem.field,
+                    message: problem.message,
+                })
                 .collect(),
         )
     }
-}
-
-/// The campaign crate reads a request body as it reads the CLI's campaign file,
-/// and names a value of the wrong type or an unknown key `file`, with the key in
-/// the message ("…\nin `pacing.cps`"). The API names the field itself, so the UI
-/// can show which one is wrong.
-fn request_field(field: String, message: String) -> FieldProblem {
-    if field != "file" {
-        return FieldProblem { field, message };
-    }
-    let (text, path) = match message.rsplit_once("\nin `") {
-        Some((text, path)) => (text.to_owned(), path.strip_suffix('`').map(str::to_owned)),
-        None => (message, None),
-    };
-    let unknown = text
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(key, _)| key.to_owned());
-    let field = match (path, unknown) {
-        (Some(path), Some(key)) => format!("{path}.{key}"),
-        (Some(path), None) => path,
-        (None, Some(key)) => key,
-        (None, None) => "campaign".to_owned(),
-    };
-    let message = if text.contains("untagged enum DaySpec") {
-        "give a range like \"09:00-20:00\", a list of ranges, or \"closed\"".to_owned()
-    } else if text.contains("untagged enum RetrySpec") {
-        "give a delay such as \"15m\", or false for no retry".to_owned()
-    } else {
-        text
-    };
-    FieldProblem { field, message }
 }
 
 #[cfg(test)]

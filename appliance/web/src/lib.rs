@@ -27,6 +27,7 @@ pub mod reports;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod ui;
 pub mod upload;
 
 pub use routes::router;

@@ -190,8 +190,7 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
                 async move { axum::Json(document) }
             }),
         )
-        .route("/", get(home))
-        .fallback(not_found)
+        .fallback(|request: Request| crate::ui::serve(request, home, not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(headers_and_log))
         .with_state(state);

@@ -225,6 +225,51 @@ impl Jobs {
     }
 }
 
+/// What a job's work produced.
+pub struct Finished {
+    /// The summary the CLI prints with `--json`.
+    pub summary: serde_json::Value,
+    /// The import's id in the store, when it records one.
+    pub import_id: Option<i64>,
+    /// Whether it wrote a rejected-rows file.
+    pub rejected: bool,
+}
+
+/// Runs `work` on a thread of its own, with its own connection to the database
+/// at `db` (an import holds its write transaction for seconds). The job ends
+/// completed with what `work` returns, or failed with its error — the upload's
+/// path on the box replaced by the file's name, which is all its sender knows,
+/// and `nothing_done` said.
+pub fn run(
+    job: Arc<Job>,
+    db: PathBuf,
+    upload: PathBuf,
+    nothing_done: &'static str,
+    work: impl FnOnce(&mut shofar_store::Store, &Job) -> Result<Finished, String> + Send + 'static,
+) -> std::io::Result<()> {
+    let id = job.id();
+    std::thread::Builder::new()
+        .name(format!("job-{id}"))
+        .spawn(move || {
+            let outcome = shofar_store::Store::open(&db)
+                .map_err(|error| error.to_string())
+                .and_then(|mut store| work(&mut store, &job));
+            match outcome {
+                Ok(finished) => {
+                    tracing::info!(job = id, import = ?finished.import_id, "job finished");
+                    job.complete(finished.summary, finished.import_id, finished.rejected);
+                }
+                Err(error) => {
+                    tracing::warn!(job = id, %error, "job failed");
+                    let error =
+                        error.replace(&upload.display().to_string(), &job.snapshot().file_name);
+                    job.fail(format!("{error}; {nothing_done}"));
+                }
+            }
+        })?;
+    Ok(())
+}
+
 /// A file name from an upload, made safe to use as a path component: its last
 /// component, without control characters, at most 120 characters, keeping the
 /// extension (the import reads the format from it).

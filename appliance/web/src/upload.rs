@@ -62,6 +62,21 @@ fn multipart_error(error: MultipartError) -> ApiError {
     }
 }
 
+/// The multipart form a handler was sent, or why it is not one (415).
+pub fn form(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Multipart> {
+    multipart.map_err(|rejection| {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "send the file as multipart/form-data: {}",
+                rejection.body_text()
+            ),
+        )
+    })
+}
+
 /// Reads every part: `file_field` is streamed into a temporary file in
 /// `temp_dir` (at most `max_bytes`), every other part is kept as text.
 pub async fn receive(

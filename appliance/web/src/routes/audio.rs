@@ -128,15 +128,7 @@ pub async fn upload(
     caller: Caller<Manager>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<UploadedAudio>)> {
-    let multipart = multipart.map_err(|rejection| {
-        ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!(
-                "send the file as multipart/form-data: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let multipart = upload::form(multipart)?;
     let temp = state.config.data_dir.join("uploads");
     let mut form = upload::receive(multipart, "file", &temp, state.config.max_audio_bytes).await?;
     let file = form.require_file("file")?;

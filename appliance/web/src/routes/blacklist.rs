@@ -17,9 +17,9 @@ use shofar_store::blacklist::{BlacklistEntry, BlacklistSource, HistoryEntry, New
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Manager};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::jobs::{JobKind, JobOut};
+use crate::jobs::{self, Finished, JobKind, JobOut};
 use crate::routes::contacts::download;
 use crate::routes::{Page, PageQuery};
 use crate::state::AppState;
@@ -422,15 +422,7 @@ pub async fn import(
     caller: Caller<Manager>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let multipart = multipart.map_err(|rejection| {
-        ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!(
-                "send the file as multipart/form-data: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let multipart = upload::form(multipart)?;
     let uploads = state.config.data_dir.join("uploads");
     let mut upload =
         upload::receive(multipart, "file", &uploads, state.config.max_upload_bytes).await?;
@@ -465,37 +457,25 @@ pub async fn import(
         .map_err(|error| ApiError::internal(format!("cannot start the import: {error}")))?;
     let path = file.keep_in(&folder)?;
     let snapshot = job.snapshot();
-    let db = state.pool.path().to_owned();
     let dnc = state.dnc.clone();
     let normalizer = state.config.normalizer.clone();
-    std::thread::Builder::new()
-        .name(format!("dnc-import-{}", snapshot.id))
-        .spawn(move || {
-            let outcome = shofar_store::Store::open(&db)
-                .map_err(|error| error.to_string())
-                .and_then(|mut store| {
-                    import_blacklist(&mut store, &dnc, &normalizer, &path, &options, &*job)
-                        .map_err(|error| error.to_string())
-                });
-            match outcome {
-                Ok(summary) => {
-                    tracing::info!(added = summary.added, "do-not-call import finished");
-                    job.complete(
-                        serde_json::to_value(&summary).unwrap_or_default(),
-                        None,
-                        false,
-                    );
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "do-not-call import failed");
-                    // The box's upload folder means nothing to whoever sent the file.
-                    let error =
-                        error.replace(&path.display().to_string(), &job.snapshot().file_name);
-                    job.fail(format!("{error}; nothing was added"));
-                }
-            }
-        })
-        .map_err(|error| ApiError::internal(format!("cannot start the import: {error}")))?;
+    let upload = path.clone();
+    jobs::run(
+        job,
+        state.pool.path().to_owned(),
+        upload,
+        "nothing was added",
+        move |store, job| {
+            let summary = import_blacklist(store, &dnc, &normalizer, &path, &options, job)
+                .map_err(|error| error.to_string())?;
+            Ok(Finished {
+                summary: serde_json::to_value(&summary).unwrap_or_default(),
+                import_id: None,
+                rejected: false,
+            })
+        },
+    )
+    .map_err(|error| ApiError::internal(format!("cannot start the import: {error}")))?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/jobs/{}", snapshot.id))],

@@ -13,9 +13,9 @@ use shofar_store::contacts::ContactQuery;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Manager};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::jobs::{JobKind, JobOut};
+use crate::jobs::{self, Finished, JobKind, JobOut};
 use crate::routes::{Page, PageQuery};
 use crate::state::AppState;
 use crate::upload;
@@ -143,15 +143,7 @@ pub async fn import(
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let multipart = multipart.map_err(|rejection| {
-        ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!(
-                "send the file as multipart/form-data: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let multipart = upload::form(multipart)?;
     let campaign = state
         .pool
         .run(move |store| Ok(store.campaign(CampaignId(id))?))
@@ -192,44 +184,25 @@ pub async fn import(
         ..ContactImportOptions::new(campaign.name.clone())
     };
     let snapshot = job.snapshot();
-    let db = state.pool.path().to_owned();
     let dnc = state.dnc.clone();
     let normalizer = state.config.normalizer.clone();
-    std::thread::Builder::new()
-        .name(format!("import-{}", snapshot.id))
-        .spawn(move || {
-            let outcome = shofar_store::Store::open(&db)
-                .map_err(|error| error.to_string())
-                .and_then(|mut store| {
-                    import_contacts(&mut store, &dnc, &normalizer, &path, &options, &*job)
-                        .map_err(|error| error.to_string())
-                });
-            match outcome {
-                Ok(summary) => {
-                    tracing::info!(
-                        campaign = summary.campaign_id,
-                        imported = summary.imported,
-                        invalid = summary.invalid,
-                        "import finished"
-                    );
-                    let rejected = summary.rejected_rows_file.is_some();
-                    let import_id = summary.import_id;
-                    job.complete(
-                        serde_json::to_value(&summary).unwrap_or_default(),
-                        Some(import_id),
-                        rejected,
-                    );
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "import failed");
-                    // The box's upload folder means nothing to whoever sent the file.
-                    let error =
-                        error.replace(&path.display().to_string(), &job.snapshot().file_name);
-                    job.fail(format!("{error}; nothing was imported"));
-                }
-            }
-        })
-        .map_err(|error| ApiError::internal(format!("cannot start the import: {error}")))?;
+    let upload = path.clone();
+    jobs::run(
+        job,
+        state.pool.path().to_owned(),
+        upload,
+        "nothing was imported",
+        move |store, job| {
+            let summary = import_contacts(store, &dnc, &normalizer, &path, &options, job)
+                .map_err(|error| error.to_string())?;
+            Ok(Finished {
+                rejected: summary.rejected_rows_file.is_some(),
+                import_id: Some(summary.import_id),
+                summary: serde_json::to_value(&summary).unwrap_or_default(),
+            })
+        },
+    )
+    .map_err(|error| ApiError::internal(format!("cannot start the import: {error}")))?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/jobs/{}", snapshot.id))],

@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench  the performance benchmarks (docs/benchmarks.md)"
 	@echo "make bench-dialer   the dialer at 500 calls/s and 10,000 channels, simulated telephony"
 	@echo "make bench-api      the HTTP API under wrk and the live socket's freshness"
+	@echo "make webui          build the web UI (Node.js) into webui/dist, embedded by the next cargo build"
+	@echo "make test-webui     the web UI's Vitest tests, then end to end in headless Chromium"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 
 build:
@@ -32,7 +34,8 @@ test: lint
 	$(MAKE) --no-print-directory testbed-up
 	SHOFAR_TESTBED=$(TESTBED_CONFIG) $(CARGO) test --locked --workspace --no-fail-fast; \
 	  status=$$?; tests/testbed/down.sh; \
-	  $(MAKE) --no-print-directory test-api-schema || status=1; exit $$status
+	  $(MAKE) --no-print-directory test-api-schema || status=1; \
+	  $(MAKE) --no-print-directory test-webui || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
@@ -81,10 +84,34 @@ lint:
 unit:
 	$(CARGO) test --locked --workspace --no-fail-fast
 
-## run: a box with demo data, ready for the CLI (the supervisor and web UI arrive
-## with their issues; see README).
-run: build
+## run: a box with demo data, serving the web UI (built first) and the API.
+run: webui
+	$(MAKE) --no-print-directory build
 	@tests/demo.sh "$(SHOFAR)"
+
+## webui: the web UI (webui/, TypeScript, React, Vite) built into webui/dist, which
+## the next cargo build embeds in shofar (appliance/web/src/ui.rs). npm ci runs from
+## package-lock.json only when it changed; npm's cache is $(SHOFAR_CACHE)/npm.
+## Without it, shofar still builds and `/` says how to build the UI.
+webui:
+	webui/scripts/build.sh
+
+## test-webui: the web UI's unit and component tests (Vitest), then end to end in
+## headless Chromium (Debian's; installed with apt-get when missing) against a
+## freshly built `shofar serve --simulate`, in Hebrew and in English (webui/e2e/run.mjs).
+## Screenshots of every page land in target/webui/screenshots.
+test-webui: webui
+	cd webui && npx vitest run
+	$(CARGO) build --locked -p shofar
+	webui/scripts/ensure-chromium.sh
+	cd webui && SHOFAR_BIN="$(SHOFAR_DEBUG)" node e2e/run.mjs
+
+## webui-screenshots: the end-to-end run, saving its screenshots over the ones
+## docs/webui.md shows (docs/screenshots/he, docs/screenshots/en).
+webui-screenshots: webui
+	$(CARGO) build --locked -p shofar
+	webui/scripts/ensure-chromium.sh
+	cd webui && SHOFAR_BIN="$(SHOFAR_DEBUG)" SCREENSHOTS="$(CURDIR)/docs/screenshots" node e2e/run.mjs
 
 ## bench: 1,000,000-row import, 10,000,000-number do-not-call list, and choosing
 ## the next contacts from 1,000,000 and across 21 campaigns.

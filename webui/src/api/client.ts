@@ -61,7 +61,14 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
+// The page's own origin (absolute, so the same code runs under test runners whose
+// Request needs a full URL).
+export const api = createClient<paths>({
+  baseUrl: typeof window !== 'undefined' ? window.location.origin : '',
+  credentials: 'same-origin',
+  // Looked up at each call, not once at load (tests replace it).
+  fetch: (request: Request) => globalThis.fetch(request),
+});
 api.use(auth);
 
 /** Reads an error body (or its absence) into an ApiError. */

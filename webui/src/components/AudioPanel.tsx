@@ -139,7 +139,7 @@ export function AudioPanel({
   return (
     <div className={compact ? 'audio-panel compact' : 'audio-panel'}>
       {shown && !candidate && (
-        <div className="audio-current">
+        <div className="audio-current" data-testid="audio-current">
           <div>
             <strong>{t('audio.current')}</strong>{' '}
             {shown.duration_ms !== null && shown.duration_ms !== undefined && <bdi dir="ltr" className="num">{formatDuration(shown.duration_ms)}</bdi>}
@@ -161,11 +161,11 @@ export function AudioPanel({
           <span>{shown ? t('audio.replaceFile') : t('audio.chooseFile')}</span>
         </label>
         {recording ? (
-          <Button variant="danger" icon={<IconStop />} onClick={() => recorder.current?.stop()}>
+          <Button variant="danger" icon={<IconStop />} onClick={() => recorder.current?.stop()} data-testid="audio-stop">
             {t('audio.stop')} <bdi dir="ltr" className="num">{formatDuration(elapsed * 1000)}</bdi>
           </Button>
         ) : (
-          <Button icon={<IconRecord />} onClick={startRecording} busy={preparing}>
+          <Button icon={<IconRecord />} onClick={startRecording} busy={preparing} data-testid="audio-record">
             {preparing ? t('audio.preparing') : t('audio.record')}
           </Button>
         )}
@@ -183,7 +183,7 @@ export function AudioPanel({
           </p>
           <audio controls src={candidate.url} aria-label={t('audio.preview')} />
           <div className="audio-actions">
-            <Button variant="primary" onClick={save} busy={progress !== null}>
+            <Button variant="primary" onClick={save} busy={progress !== null} data-testid="audio-save">
               {t('audio.save')}
             </Button>
             <Button variant="ghost" onClick={() => setCandidate(null)} disabled={progress !== null}>

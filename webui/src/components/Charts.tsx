@@ -25,9 +25,11 @@ export interface Series {
 
 const W = 640;
 const H = 220;
-const PAD = { top: 12, bottom: 28, side: 44, far: 12 };
+const PAD = { top: 12, bottom: 28, side: 44, far: 24 };
 
-function niceMax(value: number): number {
+/** A round top for the value axis; counts get whole-number ticks (at least 0–4). */
+function niceMax(value: number, integers = false): number {
+  if (integers) value = Math.max(4, value);
   if (value <= 0) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 2.5, 5, 10]) {
@@ -42,7 +44,7 @@ function Legend({ items }: { items: { label: string; color: string }[] }) {
       {items.map((item) => (
         <li key={item.label}>
           <span className="swatch" style={{ background: item.color }} aria-hidden="true" />
-          {item.label}
+          <bdi>{item.label}</bdi>
         </li>
       ))}
     </ul>
@@ -70,7 +72,8 @@ export function LineChart({
   const { dir, num } = useI18n();
   const descId = useId();
   const rtl = dir === 'rtl';
-  const max = niceMax(Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.y))));
+  const values = series.flatMap((s) => s.points.map((p) => p.y));
+  const max = niceMax(Math.max(1, ...values), values.every(Number.isInteger));
   const innerW = W - PAD.side - PAD.far;
   const innerH = H - PAD.top - PAD.bottom;
   const x0 = rtl ? PAD.far : PAD.side;
@@ -145,7 +148,8 @@ export function BarChart({
   const descId = useId();
   const rtl = dir === 'rtl';
   const totals = groups.map((g) => (stacked ? keys.reduce((sum, k) => sum + (g.values[k.key] ?? 0), 0) : Math.max(0, ...keys.map((k) => g.values[k.key] ?? 0))));
-  const max = niceMax(Math.max(1, ...totals));
+  const integers = groups.every((g) => Object.values(g.values).every(Number.isInteger));
+  const max = niceMax(Math.max(1, ...totals), integers);
   const innerW = W - PAD.side - PAD.far;
   const innerH = H - PAD.top - PAD.bottom;
   const x0 = rtl ? PAD.far : PAD.side;

@@ -109,7 +109,7 @@ export function ConfirmDialog({
   };
   return (
     <Dialog open={open} title={title} onClose={onClose}>
-      <form onSubmit={submit}>
+      <form onSubmit={submit} noValidate>
         <div className="confirm-message">{message}</div>
         {reason && (
           <TextAreaField
@@ -130,7 +130,7 @@ export function ConfirmDialog({
           <Button onClick={onClose} disabled={busy}>
             {t('common.cancel')}
           </Button>
-          <Button type="submit" variant={danger ? 'danger' : 'primary'} busy={busy}>
+          <Button type="submit" variant={danger ? 'danger' : 'primary'} busy={busy} data-testid="confirm-ok">
             {confirmLabel}
           </Button>
         </div>

@@ -27,9 +27,9 @@ import { AudioPanel } from './AudioPanel';
 import { IconAlert, IconPlus, IconTrash } from './Icons';
 import { Button, Notice, SelectField, Spinner, TextField } from './ui';
 
-const NODE_W = 200;
+const NODE_W = 190;
 const NODE_H = 92;
-const COL_GAP = 96;
+const COL_GAP = 84;
 const ROW_GAP = 36;
 const PAD = 28;
 const NODE_TYPES: NodeType[] = ['menu', 'play', 'capture', 'action'];
@@ -115,6 +115,7 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
           value={draft}
           dir="ltr"
           aria-label={t('flow.addPromptName')}
+          data-testid="prompt-input"
           placeholder={t('flow.promptPlaceholder')}
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={(e) => {
@@ -129,7 +130,7 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
             <option key={name} value={name} />
           ))}
         </datalist>
-        <Button onClick={add} icon={<IconPlus />}>
+        <Button onClick={add} icon={<IconPlus />} data-testid="prompt-add">
           {t('flow.addPrompt')}
         </Button>
       </div>
@@ -146,7 +147,9 @@ function TargetSelect({
   allowNone,
   noneLabel,
   hint,
+  testId,
 }: {
+  testId?: string;
   label: string;
   value: string | undefined;
   flow: FlowDefinition;
@@ -163,7 +166,7 @@ function TargetSelect({
     ...Object.keys(flow.nodes).map((name) => ({ value: name, label: name })),
     ...NODE_TYPES.map((type) => ({ value: `new:${type}`, label: t('flow.newNodeOf', { type: t(`flow.type.${type}` as MessageKey) }) })),
   ];
-  return <SelectField label={label} hint={hint} value={value ?? ''} onChange={(e) => onPick(e.target.value)} options={options} />;
+  return <SelectField label={label} hint={hint} value={value ?? ''} onChange={(e) => onPick(e.target.value)} options={options} data-testid={testId} />;
 }
 
 function Inspector({
@@ -279,7 +282,7 @@ function Inspector({
                 }
                 options={PHONE_KEYS.filter((k) => k === key || !usedKeys.includes(k)).map((k) => ({ value: k, label: k }))}
               />
-              <TargetSelect label={t('flow.goesTo')} value={node.keys?.[key]} flow={flow} onPick={(v) => pick(v, (f, target) => withNode(f, (n) => ({ ...n, keys: { ...n.keys, [key]: target } })))} />
+              <TargetSelect testId={`target-${key}`} label={t('flow.goesTo')} value={node.keys?.[key]} flow={flow} onPick={(v) => pick(v, (f, target) => withNode(f, (n) => ({ ...n, keys: { ...n.keys, [key]: target } })))} />
               <Button
                 variant="ghost"
                 icon={<IconTrash />}
@@ -297,7 +300,7 @@ function Inspector({
             </div>
           ))}
           {freeKey && (
-            <Button icon={<IconPlus />} onClick={() => pick('new:play', (f, target) => withNode(f, (n) => ({ ...n, keys: { ...n.keys, [freeKey]: target } })))}>
+            <Button icon={<IconPlus />} data-testid="add-key" onClick={() => update((f) => withNode(f, (n) => ({ ...n, keys: { ...n.keys, [freeKey]: '' } })))}>
               {t('flow.addKey')}
             </Button>
           )}
@@ -341,6 +344,7 @@ function Inspector({
           <legend>{t('flow.action')}</legend>
           <SelectField
             label={t('flow.actionKind')}
+            data-testid="action-kind"
             value={action.kind}
             onChange={(e) => set({ ...node, action: actionOf(e.target.value as typeof action.kind) })}
             options={ACTION_KINDS.map((kind) => ({ value: kind, label: t(`flow.kind.${kind}` as MessageKey) }))}
@@ -362,6 +366,7 @@ function Inspector({
 
       {(node.type === 'play' || node.type === 'capture' || (node.type === 'action' && !terminal)) && (
         <TargetSelect
+          testId="next-target"
           label={t('flow.next')}
           value={node.next}
           flow={flow}
@@ -414,7 +419,11 @@ function Canvas({
   const X = (x: number) => (rtl ? width - x : x);
   const edges = edgesOf(flow).filter((e) => e.to in flow.nodes);
   const bySource = new Map<string, Edge[]>();
-  for (const edge of edges) bySource.set(edge.from, [...(bySource.get(edge.from) ?? []), edge]);
+  const incomingOf = new Map<string, Edge[]>();
+  for (const edge of edges) {
+    bySource.set(edge.from, [...(bySource.get(edge.from) ?? []), edge]);
+    incomingOf.set(edge.to, [...(incomingOf.get(edge.to) ?? []), edge]);
+  }
 
   const onPointerDown = (name: string, event: ReactPointerEvent) => {
     const origin = pos(name);
@@ -452,16 +461,26 @@ function Canvas({
               const a = pos(from);
               const b = pos(edge.to);
               if (!a || !b) return null;
-              const start = { x: a.x + NODE_W, y: a.y + ((index + 1) * NODE_H) / (list.length + 1) };
+              let start = { x: a.x + NODE_W, y: a.y + ((index + 1) * NODE_H) / (list.length + 1) };
               let p1: Point;
               let p2: Point;
               let end: Point;
+              const incoming = incomingOf.get(edge.to) ?? [];
+              const slot = incoming.indexOf(edge);
               if (edge.to === from) {
                 end = { x: a.x + NODE_W * 0.75, y: a.y };
                 p1 = { x: start.x + 60, y: start.y - 10 };
                 p2 = { x: end.x + 20, y: end.y - 60 };
-              } else if (b.x > a.x + NODE_W / 2) {
-                end = { x: b.x, y: b.y + NODE_H / 2 };
+              } else if (Math.abs(b.x - a.x) < NODE_W / 2) {
+                // Same column: straight down (or up) between the two cards.
+                const below = b.y > a.y;
+                const offset = (slot - (incoming.length - 1) / 2) * 18;
+                start = { x: a.x + NODE_W / 2 + offset, y: below ? a.y + NODE_H : a.y };
+                end = { x: b.x + NODE_W / 2 + offset, y: below ? b.y : b.y + NODE_H };
+                p1 = { x: start.x + 30, y: (start.y + end.y) / 2 };
+                p2 = { x: end.x + 30, y: (start.y + end.y) / 2 };
+              } else if (b.x > a.x) {
+                end = { x: b.x, y: b.y + ((slot + 1) * NODE_H) / (incoming.length + 1) };
                 const dx = Math.max(40, (end.x - start.x) / 2);
                 p1 = { x: start.x + dx, y: start.y };
                 p2 = { x: end.x - dx, y: end.y };
@@ -580,9 +599,13 @@ export function FlowEditor({ flow, onChange, campaignId }: { flow: FlowDefinitio
               <Spinner small /> {t('flow.checking')}
             </>
           ) : check?.valid ? (
-            <span className="badge badge-active">{t('flow.valid')}</span>
+            <span className="badge badge-active" data-testid="flow-valid">
+              {t('flow.valid')}
+            </span>
           ) : check ? (
-            <span className="badge badge-cancelled">{t('flow.problems', { count: check.problems.length })}</span>
+            <span className="badge badge-cancelled" data-testid="flow-invalid">
+              {t('flow.problems', { count: check.problems.length })}
+            </span>
           ) : null}
         </div>
       </div>

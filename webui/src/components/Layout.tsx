@@ -45,7 +45,7 @@ export function LanguageSwitch() {
       className="btn btn-ghost lang-switch"
       lang={other}
       onClick={() => savePreferredLang(other).catch((error) => toast.error(error))}
-      aria-label={t('lang.switchTo')}
+      title={t('lang.switchTo')}
     >
       {t('lang.other')}
     </button>

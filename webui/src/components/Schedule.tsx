@@ -22,7 +22,9 @@ export function WindowsEditor({ windows, onChange }: { windows: Windows; onChang
       <p className="hint">{t('schedule.windowsHint')}</p>
       <div className="preset-row">
         <Button onClick={() => onChange(structuredClone(STANDARD_WINDOWS))}>{t('schedule.presetStandard')}</Button>
-        <Button onClick={() => onChange(structuredClone(ALL_DAY_WINDOWS))}>{t('schedule.presetAllDay')}</Button>
+        <Button data-testid="preset-allday" onClick={() => onChange(structuredClone(ALL_DAY_WINDOWS))}>
+          {t('schedule.presetAllDay')}
+        </Button>
       </div>
       <table className="table table-compact windows-table">
         <thead>

@@ -164,7 +164,9 @@ export function CheckboxField({
   checked,
   onChange,
   disabled,
+  testId,
 }: {
+  testId?: string;
   label: string;
   hint?: ReactNode;
   checked: boolean;
@@ -174,7 +176,7 @@ export function CheckboxField({
   const id = useId();
   return (
     <div className="checkbox-field">
-      <input id={id} type="checkbox" checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} aria-describedby={hint ? `${id}-hint` : undefined} />
+      <input id={id} type="checkbox" data-testid={testId} checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} aria-describedby={hint ? `${id}-hint` : undefined} />
       <label htmlFor={id}>{label}</label>
       {hint && (
         <div className="hint" id={`${id}-hint`}>
@@ -354,7 +356,11 @@ export function Badge({ kind, children }: { kind: string; children: ReactNode })
 
 export function StatusBadge({ status }: { status: string }) {
   const { code } = useI18n();
-  return <Badge kind={status}>{code('status', status)}</Badge>;
+  return (
+    <span data-status={status}>
+      <Badge kind={status}>{code('status', status)}</Badge>
+    </span>
+  );
 }
 
 export function Stat({ label, value, hint, tone }: { label: string; value: ReactNode; hint?: ReactNode; tone?: 'good' | 'warn' | 'bad' }) {

@@ -134,6 +134,8 @@ export const en: Record<MessageKey, Message> = {
   'figures.optOutRate': 'Opt-out rate',
 
   'alert.telephony_down': 'Telephony is down: the box cannot reach Asterisk, and no calls are made.',
+  'alert.trunk_down': 'The SIP trunk is down: calls fail until it is back. Check the carrier connection.',
+  'alert.disk_low': 'The data disk is low on space: {value}% free. Free some space before it fills.',
   'alert.cpu_high': 'CPU use is high: {value}% (limit {limit}%). Dialing slows down.',
   'alert.memory_high': 'Memory use is high: {value}% (limit {limit}%). Dialing slows down.',
   'alert.load_high': 'Load is high: {value} per core (limit {limit}). Dialing slows down.',
@@ -311,7 +313,7 @@ export const en: Record<MessageKey, Message> = {
   'wizard.callerIdNone': 'The trunk default',
   'wizard.amd': 'Answering machines',
   'wizard.amdHint': 'What to do when a machine answers.',
-  'wizard.contactsIntro': 'Upload an Excel or CSV file with a phone column (e.g. "phone" or "טלפון"). Other columns are kept with each contact. You can upload several files.',
+  'wizard.contactsIntro': 'Upload an Excel or CSV file with a phone column (e.g. "phone" or "mobile", in Hebrew or English). Other columns are kept with each contact. You can upload several files.',
   'wizard.contactsReady': { one: 'one contact ready to call', other: '{count} contacts ready to call' },
   'wizard.contactsBlacklisted': { one: 'one of them is blocked and will not be called', other: '{count} of them are blocked and will not be called' },
   'wizard.pastImports': { one: 'one earlier import', other: '{count} earlier imports' },

@@ -35,7 +35,9 @@ export function translate(lang: Lang, key: MessageKey, vars?: Vars): string {
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const value = vars[name];
     if (value === undefined) return whole;
-    return typeof value === 'number' ? fmt.formatNumber(lang, value, 2) : value;
+    // A name someone typed keeps its own direction inside the sentence
+    // (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE).
+    return typeof value === 'number' ? fmt.formatNumber(lang, value, 2) : `\u2068${value}\u2069`;
   });
 }
 

@@ -32,12 +32,14 @@ export function edgesOf(flow: FlowDefinition): Edge[] {
 }
 
 /**
- * Columns by distance from the start node (breadth first, following keys in key
- * order, then next, timeout, invalid); nodes no path reaches go in a last column.
+ * The builder's columns, left to right in reading order: the start node, then each
+ * node one column after the furthest node leading to it (loops back ignored); nodes
+ * no path reaches go in a last column.
  */
 export function layoutColumns(flow: FlowDefinition): string[][] {
   const names = Object.keys(flow.nodes);
   const depth = new Map<string, number>();
+  // Breadth first from the start: the order nodes are met in.
   const order: string[] = [];
   const outgoing = new Map<string, string[]>();
   for (const edge of edgesOf(flow)) {
@@ -60,11 +62,18 @@ export function layoutColumns(flow: FlowDefinition): string[][] {
       }
     }
   }
-  const columns: string[][] = [];
+  // Arrows that go forward in that order (no loops back) decide the column: the
+  // longest way from the start, so a node comes after every node that leads to it
+  // (the end of the call lands right of the opt-out that goes there too).
+  const rank = new Map(order.map((name, index) => [name, index]));
+  const column = new Map<string, number>(order.map((name) => [name, 0]));
   for (const name of order) {
-    const column = depth.get(name) ?? 0;
-    (columns[column] ??= []).push(name);
+    for (const next of outgoing.get(name) ?? []) {
+      if ((rank.get(next) ?? -1) > (rank.get(name) ?? 0)) column.set(next, Math.max(column.get(next) ?? 0, (column.get(name) ?? 0) + 1));
+    }
   }
+  const columns: string[][] = [];
+  for (const name of order) (columns[column.get(name) ?? 0] ??= []).push(name);
   const unreachable = names.filter((name) => !depth.has(name));
   if (unreachable.length > 0) columns.push(unreachable);
   return columns;

@@ -17,7 +17,7 @@ export interface LiveSample {
   answered: number;
 }
 
-interface LiveState {
+export interface LiveState {
   snapshot: LiveSnapshot | null;
   status: LiveStatus;
   samples: LiveSample[];
@@ -29,7 +29,7 @@ const HOUR_MS = 60 * 60 * 1000;
 const SAMPLE_EVERY_MS = 5000;
 const STORAGE_KEY = 'shofar.live.samples';
 
-const LiveContext = createContext<LiveState>({ snapshot: null, status: 'closed', samples: [], receivedAt: null });
+export const LiveContext = createContext<LiveState>({ snapshot: null, status: 'closed', samples: [], receivedAt: null });
 
 export function liveUrl(location: Location = window.location): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';

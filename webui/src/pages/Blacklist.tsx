@@ -42,11 +42,11 @@ function AddForm() {
   };
   return (
     <form onSubmit={submit} className="form">
-      <TextAreaField label={t('blacklist.numbers')} value={numbers} onChange={(e) => setNumbers(e.target.value)} required rows={3} ltr hint={t('blacklist.numbersHint')} placeholder="052-5551234" error={error instanceof ApiError ? error.field('numbers') : null} />
-      <TextField label={t('blacklist.reason')} value={reason} onChange={(e) => setReason(e.target.value)} required hint={t('blacklist.reasonHint')} error={error instanceof ApiError ? error.field('reason') : null} />
+      <TextAreaField data-testid="bl-numbers" label={t('blacklist.numbers')} value={numbers} onChange={(e) => setNumbers(e.target.value)} required rows={3} ltr hint={t('blacklist.numbersHint')} placeholder="052-5551234" error={error instanceof ApiError ? error.field('numbers') : null} />
+      <TextField data-testid="bl-reason" label={t('blacklist.reason')} value={reason} onChange={(e) => setReason(e.target.value)} required hint={t('blacklist.reasonHint')} error={error instanceof ApiError ? error.field('reason') : null} />
       <SelectField label={t('blacklist.source')} value={source} onChange={(e) => setSource(e.target.value)} options={BLACKLIST_SOURCES.map((s) => ({ value: s, label: code('source', s) }))} />
       <ErrorBox error={error} />
-      <Button type="submit" variant="primary" busy={busy} icon={<IconBlock />}>
+      <Button type="submit" variant="primary" busy={busy} icon={<IconBlock />} data-testid="bl-add">
         {t('blacklist.add')}
       </Button>
     </form>

@@ -249,7 +249,7 @@ export function CampaignDetailPage() {
     const icons = { start: <IconPlay />, pause: <IconPause />, resume: <IconPlay />, cancel: <IconStop />, delete: <IconTrash /> };
     const variants = { start: 'success', pause: 'secondary', resume: 'success', cancel: 'danger', delete: 'danger' } as const;
     return (
-      <Button key={which} variant={variants[which]} icon={icons[which]} onClick={() => setAction(which)}>
+      <Button key={which} variant={variants[which]} icon={icons[which]} onClick={() => setAction(which)} data-testid={`action-${which}`}>
         {t(`campaign.${which}` as MessageKey)}
       </Button>
     );

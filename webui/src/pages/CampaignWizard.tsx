@@ -192,7 +192,7 @@ function BasicsStep({ draft, set, error }: { draft: WizardDraft; set: (d: Partia
   const needsConsent = draft.purpose === 'donation' || draft.purpose === 'advertising';
   return (
     <div className="form">
-      <TextField label={t('wizard.name')} value={draft.name} onChange={(e) => set({ name: e.target.value })} required error={field('name')} hint={t('wizard.nameHint')} />
+      <TextField data-testid="campaign-name" label={t('wizard.name')} value={draft.name} onChange={(e) => set({ name: e.target.value })} required error={field('name')} hint={t('wizard.nameHint')} />
       <fieldset className="choice-cards">
         <legend>{t('wizard.type')}</legend>
         {CAMPAIGN_TYPES.map((type) => (
@@ -212,7 +212,7 @@ function BasicsStep({ draft, set, error }: { draft: WizardDraft; set: (d: Partia
         </>
       )}
       <div className="form-row">
-        <TextField label={t('wizard.callerId')} value={draft.caller_id} onChange={(e) => set({ caller_id: e.target.value })} ltr inputMode="tel" placeholder="03-6123456" hint={t('wizard.callerIdHint')} error={field('caller_id')} />
+        <TextField data-testid="caller-id" label={t('wizard.callerId')} value={draft.caller_id} onChange={(e) => set({ caller_id: e.target.value })} ltr inputMode="tel" placeholder="03-6123456" hint={t('wizard.callerIdHint')} error={field('caller_id')} />
         <SelectField label={t('wizard.amd')} value={draft.amd} onChange={(e) => set({ amd: e.target.value })} options={AMD_MODES.map((m) => ({ value: m, label: code('amd', m) }))} hint={t('wizard.amdHint')} error={field('amd')} />
       </div>
     </div>
@@ -308,7 +308,7 @@ function FlowStep({
         <legend>{t('wizard.flowChoice')}</legend>
         {(['default', 'saved', 'new'] as const).map((m) => (
           <label key={m} className={mode === m ? 'choice-card selected' : 'choice-card'}>
-            <input type="radio" name="flow-mode" value={m} checked={mode === m} onChange={() => setMode(m)} disabled={m === 'saved' && !flows.data?.length} />
+            <input type="radio" name="flow-mode" data-testid={`flow-mode-${m}`} value={m} checked={mode === m} onChange={() => setMode(m)} disabled={m === 'saved' && !flows.data?.length} />
             <strong>{t(`wizard.flowMode.${m}` as MessageKey)}</strong>
             <span className="hint">{t(`wizard.flowModeHint.${m}` as MessageKey)}</span>
           </label>
@@ -325,7 +325,7 @@ function FlowStep({
       )}
       {mode === 'new' && (
         <>
-          <TextField label={t('flows.name')} value={newFlow.name} onChange={(e) => setNewFlow({ ...newFlow, name: e.target.value })} required hint={t('wizard.newFlowHint')} />
+          <TextField data-testid="flow-name" label={t('flows.name')} value={newFlow.name} onChange={(e) => setNewFlow({ ...newFlow, name: e.target.value })} required hint={t('wizard.newFlowHint')} />
           <ErrorBox error={flowError} title={t('flows.saveFailed')} />
           <FlowEditor flow={newFlow} onChange={setNewFlow} campaignId={campaignId} />
         </>
@@ -348,8 +348,8 @@ function ScheduleStep({ draft, set, error }: { draft: WizardDraft; set: (d: Part
       <WindowsEditor windows={draft.windows} onChange={(windows) => set({ windows })} />
       <fieldset>
         <legend>{t('wizard.quiet')}</legend>
-        <CheckboxField label={t('wizard.quietShabbat')} checked={draft.quiet.shabbat} onChange={(shabbat) => set({ quiet: { ...draft.quiet, shabbat } })} hint={t('wizard.quietShabbatHint')} />
-        <CheckboxField label={t('wizard.quietHolidays')} checked={draft.quiet.holidays} onChange={(holidays) => set({ quiet: { ...draft.quiet, holidays } })} hint={t('wizard.quietHolidaysHint')} />
+        <CheckboxField testId="quiet-shabbat" label={t('wizard.quietShabbat')} checked={draft.quiet.shabbat} onChange={(shabbat) => set({ quiet: { ...draft.quiet, shabbat } })} hint={t('wizard.quietShabbatHint')} />
+        <CheckboxField testId="quiet-holidays" label={t('wizard.quietHolidays')} checked={draft.quiet.holidays} onChange={(holidays) => set({ quiet: { ...draft.quiet, holidays } })} hint={t('wizard.quietHolidaysHint')} />
         <CheckboxField label={t('wizard.quietMemorial')} checked={draft.quiet.yom_hazikaron} onChange={(yom_hazikaron) => set({ quiet: { ...draft.quiet, yom_hazikaron } })} />
         <TextField label={t('wizard.erevFrom')} value={draft.quiet.erev_from} onChange={(e) => set({ quiet: { ...draft.quiet, erev_from: e.target.value } })} placeholder="13:00" ltr hint={t('wizard.erevFromHint')} error={field('quiet.erev_from')} />
       </fieldset>
@@ -461,7 +461,11 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
           </ReviewRow>
         )}
       </dl>
-      {check.data?.valid && <Notice kind="success">{t('wizard.valid')}</Notice>}
+      {check.data?.valid && (
+        <div data-testid="wizard-valid">
+          <Notice kind="success">{t('wizard.valid')}</Notice>
+        </div>
+      )}
     </div>
   );
 }
@@ -642,12 +646,12 @@ export function CampaignWizardPage() {
               </Button>
             )}
             {step !== 'review' ? (
-              <Button variant="primary" onClick={next} busy={saving}>
+              <Button variant="primary" onClick={next} busy={saving} data-testid="wizard-next">
                 {index === 0 && campaignId === null ? t('wizard.createAndContinue') : t('wizard.next')}
                 <IconNext />
               </Button>
             ) : (
-              <Button variant="success" icon={<IconPlay />} onClick={() => setConfirmStart(true)} disabled={saving}>
+              <Button variant="success" icon={<IconPlay />} onClick={() => setConfirmStart(true)} disabled={saving} data-testid="wizard-start">
                 {t('wizard.start')}
               </Button>
             )}

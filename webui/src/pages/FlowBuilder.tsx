@@ -85,7 +85,7 @@ export function FlowBuilderPage() {
           </>
         }
       />
-      <TextField label={t('flows.name')} value={flow.name} onChange={(e) => setFlow({ ...flow, name: e.target.value })} required hint={t('flows.nameHint')} error={error instanceof ApiError ? error.field('name') : null} />
+      <TextField data-testid="flow-name" label={t('flows.name')} value={flow.name} onChange={(e) => setFlow({ ...flow, name: e.target.value })} required hint={t('flows.nameHint')} error={error instanceof ApiError ? error.field('name') : null} />
       <ErrorBox error={error} title={t('flows.saveFailed')} />
       <FlowEditor flow={flow} onChange={setFlow} />
       <ConfirmDialog

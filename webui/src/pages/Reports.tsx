@@ -46,10 +46,15 @@ function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
     setFrom(addDays(today, -(days - 1)));
     setTo(today);
   };
+  // Every day of the range, the quiet ones too, so the chart reads as time.
   const byDay = new Map<string, Record<string, number>>();
+  if (history.data) {
+    for (let day = from, guard = 0; day <= to && guard < 400; day = addDays(day, 1), guard++) byDay.set(day, {});
+  }
   for (const day of history.data?.days ?? []) {
     const values = byDay.get(day.date) ?? {};
     for (const [outcome, count] of Object.entries(day.figures.by_outcome)) values[outcome] = (values[outcome] ?? 0) + count;
+    values.in_call = (values.in_call ?? 0) + day.figures.in_call;
     byDay.set(day.date, values);
   }
   const totals = history.data?.totals;
@@ -94,9 +99,12 @@ function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
           <Card title={t('reports.perDay')}>
             <BarChart
               label={t('reports.perDay')}
-              keys={OUTCOMES.map((o) => ({ key: o, label: code('outcome', o), color: OUTCOME_COLORS[o] }))}
+              keys={[...OUTCOMES, 'in_call'].map((o) => ({ key: o, label: code('outcome', o), color: OUTCOME_COLORS[o] }))}
               groups={[...byDay.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, values]) => ({ label: date(day).slice(0, 5), values }))}
-              summary={[...byDay.entries()].map(([day, values]) => `${date(day)}: ${num(Object.values(values).reduce((s, n) => s + n, 0))}`).join('; ')}
+              summary={[...byDay.entries()]
+                .filter(([, values]) => Object.keys(values).length > 0)
+                .map(([day, values]) => `${date(day)}: ${num(Object.values(values).reduce((s, n) => s + n, 0))}`)
+                .join('; ')}
             />
           </Card>
           <div className="table-wrap">
@@ -165,7 +173,11 @@ function CompareTab({ campaigns }: { campaigns: CampaignListItem[] }) {
               formatY={(y) => pct(y, 0)}
               keys={data.columns.map((col, i) => ({ key: String(col.campaign.id), label: col.campaign.name, color: colors[i % colors.length] }))}
               groups={rates.map((rate) => ({ label: t(`reports.rate.${rate}`), values: Object.fromEntries(data.columns.map((col) => [String(col.campaign.id), col.figures[rate] ?? 0])) }))}
-              summary={data.columns.map((col) => `${col.campaign.name}: ${rates.map((r) => pct(col.figures[r])).join(', ')}`).join('; ')}
+              summary={data.columns.map((col) => (
+                <span key={col.campaign.id}>
+                  <bdi>{col.campaign.name}</bdi>: {rates.map((r) => pct(col.figures[r])).join(', ')};{' '}
+                </span>
+              ))}
             />
           </Card>
           <div className="table-wrap">

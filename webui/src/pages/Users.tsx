@@ -44,8 +44,9 @@ function AddUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
   return (
     <Dialog open={open} title={t('users.addTitle')} onClose={onClose}>
       <form onSubmit={submit} className="form">
-        <TextField label={t('auth.name')} value={name} onChange={(e) => setName(e.target.value)} required ltr hint={t('users.nameHint')} error={field('name') ?? (error instanceof ApiError && error.code === 'already_exists' ? t('users.nameTaken') : null)} autoComplete="off" />
+        <TextField data-testid="user-name" label={t('auth.name')} value={name} onChange={(e) => setName(e.target.value)} required ltr hint={t('users.nameHint')} error={field('name') ?? (error instanceof ApiError && error.code === 'already_exists' ? t('users.nameTaken') : null)} autoComplete="off" />
         <TextField
+          data-testid="user-password"
           label={t('auth.password')}
           type="password"
           value={password}
@@ -56,7 +57,7 @@ function AddUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
           hint={t('users.passwordHint', { count: MIN_PASSWORD })}
           error={password && password.length < MIN_PASSWORD ? t('auth.passwordShort', { count: MIN_PASSWORD }) : field('password')}
         />
-        <SelectField label={t('users.role')} value={role} onChange={(e) => setRole(e.target.value as Role)} options={ROLES.map((r) => ({ value: r, label: t(`role.${r}` as MessageKey) }))} hint={t(`role.${role}.hint` as MessageKey)} />
+        <SelectField data-testid="user-role" label={t('users.role')} value={role} onChange={(e) => setRole(e.target.value as Role)} options={ROLES.map((r) => ({ value: r, label: t(`role.${r}` as MessageKey) }))} hint={t(`role.${role}.hint` as MessageKey)} />
         <SelectField
           label={t('users.language')}
           value={locale}
@@ -69,7 +70,7 @@ function AddUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
         {!(error instanceof ApiError && error.code === 'already_exists') && <ErrorBox error={error} />}
         <div className="dialog-footer">
           <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button type="submit" variant="primary" busy={busy}>
+          <Button type="submit" variant="primary" busy={busy} data-testid="user-submit">
             {t('users.add')}
           </Button>
         </div>
@@ -142,7 +143,7 @@ export function UsersPage() {
         title={t('users.title')}
         subtitle={t('users.subtitle')}
         actions={
-          <Button variant="primary" icon={<IconPlus />} onClick={() => setAdding(true)}>
+          <Button variant="primary" icon={<IconPlus />} onClick={() => setAdding(true)} data-testid="user-add">
             {t('users.add')}
           </Button>
         }

@@ -1,0 +1,166 @@
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfirmDialog } from '../src/components/Dialog';
+import { ImportSummaryView } from '../src/components/ImportPanel';
+import { CampaignDetailPage } from '../src/pages/CampaignDetail';
+import { DashboardPage } from '../src/pages/Dashboard';
+import { LoginPage } from '../src/pages/Login';
+import { fakeBox, renderPage, session, snapshot } from './helpers';
+
+/** Matches an element's whole text, ignoring the bidi isolates around names and numbers. */
+const exactly = (expected: string) => (_: string, element: Element | null) =>
+  element?.textContent?.replace(/[\u2068\u2069]/g, '') === expected && [...(element?.children ?? [])].every((child) => child.textContent?.replace(/[\u2068\u2069]/g, '') !== expected);
+
+describe('logging in', () => {
+  it('is in Hebrew, right to left, and says what is wrong in Hebrew', async () => {
+    const box = fakeBox({
+      'GET /api/v1/session': () => ({ status: 401, body: { error: { code: 'unauthenticated', message: 'log in', type: 'auth' } } }),
+      'GET /api/v1/setup': { needed: false },
+      'POST /api/v1/session': () => ({ status: 401, body: { error: { code: 'invalid_credentials', message: 'wrong name or password', type: 'auth' } } }),
+    });
+    renderPage(<LoginPage />, { path: '/login' });
+    expect(document.documentElement.dir).toBe('rtl');
+    expect(document.documentElement.lang).toBe('he');
+    await userEvent.type(screen.getByLabelText(/שם משתמש/), 'dana');
+    await userEvent.type(screen.getByLabelText(/^סיסמה/), 'nope');
+    await userEvent.click(screen.getByRole('button', { name: 'כניסה' }));
+    expect(await screen.findByText('שם המשתמש או הסיסמה שגויים.')).toBeInTheDocument();
+    expect(box.calls.find((c) => c.method === 'POST')?.body).toEqual({ name: 'dana', password: 'nope' });
+  });
+
+  it('switches to English, left to right, in one click', async () => {
+    fakeBox({ 'GET /api/v1/session': () => ({ status: 401, body: { error: { code: 'unauthenticated', message: 'log in', type: 'auth' } } }), 'GET /api/v1/setup': { needed: true } });
+    renderPage(<LoginPage />, { path: '/login' });
+    await userEvent.click(screen.getByRole('button', { name: 'English' }));
+    expect(document.documentElement.dir).toBe('ltr');
+    expect(screen.getByRole('heading', { name: 'Log in' })).toBeInTheDocument();
+    expect(await screen.findByText(/This box has no users yet/)).toBeInTheDocument();
+  });
+});
+
+describe('the confirmation dialog', () => {
+  it('asks for a required reason before acting, and stays open with the error', async () => {
+    const onConfirm = vi.fn().mockRejectedValueOnce(new Error('refused')).mockResolvedValueOnce(undefined);
+    const onClose = vi.fn();
+    fakeBox({});
+    renderPage(
+      <ConfirmDialog open title="לבטל?" message="הקמפיין יבוטל" confirmLabel="ביטול הקמפיין" danger reason={{ label: 'סיבה', required: true }} onConfirm={onConfirm} onClose={onClose} />,
+    );
+    const dialog = screen.getByRole('dialog');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'ביטול הקמפיין' }));
+    expect(onConfirm).not.toHaveBeenCalled();
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('נא לכתוב סיבה');
+    await userEvent.type(within(dialog).getByLabelText(/סיבה/), 'duplicate campaign');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'ביטול הקמפיין' }));
+    expect(onConfirm).toHaveBeenCalledWith('duplicate campaign');
+    expect(onClose).not.toHaveBeenCalled();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'ביטול הקמפיין' }));
+    await waitFor(() => expect(onClose).toHaveBeenCalled());
+  });
+});
+
+describe('the import summary', () => {
+  it('gives reasons in the UI language by their code', () => {
+    fakeBox({});
+    renderPage(
+      <ImportSummaryView
+        kind="contacts"
+        rejectedUrl="/api/v1/imports/3/rejected"
+        summary={{
+          total_rows: 13,
+          imported: 11,
+          duplicates: 1,
+          invalid: 1,
+          blacklisted: 1,
+          line_types: { mobile: 8, fixed_line: 3 },
+          invalid_rows: [{ row: 12, value: '050-1234567', reason: 'not a valid number', code: 'unallocated' }],
+        }}
+      />,
+    );
+    expect(screen.getByText('מספר לא תקין: אין מפעיל עם טווח כזה, או שהאורך שגוי')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'הורדת השורות שנדחו' })).toHaveAttribute('href', '/api/v1/imports/3/rejected');
+    expect(screen.getByText('050-1234567').closest('bdi')).toHaveAttribute('dir', 'ltr');
+  });
+});
+
+const detail = (status: string) => ({
+  campaign: {
+    id: 4,
+    name: 'תרומות חורף',
+    type: 'voice',
+    purpose: 'donation',
+    status,
+    consent_required: true,
+    consent_override: null,
+    settings: { pacing: { cps: 5, max_channels: 30 }, windows: {}, quiet: {}, retry: {} },
+    created_at: '2026-12-01T08:00:00Z',
+    updated_at: '2026-12-01T08:00:00Z',
+    created_by: 'web:dana',
+  },
+  contacts: { total: 10, pending: 4, due: 2, waiting_retry: 1, in_progress: 1, completed: 3, failed: 1, blacklisted: 1, without_consent: 0 },
+  calls: { answered: 3, busy: 1 },
+  gate: { state: 'open', until: '2026-12-02T18:00:00Z' },
+});
+
+const pageOfCalls = { items: [], total: 0, page: 1, per_page: 25, pages: 0 };
+
+describe('the campaign page', () => {
+  it('offers a manager pause and cancel for an active campaign, and pauses after a confirmation', async () => {
+    const box = fakeBox({
+      'GET /api/v1/session': session('manager'),
+      'GET /api/v1/campaigns/4': detail('active'),
+      'GET /api/v1/calls': pageOfCalls,
+      'POST /api/v1/campaigns/4/pause': { id: 4, from: 'active', to: 'paused' },
+    });
+    renderPage(<CampaignDetailPage />, { path: '/campaigns/4', route: '/campaigns/:id' });
+    await userEvent.click(await screen.findByRole('button', { name: 'השהיה' }));
+    expect(screen.queryByRole('button', { name: 'הפעלה' })).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'ביטול הקמפיין' })).toBeInTheDocument();
+    const dialog = screen.getByRole('dialog');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'השהיה' }));
+    await waitFor(() => expect(box.calls.some((c) => c.method === 'POST' && c.path === '/api/v1/campaigns/4/pause')).toBe(true));
+    const post = box.calls.find((c) => c.method === 'POST');
+    expect(post?.headers.get('X-CSRF-Token')).toBe('csrf-123');
+    expect(await screen.findByText(/מושהה/)).toBeInTheDocument();
+  });
+
+  it('offers an analyst no lifecycle action', async () => {
+    fakeBox({ 'GET /api/v1/session': session('analyst', 'rivka'), 'GET /api/v1/campaigns/4': detail('active'), 'GET /api/v1/calls': pageOfCalls });
+    renderPage(<CampaignDetailPage />, { path: '/campaigns/4', route: '/campaigns/:id' });
+    expect(await screen.findByRole('heading', { name: 'תרומות חורף' })).toBeInTheDocument();
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    for (const name of ['הפעלה', 'השהיה', 'חידוש', 'ביטול הקמפיין']) expect(screen.queryByRole('button', { name })).not.toBeInTheDocument();
+    expect(screen.queryByRole('tab', { name: 'אנשי קשר' })).not.toBeInTheDocument();
+  });
+});
+
+describe('the dashboard', () => {
+  it('shows the live figures, alerts in words, and the campaigns running', async () => {
+    fakeBox({ 'GET /api/v1/session': session('manager'), 'GET /api/v1/calls': { ...pageOfCalls, total: 3 } });
+    const live = snapshot({
+      active_calls: 12,
+      dialing_rate: 4.5,
+      alerts: [{ code: 'cpu_high', severity: 'warning', message: 'CPU use is 91 %', value: 91, limit: 85 }],
+      campaigns: [
+        { id: 4, name: 'תרומות חורף', running: true, active: 12, queued: 3, pace_cps: 4.5, ceiling_cps: 5, figures: { calls: 120, in_call: 12, by_outcome: { answered: 70, busy: 38 }, dialed: 108, answered: 70, converted: 7, opted_out: 2, answer_rate: 0.648, conversion_rate: 0.1, opt_out_rate: 0.0286 } },
+      ],
+      totals: { calls: 120, in_call: 12, by_outcome: { answered: 70, busy: 38 }, dialed: 108, answered: 70, converted: 7, opted_out: 2, answer_rate: 0.648, conversion_rate: 0.1, opt_out_rate: 0.0286 },
+    });
+    renderPage(<DashboardPage />, { live: { snapshot: live, status: 'open' } });
+    expect(screen.getByText(exactly('עומס מעבד גבוה: 91% (הסף 85%). החיוג מואט.'))).toBeInTheDocument();
+    expect(screen.getByTestId('total-calls')).toHaveTextContent('120');
+    expect(screen.getByRole('link', { name: 'תרומות חורף' })).toHaveAttribute('href', '/campaigns/4');
+    expect(screen.getAllByText('64.8%').length).toBeGreaterThan(0);
+    await waitFor(() => expect(screen.getByRole('img', { name: 'השעה האחרונה: שיחות לכל 5 דקות' })).toBeInTheDocument());
+  });
+
+  it('explains what to do when nothing runs', () => {
+    fakeBox({ 'GET /api/v1/session': session('analyst'), 'GET /api/v1/calls': pageOfCalls });
+    renderPage(<DashboardPage />, { lang: 'en', live: { snapshot: snapshot(), status: 'open' } });
+    expect(screen.getByText('No campaign is running')).toBeInTheDocument();
+    fireEvent.click(document.body);
+  });
+});

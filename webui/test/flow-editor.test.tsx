@@ -1,0 +1,57 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
+import { describe, expect, it } from 'vitest';
+import type { FlowDefinition } from '../src/api/types';
+import { FlowEditor } from '../src/components/FlowEditor';
+import { starterFlow } from '../src/lib/flow';
+import { fakeBox, renderPage, session } from './helpers';
+
+function Harness({ onFlow }: { onFlow: (flow: FlowDefinition) => void }) {
+  const [flow, setFlow] = useState(starterFlow('Donations'));
+  onFlow(flow);
+  return <FlowEditor flow={flow} onChange={setFlow} />;
+}
+
+describe('the flow builder', () => {
+  it('draws the nodes, shows the engine problems on their node, and edits keys', async () => {
+    let latest: FlowDefinition | null = null;
+    const box = fakeBox({
+      'GET /api/v1/session': session('manager'),
+      'GET /api/v1/audio': [],
+      'POST /api/v1/flows/validate': ({ body }: { body: unknown }) => {
+        const flow = body as FlowDefinition;
+        const keys = flow.nodes.main.keys ?? {};
+        const dangling = Object.entries(keys).filter(([, to]) => !(to in flow.nodes));
+        return {
+          body: dangling.length
+            ? { valid: false, problems: dangling.map(([key, to]) => ({ node: 'main', field: `keys.${key}`, message: `node "main": key "${key}" leads to "${to}", which is not a node` })), prompts: [], missing_prompts: [] }
+            : { valid: true, problems: [], prompts: ['campaign', 'no-input', 'invalid'], missing_prompts: ['no-input', 'invalid'] },
+        };
+      },
+    });
+    renderPage(<Harness onFlow={(flow) => (latest = flow)} />);
+    const main = await screen.findByRole('button', { name: /main/, pressed: true });
+    expect(main).toHaveTextContent('תפריט');
+    expect(screen.getByRole('button', { name: /optout/ })).toBeInTheDocument();
+    expect(await screen.findByTestId('flow-valid')).toBeInTheDocument();
+    // The prompts with no recording yet are offered for upload or recording.
+    expect(screen.getByRole('region', { name: 'הקלטות חסרות' })).toHaveTextContent('no-input');
+
+    // A key with no target yet: the engine's problem appears on the node.
+    await userEvent.click(screen.getByTestId('add-key'));
+    expect(latest!.nodes.main.keys).toEqual({ '9': 'optout', '1': '' });
+    await waitFor(() => expect(screen.getByTestId('flow-invalid')).toBeInTheDocument(), { timeout: 3000 });
+    const card = screen.getByRole('button', { name: /main/, pressed: true });
+    expect(within(card).getByRole('note')).toHaveTextContent('מקש 1');
+
+    // Pointing it at a new menu makes the node and the arrow.
+    await userEvent.selectOptions(screen.getByTestId('target-1'), 'new:menu');
+    expect(latest!.nodes.main.keys?.['1']).toBe('menu');
+    expect(latest!.nodes.menu.type).toBe('menu');
+    expect(await screen.findByRole('button', { name: /^תפריט menu/ })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('flow-valid')).toBeInTheDocument(), { timeout: 3000 });
+    const sent = box.calls.filter((c) => c.path === '/api/v1/flows/validate').at(-1)?.body as FlowDefinition;
+    expect(Object.keys(sent.nodes).sort()).toEqual(['bye', 'main', 'menu', 'optout']);
+  });
+});

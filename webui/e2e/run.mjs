@@ -289,13 +289,19 @@ async function runLanguageIn(browser, box, lang, context, page) {
   const id = Number(/\/campaigns\/(\d+)$/.exec(page.url())[1]);
   log(`${lang}: campaign ${id} started`);
 
-  // The dashboard's figures move.
+  // The dashboard's figures move, pushed over the WebSocket: calls start, end,
+  // are answered (a call lasts under a minute on the simulator).
   await page.goto(`${base}/`);
   await page.waitForSelector('[data-testid="total-calls"]');
-  const before = await page.locator('[data-testid="total-calls"]').innerText();
-  await page.waitForFunction((first) => document.querySelector('[data-testid="total-calls"]')?.textContent !== first, before, { timeout: 120_000 });
-  const after = await page.locator('[data-testid="total-calls"]').innerText();
-  log(`${lang}: dashboard calls ${before} → ${after}`);
+  const stats = '[data-testid="live-stats"]';
+  const before = (await page.locator(stats).innerText()).replace(/\s+/g, ' ');
+  await page.waitForFunction(
+    ({ selector, first }) => document.querySelector(selector)?.innerText.replace(/\s+/g, ' ') !== first,
+    { selector: stats, first: before },
+    { timeout: 120_000 },
+  );
+  const after = (await page.locator(stats).innerText()).replace(/\s+/g, ' ');
+  log(`${lang}: dashboard figures moved: "${before.slice(0, 60)}…" → "${after.slice(0, 60)}…"`);
   await page.waitForTimeout(2500);
   await capture(page, lang, '02-dashboard');
 

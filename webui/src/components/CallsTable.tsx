@@ -61,6 +61,8 @@ export function CallsTable({ campaignId, showCampaign = false, initialNumber = '
   const [sort, setSort] = useState('-started_at');
   const [page, setPage] = useState(1);
   const [shown, setShown] = useState<CallRecord | null>(null);
+  const campaigns = useQuery({ queryKey: ['campaigns', 'names'], queryFn: () => ok(api.GET('/api/v1/campaigns')), enabled: showCampaign, staleTime: 30_000 });
+  const campaignName = (id: number) => campaigns.data?.find((c) => c.id === id)?.name;
   const calls = useQuery({
     queryKey: ['calls', campaignId, outcome, number, from, to, sort, page],
     queryFn: () =>
@@ -143,7 +145,17 @@ export function CallsTable({ campaignId, showCampaign = false, initialNumber = '
                     <td>
                       <Phone number={call.number} />
                     </td>
-                    {showCampaign && <td>{call.campaign_id ? <Link to={`/campaigns/${call.campaign_id}`}><bdi dir="ltr">#{call.campaign_id}</bdi></Link> : '—'}</td>}
+                    {showCampaign && (
+                      <td>
+                        {call.campaign_id ? (
+                          <Link to={`/campaigns/${call.campaign_id}`}>
+                            <bdi>{campaignName(call.campaign_id) ?? `#${call.campaign_id}`}</bdi>
+                          </Link>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                    )}
                     <td>
                       <Num value={call.attempt} />
                     </td>

@@ -27,15 +27,13 @@ const W = 640;
 const H = 220;
 const PAD = { top: 12, bottom: 28, side: 44, far: 24 };
 
-/** A round top for the value axis; counts get whole-number ticks (at least 0–4). */
+/** A top for the value axis that splits into four round steps (counts: whole steps). */
 function niceMax(value: number, integers = false): number {
-  if (integers) value = Math.max(4, value);
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) {
-    if (value <= step * power) return step * power;
-  }
-  return 10 * power;
+  const raw = Math.max(value, integers ? 4 : 0.0001) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const steps = integers ? [1, 2, 3, 4, 5, 6, 8, 10] : [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+  const step = (steps.find((s) => s * power >= raw - 1e-9) ?? 10) * power;
+  return Math.max(integers ? Math.ceil(step) : step, integers ? 1 : 0) * 4;
 }
 
 function Legend({ items }: { items: { label: string; color: string }[] }) {

@@ -1,7 +1,7 @@
 // The frame around every page once logged in: the navigation (only what the role
 // may use), the live connection's state, the language switch and the user's menu.
-import { useState, type ReactNode } from 'react';
-import { NavLink, useNavigate } from 'react-router';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { NavLink, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../auth/session';
 import { useI18n, type MessageKey } from '../i18n';
 import { useLive } from '../live/live';
@@ -70,6 +70,16 @@ export function Layout({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const toast = useToast();
   const [menuOpen, setMenuOpen] = useState(false);
+  const { pathname } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    // A new page: focus moves to it (not on the first load, where the browser starts at the top).
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [pathname]);
   return (
     <div className={menuOpen ? 'shell nav-open' : 'shell'}>
       <a href="#main" className="skip-link">

@@ -148,7 +148,7 @@ function EditableSettings({ effective, stored, editable, canEdit }: { effective:
 
 function PacingLog() {
   const { t } = useI18n();
-  const log = useQuery({ queryKey: ['pacing'], queryFn: () => ok(api.GET('/api/v1/pacing', { params: { query: { limit: 30 } } })), refetchInterval: 10000 });
+  const log = useQuery({ queryKey: ['pacing'], queryFn: () => ok(api.GET('/api/v1/pacing', { params: { query: { limit: 20 } } })), refetchInterval: 10000 });
   return (
     <Card title={t('settings.pacingLog')}>
       {log.isLoading ? (
@@ -194,7 +194,7 @@ function PacingLog() {
 
 function AuditLog() {
   const { t } = useI18n();
-  const audit = useQuery({ queryKey: ['audit'], queryFn: () => ok(api.GET('/api/v1/audit', { params: { query: { limit: 50 } } })) });
+  const audit = useQuery({ queryKey: ['audit'], queryFn: () => ok(api.GET('/api/v1/audit', { params: { query: { limit: 25 } } })) });
   return (
     <Card title={t('settings.audit')}>
       {audit.isLoading ? (

@@ -310,9 +310,13 @@ impl Normalizer {
         })
     }
 
-    /// The normalizer the product uses by default: Israeli numbers only.
+    /// The normalizer the product uses by default: Israeli numbers only. Made
+    /// once per process (its patterns take milliseconds to compile) and cloned.
     pub fn israel() -> Normalizer {
-        Normalizer::new("IL", &["IL".to_owned()]).expect("IL is a known region")
+        static ISRAEL: std::sync::LazyLock<Normalizer> = std::sync::LazyLock::new(|| {
+            Normalizer::new("IL", &["IL".to_owned()]).expect("IL is a known region")
+        });
+        ISRAEL.clone()
     }
 
     pub fn normalize(&self, raw: RawPhone<'_>) -> Result<Normalized, Rejection> {

@@ -177,6 +177,10 @@ async fn serve(
     let scheme = if bound.is_tls() { "https" } else { "http" };
 
     let pool = StorePool::open(&db, 4).context("cannot open the database for the web API")?;
+    // The live figures read through a connection of their own: a flood of slow
+    // requests must not make the dashboard wait (docs/benchmarks.md).
+    let live_pool =
+        StorePool::open(&db, 1).context("cannot open the database for the live figures")?;
     let jobs = Arc::new(Jobs::new(app.data_dir.join("uploads")));
     let thresholds = config.dialer.thresholds()?;
     let live = Live::new(
@@ -215,7 +219,7 @@ async fn serve(
         async move {
             let probe = state.probe.clone();
             let data_dir = state.config.data_dir.clone();
-            state.live.run(pool, jobs, probe, data_dir, stop).await
+            state.live.run(live_pool, jobs, probe, data_dir, stop).await
         }
     });
     let http = tokio::spawn(bound.serve(router, http_stop.clone()));

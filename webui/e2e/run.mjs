@@ -82,6 +82,10 @@ async function newPage(browser, lang) {
 async function login(page, base, lang, user, shot) {
   await page.goto(`${base}/login`);
   await page.waitForSelector('input[autocomplete="username"]');
+  if (lang === 'he') {
+    // Hebrew is the default; say so, or the user's own last choice would win.
+    await page.evaluate(() => localStorage.setItem('shofar.lang', 'he'));
+  }
   if (lang === 'en') {
     // Hebrew is the default; English is one click away.
     assert((await page.evaluate(() => document.documentElement.dir)) === 'rtl', 'the login page opens in Hebrew');
@@ -322,6 +326,17 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await capture(page, lang, '16-calls-blacklisted-number');
   log(`${lang}: ${BLOCKED[lang]} never dialed`);
 
+  // A test call to "my phone" with the campaign's flow, followed live.
+  await page.goto(`${base}/campaigns/${id}`);
+  await page.locator('[data-testid="test-call"]').click();
+  const testDialog = page.locator('dialog');
+  await testDialog.locator('input[inputmode="tel"]').fill(lang === 'he' ? '052-5551250' : '054-4431250');
+  await testDialog.locator('button[type="submit"]').click();
+  await testDialog.locator('.test-call-state').waitFor({ timeout: 30_000 });
+  await capture(page, lang, '13b-test-call');
+  await testDialog.getByRole('button').first().click();
+  log(`${lang}: test call placed and followed`);
+
   // Pause, with a confirmation.
   await page.goto(`${base}/campaigns/${id}`);
   await page.locator('[data-testid="action-pause"]').click();
@@ -369,7 +384,10 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await page.getByRole('tab').nth(3).click();
   await capture(page, lang, '21-blacklist-history');
   await page.goto(`${base}/calls`);
-  await page.locator('[data-testid="calls-table"] button.link-button').first().click();
+  // The details of an answered call if there is one yet.
+  const answered = page.locator('[data-testid="calls-table"] tr', { has: page.locator('.badge-outcome-answered') });
+  const row = (await answered.count()) > 0 ? answered.first() : page.locator('[data-testid="calls-table"] tbody tr').first();
+  await row.locator('button.link-button').click();
   await page.locator('dialog').waitFor();
   await capture(page, lang, '18-call-details');
   await context.close();
@@ -394,6 +412,17 @@ async function runLanguageIn(browser, box, lang, context, page) {
   assert(refused.status === 403 && refused.body.error.code === 'forbidden', `the analyst's start: ${JSON.stringify(refused)}`);
   log(`${lang}: the analyst has no lifecycle actions and the API refuses one (403 forbidden)`);
   await analyst.context.close();
+
+  // With both campaigns there, the Hebrew comparison has something to compare.
+  if (lang !== 'he' && LANGS.includes('he')) {
+    const again = await newPage(browser, 'he');
+    await login(again.page, base, 'he', ADMIN);
+    await again.page.goto(`${base}/reports`);
+    await again.page.getByRole('tab').nth(2).click();
+    await again.page.locator('.compare-table').waitFor();
+    await capture(again.page, 'he', '24-reports-compare');
+    await again.context.close();
+  }
   timings[lang] = Math.round((Date.now() - started) / 1000);
 }
 

@@ -332,6 +332,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The contacts the dialer would call next, in its order (`shofar campaign show
+         *     --next`): now if the campaign may call now, else from when it next may.
+         */
+        get: operations["get_campaigns_id_next"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calendar/preview": {
         parameters: {
             query?: never;
@@ -679,6 +699,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calls/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place one real test call (as `shofar call`): through the same engine, pre-dial
+         *     check and records as campaigns, running the campaign's flow or the built-in
+         *     one. Answers at once, while it rings; follow it at `record_url`. A number on
+         *     the do-not-call list is not dialed (its record says so).
+         */
+        post: operations["post_calls_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/report": {
         parameters: {
             query?: never;
@@ -925,7 +967,7 @@ export interface components {
         /** @description Something the staff should know now. */
         Alert: {
             /**
-             * @description `telephony_down`, `cpu_high`, `memory_high`, `load_high`,
+             * @description `telephony_down`, `trunk_down`, `disk_low`, `cpu_high`, `memory_high`, `load_high`,
              *     `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
              *     `campaign_problem`: the UI words it by this code.
              */
@@ -1283,6 +1325,23 @@ export interface components {
             /** @description Send as `Authorization: Bearer <secret>`. The box keeps only its hash. */
             secret: string;
         };
+        /** @description The database, as `shofar db info` shows it. */
+        DatabaseOut: {
+            path: string;
+            /** Format: int32 */
+            schema_version: number;
+            /**
+             * Format: int64
+             * @description The database file and its write-ahead log, in bytes.
+             */
+            size_bytes: number;
+            /** Format: int64 */
+            campaigns: number;
+            /** Format: int64 */
+            contacts: number;
+            /** Format: int64 */
+            blacklist: number;
+        };
         /** @description One day of one campaign. */
         DayOut: {
             /**
@@ -1612,6 +1671,19 @@ export interface components {
             /** Format: int32 */
             max_channels: number;
             health?: null | components["schemas"]["HealthLive"];
+            /**
+             * Format: int64
+             * @description Free space where the box keeps its data (every 30 s), bytes and percent.
+             */
+            disk_free_bytes?: number | null;
+            /** Format: double */
+            disk_free_percent?: number | null;
+            /**
+             * @description The SIP trunk as Asterisk last reported it (every 30 s): `online`,
+             *     `offline`, `unknown`, `missing`; null before the first look or on the
+             *     simulator.
+             */
+            trunk_state?: string | null;
             alerts: components["schemas"]["Alert"][];
             /** @description Campaigns that are scheduled, active or paused, or still have calls up. */
             campaigns: components["schemas"]["CampaignLive"][];
@@ -1642,6 +1714,33 @@ export interface components {
             role: components["schemas"]["RoleName"];
             /** @description `he` (default) or `en`. */
             locale?: string | null;
+        };
+        /** @description A contact the dialer would call next. */
+        NextContact: {
+            /** Format: int64 */
+            contact_id: number;
+            /** @description E.164: `+972525551234`. */
+            number: string;
+            /**
+             * Format: double
+             * @description The scoring model's estimate that a call reaches them.
+             */
+            score: number;
+            /** Format: int32 */
+            attempts: number;
+            /** @description Now is within their predicted best hours. */
+            in_predicted_window: boolean;
+        };
+        /** @description Who the dialer calls next, and from when. */
+        NextOut: {
+            /**
+             * Format: date-time
+             * @description Now if the campaign may call now, else when it next may; null when it
+             *     never will (ended, or closed for three weeks).
+             */
+            from?: string | null;
+            gate: components["schemas"]["GateOut"];
+            contacts: components["schemas"]["NextContact"][];
         };
         /** @description One outcome's count and share of the calls. */
         OutcomeShare: {
@@ -1912,6 +2011,7 @@ export interface components {
             telephony: Record<string, never>;
             /** @description The settings this API may change, with their allowed values. */
             editable: components["schemas"]["EditableSetting"][];
+            database: components["schemas"]["DatabaseOut"];
         };
         SetupRequest: {
             /** @description The one-time secret `shofar serve` printed in its log on first start. */
@@ -1925,6 +2025,22 @@ export interface components {
         SetupState: {
             /** @description True until the first user exists. */
             needed: boolean;
+        };
+        /** @description A test call placed. */
+        TestCallOut: {
+            call_id: string;
+            /** @description Where to follow it: its record, updated as it rings, is answered and ends. */
+            record_url: string;
+        };
+        TestCallRequest: {
+            /** @description The number to call, as people type it (052-5551234). */
+            number: string;
+            /**
+             * Format: int64
+             * @description Use this campaign's flow, message, prompts and caller ID (default: the
+             *     box's built-in flow).
+             */
+            campaign_id?: number | null;
         };
         /** @description An API token as listed: never its secret. */
         TokenOut: {
@@ -3166,6 +3282,49 @@ export interface operations {
             };
         };
     };
+    get_campaigns_id_next: {
+        parameters: {
+            query?: {
+                /** @description How many, 1 to 100 (default 10). */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description The campaign's id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     post_calendar_preview: {
         parameters: {
             query?: {
@@ -3219,7 +3378,7 @@ export interface operations {
                 search?: string | null;
                 /** @description `pending`, `in_progress`, `completed`, `failed` or `blacklisted`. */
                 status?: string | null;
-                /** @description 1 for the first page (default). */
+                /** @description 1 for the first page (default), at most 1,000,000. */
                 page?: number | null;
                 /** @description Items per page, 1 to 500 (default 50). */
                 per_page?: number | null;
@@ -3424,9 +3583,12 @@ export interface operations {
             query?: {
                 /** @description Digits anywhere in the number (`0525551234` or `5551234`). */
                 search?: string | null;
-                /** @description Only entries from this source. */
+                /**
+                 * @description Only entries from this source: `user_optout`, `admin_import`,
+                 *     `compliance` or `central`.
+                 */
                 source?: string | null;
-                /** @description 1 for the first page (default). */
+                /** @description 1 for the first page (default), at most 1,000,000. */
                 page?: number | null;
                 /** @description Items per page, 1 to 500 (default 50). */
                 per_page?: number | null;
@@ -3549,7 +3711,10 @@ export interface operations {
     delete_blacklist_number: {
         parameters: {
             query: {
-                /** @description Why it comes off the list: required, kept in the history. */
+                /**
+                 * @description Why it comes off the list: required, kept in the history. (Missing, it is
+                 *     refused like an empty one: a field error, not an unreadable query.)
+                 */
                 reason: string;
             };
             header?: never;
@@ -3596,7 +3761,7 @@ export interface operations {
                 number?: string | null;
                 /** @description `add` or `remove`. */
                 action?: string | null;
-                /** @description 1 for the first page (default). */
+                /** @description 1 for the first page (default), at most 1,000,000. */
                 page?: number | null;
                 /** @description Items per page, 1 to 500 (default 50). */
                 per_page?: number | null;
@@ -4138,7 +4303,7 @@ export interface operations {
                 number?: string | null;
                 /** @description `-started_at` (default), `started_at`, `-talk_ms` or `number`. */
                 sort?: string | null;
-                /** @description 1 for the first page (default). */
+                /** @description 1 for the first page (default), at most 1,000,000. */
                 page?: number | null;
                 /** @description Items per page, 1 to 500 (default 50). */
                 per_page?: number | null;
@@ -4195,6 +4360,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CallOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_calls_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestCallRequest"];
+            };
+        };
+        responses: {
+            /** @description Dialing */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestCallOut"];
                 };
             };
             /** @description The request was refused: see error.code */

@@ -2,7 +2,7 @@
 // lines cover what the dashboard and reports need, right-to-left included (in
 // Hebrew, time runs from right to left and the value axis sits on the right, as
 // the rest of the page is mirrored). Every chart has a text alternative.
-import { useId, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useI18n } from '../i18n';
 
 export const OUTCOME_COLORS: Record<string, string> = {
@@ -23,8 +23,24 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-const W = 640;
 const H = 220;
+
+/** The drawing's width in CSS pixels, so text is never stretched (falls back to 640). */
+function useWidth() {
+  const ref = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(640);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(([entry]) => {
+      const next = Math.round(entry.contentRect.width);
+      if (next > 100) setWidth(next);
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width] as const;
+}
 const PAD = { top: 12, bottom: 28, side: 44, far: 24 };
 
 /** A top for the value axis that splits into four round steps (counts: whole steps). */
@@ -69,6 +85,7 @@ export function LineChart({
 }) {
   const { dir, num } = useI18n();
   const descId = useId();
+  const [ref, W] = useWidth();
   const rtl = dir === 'rtl';
   const values = series.flatMap((s) => s.points.map((p) => p.y));
   const max = niceMax(Math.max(1, ...values), values.every(Number.isInteger));
@@ -86,8 +103,8 @@ export function LineChart({
   for (let i = 0; i <= 6; i++) xTicks.push(from + i * step);
   const axisX = rtl ? W - PAD.side + 6 : PAD.side - 6;
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId} preserveAspectRatio="none">
+    <figure className="chart" ref={ref}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId}>
         {yTicks.map((tick) => (
           <g key={tick}>
             <line x1={x0} x2={x0 + innerW} y1={yOf(tick)} y2={yOf(tick)} className="grid" />
@@ -144,6 +161,7 @@ export function BarChart({
 }) {
   const { dir, num } = useI18n();
   const descId = useId();
+  const [ref, W] = useWidth();
   const rtl = dir === 'rtl';
   const totals = groups.map((g) => (stacked ? keys.reduce((sum, k) => sum + (g.values[k.key] ?? 0), 0) : Math.max(0, ...keys.map((k) => g.values[k.key] ?? 0))));
   const integers = groups.every((g) => Object.values(g.values).every(Number.isInteger));
@@ -159,8 +177,8 @@ export function BarChart({
   const axisX = rtl ? W - PAD.side + 6 : PAD.side - 6;
   const labelEvery = Math.max(1, Math.ceil(groups.length / 10));
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId} preserveAspectRatio="none">
+    <figure className="chart" ref={ref}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId}>
         {yTicks.map((tick) => (
           <g key={tick}>
             <line x1={x0} x2={x0 + innerW} y1={yOf(tick)} y2={yOf(tick)} className="grid" />

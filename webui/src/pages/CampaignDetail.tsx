@@ -7,8 +7,9 @@ import { useSession } from '../auth/session';
 import { CallsTable } from '../components/CallsTable';
 import { BreakdownBars, OUTCOME_COLORS } from '../components/Charts';
 import { ConfirmDialog } from '../components/Dialog';
-import { IconEdit, IconPause, IconPlay, IconReport, IconStop, IconTrash } from '../components/Icons';
+import { IconCalls, IconEdit, IconPause, IconPlay, IconReport, IconStop, IconTrash } from '../components/Icons';
 import { CalendarView } from '../components/Schedule';
+import { TestCallDialog } from '../components/TestCall';
 import { useToast } from '../components/Toast';
 import { Badge, Button, ButtonLink, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pagination, Pct, Phone, ProgressBar, Stat, StatusBadge, Tabs, TextField, UserText, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
@@ -203,6 +204,7 @@ export function CampaignDetailPage() {
   const { snapshot } = useLive();
   const [tab, setTab] = useState<'calls' | 'contacts' | 'calendar' | 'settings'>('calls');
   const [action, setAction] = useState<Action | null>(null);
+  const [testing, setTesting] = useState(false);
   const detail = useQuery({
     queryKey: ['campaign', id],
     queryFn: () => ok(api.GET('/api/v1/campaigns/{id}', { params: { path: { id } } })),
@@ -275,6 +277,11 @@ export function CampaignDetailPage() {
             <ButtonLink to={`/reports?campaign=${id}`} icon={<IconReport />}>
               {t('campaign.report')}
             </ButtonLink>
+            {can('manager') && (
+              <Button icon={<IconCalls />} onClick={() => setTesting(true)} data-testid="test-call">
+                {t('testCall.open')}
+              </Button>
+            )}
             {actions.map(actionButton)}
           </>
         }
@@ -340,6 +347,7 @@ export function CampaignDetailPage() {
       <p className="hint">
         <Link to={`/calls?campaign=${id}`}>{t('campaign.allCalls')}</Link>
       </p>
+      <TestCallDialog open={testing} campaignId={id} onClose={() => setTesting(false)} />
     </>
   );
 }

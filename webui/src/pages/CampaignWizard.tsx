@@ -448,7 +448,14 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
         <ReviewRow label={t('wizard.step.schedule')} onEdit={() => goTo('schedule')}>
           {draft.start ? <bdi dir="ltr">{draft.start.replace('T', ' ')}</bdi> : t('wizard.startWhenStarted')} – {draft.end ? <bdi dir="ltr">{draft.end.replace('T', ' ')}</bdi> : t('wizard.noEnd')}
           <br />
-          {openDays.map((d) => `${t(`weekday.${d}` as MessageKey)} ${draft.windows[d].join(', ')}`).join(' · ') || t('wizard.noWindows')}
+          {openDays.length === 0
+            ? t('wizard.noWindows')
+            : openDays.map((d, i) => (
+                <span key={d} className="nowrap">
+                  {i > 0 && ' · '}
+                  {t(`weekday.${d}` as MessageKey)} <bdi dir="ltr">{draft.windows[d].join(', ')}</bdi>
+                </span>
+              ))}
           <br />
           {[draft.quiet.shabbat && t('wizard.quietShabbat'), draft.quiet.holidays && t('wizard.quietHolidays'), draft.quiet.yom_hazikaron && t('wizard.quietMemorial')].filter(Boolean).join(' · ') || t('wizard.noQuiet')}
         </ReviewRow>

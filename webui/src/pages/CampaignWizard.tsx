@@ -451,9 +451,11 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
           {openDays.length === 0
             ? t('wizard.noWindows')
             : openDays.map((d, i) => (
-                <span key={d} className="nowrap">
+                <span key={d}>
                   {i > 0 && ' · '}
-                  {t(`weekday.${d}` as MessageKey)} <bdi dir="ltr">{draft.windows[d].join(', ')}</bdi>
+                  <span className="nowrap">
+                    {t(`weekday.${d}` as MessageKey)} <bdi dir="ltr">{draft.windows[d].join(', ')}</bdi>
+                  </span>
                 </span>
               ))}
           <br />

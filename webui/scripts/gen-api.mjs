@@ -3,10 +3,9 @@
 //   node scripts/gen-api.mjs path/to/openapi.json
 //   node scripts/gen-api.mjs URL --check   (exit 1 if the committed file differs: drift)
 //
-// The document's operationIds are handler names, several of them shared (seven
-// operations are called `list`); openapi-typescript keys operations by id, so the
-// duplicates would collapse into one type. Each operation is given a unique id
-// (method + path) before generating; nothing else is changed.
+// The box's operationIds are unique (`campaigns_list`, ...); the generated types
+// key operations by method + path instead (`get_campaigns`), which reads better
+// next to the paths they describe. Nothing else is changed.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';

@@ -77,7 +77,7 @@ fn check_key(folder: &str, name: &str) -> ApiResult<String> {
 
 /// Every prompt the box has converted.
 #[utoipa::path(
-    get, path = "/api/v1/audio", tag = "audio",
+    get, path = "/api/v1/audio", operation_id = "audio_list", tag = "audio",
     responses((status = 200, body = Vec<AudioOut>))
 )]
 pub async fn list(
@@ -119,7 +119,7 @@ pub struct UploadedAudio {
 /// Upload a WAV or MP3 as a prompt: converted once to 8 kHz G.711 for the trunk,
 /// replacing a prompt of the same name.
 #[utoipa::path(
-    post, path = "/api/v1/audio", tag = "audio",
+    post, path = "/api/v1/audio", operation_id = "audio_upload", tag = "audio",
     request_body(content = AudioForm, content_type = "multipart/form-data"),
     responses((status = 201, body = UploadedAudio))
 )]
@@ -208,7 +208,7 @@ fn audio_error(error: AudioError) -> ApiError {
 
 /// One prompt.
 #[utoipa::path(
-    get, path = "/api/v1/audio/{folder}/{name}", tag = "audio",
+    get, path = "/api/v1/audio/{folder}/{name}", operation_id = "audio_show", tag = "audio",
     params(
         ("folder" = String, Path, description = "`prompts` or `campaign-ID`"),
         ("name" = String, Path, description = "The prompt's name")
@@ -232,7 +232,7 @@ pub async fn show(
 
 /// The prompt as the trunk will play it (8 kHz), as a WAV for the browser.
 #[utoipa::path(
-    get, path = "/api/v1/audio/{folder}/{name}/playback", tag = "audio",
+    get, path = "/api/v1/audio/{folder}/{name}/playback", operation_id = "audio_playback", tag = "audio",
     params(
         ("folder" = String, Path, description = "`prompts` or `campaign-ID`"),
         ("name" = String, Path, description = "The prompt's name")
@@ -290,7 +290,7 @@ fn wav_from_linear(path: &FsPath) -> std::io::Result<Vec<u8>> {
 /// Remove a prompt and its converted files. Flows that play it will refuse to
 /// call until it is uploaded again.
 #[utoipa::path(
-    delete, path = "/api/v1/audio/{folder}/{name}", tag = "audio",
+    delete, path = "/api/v1/audio/{folder}/{name}", operation_id = "audio_delete", tag = "audio",
     params(
         ("folder" = String, Path, description = "`prompts` or `campaign-ID`"),
         ("name" = String, Path, description = "The prompt's name")

@@ -107,7 +107,7 @@ pub struct ListQuery {
 
 /// The list, newest first, a page at a time; searchable by digits.
 #[utoipa::path(
-    get, path = "/api/v1/blacklist", tag = "blacklist",
+    get, path = "/api/v1/blacklist", operation_id = "blacklist_list", tag = "blacklist",
     params(ListQuery, PageQuery),
     responses((status = 200, body = Page<EntryOut>))
 )]
@@ -176,7 +176,7 @@ fn check_date(field: &str, text: &str) -> ApiResult<String> {
 /// the next pre-dial check refuses them. All or nothing: one bad number and
 /// nothing is added.
 #[utoipa::path(
-    post, path = "/api/v1/blacklist", tag = "blacklist",
+    post, path = "/api/v1/blacklist", operation_id = "blacklist_add", tag = "blacklist",
     request_body = AddRequest,
     responses((status = 200, body = AddOut))
 )]
@@ -247,7 +247,7 @@ pub struct CheckOut {
 
 /// Check one number: listed or not, with why and since when.
 #[utoipa::path(
-    get, path = "/api/v1/blacklist/{number}", tag = "blacklist",
+    get, path = "/api/v1/blacklist/{number}", operation_id = "blacklist_check", tag = "blacklist",
     params(("number" = String, Path, description = "The number as typed: 052-5551234, +972525551234")),
     responses((status = 200, body = CheckOut))
 )]
@@ -288,7 +288,7 @@ pub struct RemoveOut {
 /// Take a number off the list, with the reason. The history keeps both the
 /// addition and the removal.
 #[utoipa::path(
-    delete, path = "/api/v1/blacklist/{number}", tag = "blacklist",
+    delete, path = "/api/v1/blacklist/{number}", operation_id = "blacklist_remove", tag = "blacklist",
     params(("number" = String, Path, description = "The number as typed"), RemoveQuery),
     responses((status = 200, body = RemoveOut))
 )]
@@ -334,7 +334,7 @@ pub struct HistoryQuery {
 /// Every addition and removal (opt-outs pressed on calls among them), newest
 /// first, a page at a time.
 #[utoipa::path(
-    get, path = "/api/v1/blacklist/history", tag = "blacklist",
+    get, path = "/api/v1/blacklist/history", operation_id = "blacklist_history", tag = "blacklist",
     params(HistoryQuery, PageQuery),
     responses((status = 200, body = Page<HistoryOut>))
 )]
@@ -374,7 +374,7 @@ pub async fn history(
 /// The whole list as CSV (phone, reason, source, added_at, added_by, checked_on):
 /// what the import reads back.
 #[utoipa::path(
-    get, path = "/api/v1/blacklist/export", tag = "blacklist",
+    get, path = "/api/v1/blacklist/export", operation_id = "blacklist_export", tag = "blacklist",
     responses((status = 200, description = "The list", content_type = "text/csv", body = String))
 )]
 pub async fn export(State(state): State<AppState>, _: Caller<Manager>) -> ApiResult<Response> {
@@ -413,7 +413,7 @@ pub struct BlacklistImportForm {
 /// GET /api/v1/jobs/{id}). It takes effect for running campaigns the moment it
 /// commits; all or nothing.
 #[utoipa::path(
-    post, path = "/api/v1/blacklist/imports", tag = "blacklist",
+    post, path = "/api/v1/blacklist/imports", operation_id = "blacklist_import", tag = "blacklist",
     request_body(content = BlacklistImportForm, content_type = "multipart/form-data"),
     responses((status = 202, description = "Started", body = JobOut))
 )]

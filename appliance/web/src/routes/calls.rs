@@ -175,7 +175,7 @@ impl CallListQuery {
 
 /// Call records, newest first by default, a page at a time.
 #[utoipa::path(
-    get, path = "/api/v1/calls", tag = "calls",
+    get, path = "/api/v1/calls", operation_id = "calls_list", tag = "calls",
     params(CallListQuery, PageQuery),
     responses((status = 200, body = Page<CallOut>))
 )]
@@ -210,7 +210,7 @@ pub async fn list(
 
 /// One call record.
 #[utoipa::path(
-    get, path = "/api/v1/calls/{call_id}", tag = "calls",
+    get, path = "/api/v1/calls/{call_id}", operation_id = "calls_show", tag = "calls",
     params(("call_id" = String, Path, description = "The call's id")),
     responses((status = 200, body = CallOut))
 )]
@@ -252,7 +252,7 @@ pub struct TestCallOut {
 /// one. Answers at once, while it rings; follow it at `record_url`. A number on
 /// the do-not-call list is not dialed (its record says so).
 #[utoipa::path(
-    post, path = "/api/v1/calls/test", tag = "calls",
+    post, path = "/api/v1/calls/test", operation_id = "calls_test_call", tag = "calls",
     request_body = TestCallRequest,
     responses((status = 202, description = "Dialing", body = TestCallOut))
 )]

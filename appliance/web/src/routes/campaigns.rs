@@ -91,7 +91,7 @@ pub struct CampaignListQuery {
 
 /// Every campaign, with its contact counts; filtered and sorted.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns", tag = "campaigns",
+    get, path = "/api/v1/campaigns", operation_id = "campaigns_list", tag = "campaigns",
     params(CampaignListQuery),
     responses((status = 200, body = Vec<CampaignListItem>))
 )]
@@ -211,7 +211,7 @@ fn validated(body: serde_json::Value) -> ApiResult<NewCampaign> {
 
 /// Create a campaign (a draft) from its settings.
 #[utoipa::path(
-    post, path = "/api/v1/campaigns", tag = "campaigns",
+    post, path = "/api/v1/campaigns", operation_id = "campaigns_create", tag = "campaigns",
     request_body = CampaignInput,
     responses((status = 201, body = CampaignOut))
 )]
@@ -269,7 +269,7 @@ pub struct ValidationOut {
 /// Check a campaign's settings without saving anything: 200 with the settings in
 /// full (defaults filled in), or 422 naming every field that is wrong.
 #[utoipa::path(
-    post, path = "/api/v1/campaigns/validate", tag = "campaigns",
+    post, path = "/api/v1/campaigns/validate", operation_id = "campaigns_validate", tag = "campaigns",
     request_body = CampaignInput,
     responses((status = 200, body = ValidationOut))
 )]
@@ -351,7 +351,7 @@ pub struct CampaignDetail {
 /// One campaign, with its contact counts, calls by outcome and whether it may
 /// call now.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    get, path = "/api/v1/campaigns/{id}", operation_id = "campaigns_show", tag = "campaigns",
     params(("id" = i64, Path, description = "The campaign's id")),
     responses((status = 200, body = CampaignDetail))
 )]
@@ -399,7 +399,7 @@ pub async fn show(
 /// campaign takes them from the dialer's next round; a completed or cancelled one
 /// does not change.
 #[utoipa::path(
-    put, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    put, path = "/api/v1/campaigns/{id}", operation_id = "campaigns_update", tag = "campaigns",
     params(("id" = i64, Path, description = "The campaign's id")),
     request_body = CampaignInput,
     responses((status = 200, body = CampaignOut))
@@ -423,7 +423,7 @@ pub async fn update(
 /// Delete a draft that never called, with its contacts. Anything else is kept for
 /// its records: cancel it instead.
 #[utoipa::path(
-    delete, path = "/api/v1/campaigns/{id}", tag = "campaigns",
+    delete, path = "/api/v1/campaigns/{id}", operation_id = "campaigns_delete", tag = "campaigns",
     params(("id" = i64, Path, description = "The campaign's id")),
     responses((status = 204, description = "Deleted"))
 )]
@@ -523,7 +523,7 @@ macro_rules! lifecycle_route {
     ($name:ident, $event:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(
-            post, path = $path, tag = "campaigns",
+            post, path = $path, operation_id = concat!("campaigns_", stringify!($name)), tag = "campaigns",
             params(("id" = i64, Path, description = "The campaign's id")),
             request_body(content = Option<TransitionRequest>, description = "Optional: why"),
             responses((status = 200, body = TransitionOut))
@@ -650,7 +650,7 @@ fn preview_range(
 /// When a campaign may call over the coming days: its windows, schedule, Shabbat
 /// and holidays, as allowed and blocked stretches with reasons.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}/calendar", tag = "campaigns",
+    get, path = "/api/v1/campaigns/{id}/calendar", operation_id = "campaigns_calendar", tag = "campaigns",
     params(("id" = i64, Path, description = "The campaign's id"), CalendarQuery),
     responses((status = 200, body = CalendarOut))
 )]
@@ -673,7 +673,7 @@ pub async fn calendar(
 /// The calendar for settings not saved yet (the wizard's preview): the body is a
 /// campaign as on create.
 #[utoipa::path(
-    post, path = "/api/v1/calendar/preview", tag = "campaigns",
+    post, path = "/api/v1/calendar/preview", operation_id = "campaigns_preview", tag = "campaigns",
     params(CalendarQuery),
     request_body = CampaignInput,
     responses((status = 200, body = CalendarOut))
@@ -730,7 +730,7 @@ pub struct NextOut {
 /// The contacts the dialer would call next, in its order (`shofar campaign show
 /// --next`): now if the campaign may call now, else from when it next may.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}/next", tag = "campaigns",
+    get, path = "/api/v1/campaigns/{id}/next", operation_id = "campaigns_next", tag = "campaigns",
     params(("id" = i64, Path, description = "The campaign's id"), NextQuery),
     responses((status = 200, body = NextOut))
 )]

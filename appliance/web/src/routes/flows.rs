@@ -129,7 +129,7 @@ fn invalid(errors: Vec<FlowError>) -> ApiError {
 /// Check a flow without saving it: 200 with every problem the engine finds (each
 /// naming its node and field), the prompts it plays and which have no recording.
 #[utoipa::path(
-    post, path = "/api/v1/flows/validate", tag = "flows",
+    post, path = "/api/v1/flows/validate", operation_id = "flows_validate", tag = "flows",
     request_body(content = Object, description = "The flow's JSON (docs/ivr.md)"),
     responses((status = 200, body = FlowCheck))
 )]
@@ -143,7 +143,7 @@ pub async fn validate(
 
 /// Every saved flow.
 #[utoipa::path(
-    get, path = "/api/v1/flows", tag = "flows",
+    get, path = "/api/v1/flows", operation_id = "flows_list", tag = "flows",
     responses((status = 200, body = Vec<FlowOut>))
 )]
 pub async fn list(
@@ -181,7 +181,7 @@ fn check_name(name: &str) -> ApiResult<String> {
 /// Save a new flow; refused (422, each problem on its node) unless the engine
 /// accepts it.
 #[utoipa::path(
-    post, path = "/api/v1/flows", tag = "flows",
+    post, path = "/api/v1/flows", operation_id = "flows_create", tag = "flows",
     request_body = FlowInput,
     responses((status = 201, body = FlowOut))
 )]
@@ -203,7 +203,7 @@ pub async fn create(
 
 /// One flow.
 #[utoipa::path(
-    get, path = "/api/v1/flows/{id}", tag = "flows",
+    get, path = "/api/v1/flows/{id}", operation_id = "flows_show", tag = "flows",
     params(("id" = i64, Path, description = "The flow's id")),
     responses((status = 200, body = FlowOut))
 )]
@@ -220,7 +220,7 @@ pub async fn show(
 /// Replace a flow (and rename it, unless campaigns use it). Campaigns that use it
 /// play the new version from their next call.
 #[utoipa::path(
-    put, path = "/api/v1/flows/{id}", tag = "flows",
+    put, path = "/api/v1/flows/{id}", operation_id = "flows_update", tag = "flows",
     params(("id" = i64, Path, description = "The flow's id")),
     request_body = FlowInput,
     responses((status = 200, body = FlowOut))
@@ -244,7 +244,7 @@ pub async fn update(
 
 /// Delete a flow no campaign still to run uses.
 #[utoipa::path(
-    delete, path = "/api/v1/flows/{id}", tag = "flows",
+    delete, path = "/api/v1/flows/{id}", operation_id = "flows_delete", tag = "flows",
     params(("id" = i64, Path, description = "The flow's id")),
     responses((status = 204, description = "Deleted"))
 )]

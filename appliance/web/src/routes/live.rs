@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// The live figures now: calls up, queue, dialing rate, counts and rates per
 /// campaign and in total, health and alerts, running imports.
 #[utoipa::path(
-    get, path = "/api/v1/status", tag = "live",
+    get, path = "/api/v1/status", operation_id = "live_status", tag = "live",
     responses((status = 200, body = LiveSnapshot))
 )]
 pub async fn status(State(state): State<AppState>, _: Caller<Analyst>) -> Json<LiveSnapshot> {
@@ -49,7 +49,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 /// Live figures over a WebSocket: a `LiveSnapshot` JSON message at once, then
 /// another whenever a figure changes (and every 5 s regardless).
 #[utoipa::path(
-    get, path = "/api/v1/live", tag = "live",
+    get, path = "/api/v1/live", operation_id = "live_live", tag = "live",
     responses(
         (status = 101, description = "Switched to a WebSocket; each message is a LiveSnapshot", body = LiveSnapshot)
     )

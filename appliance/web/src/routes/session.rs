@@ -135,7 +135,7 @@ fn session_cookie(state: &AppState, value: String, max_age: chrono::Duration) ->
 /// SameSite=Strict) and returns the CSRF token. Failed attempts are throttled
 /// per user and per address (429 with Retry-After).
 #[utoipa::path(
-    post, path = "/api/v1/session", tag = "session",
+    post, path = "/api/v1/session", operation_id = "session_login", tag = "session",
     request_body = LoginRequest,
     responses((status = 200, description = "Logged in; the cookie is set", body = SessionOut)),
     security(())
@@ -221,7 +221,7 @@ pub async fn login(
 
 /// The logged-in user, their role and the session's CSRF token.
 #[utoipa::path(
-    get, path = "/api/v1/session", tag = "session",
+    get, path = "/api/v1/session", operation_id = "session_current", tag = "session",
     responses((status = 200, body = SessionOut))
 )]
 pub async fn current(caller: Caller<Analyst>) -> Json<SessionOut> {
@@ -237,7 +237,7 @@ pub async fn current(caller: Caller<Analyst>) -> Json<SessionOut> {
 /// Log out: the session ends on the box (the cookie alone no longer works) and
 /// the cookie is cleared.
 #[utoipa::path(
-    delete, path = "/api/v1/session", tag = "session",
+    delete, path = "/api/v1/session", operation_id = "session_logout", tag = "session",
     responses((status = 204, description = "Logged out"))
 )]
 pub async fn logout(State(state): State<AppState>, caller: Caller<Analyst>) -> ApiResult<Response> {
@@ -264,7 +264,7 @@ pub struct PasswordChange {
 
 /// Change your own password. Every other session of yours ends.
 #[utoipa::path(
-    put, path = "/api/v1/session/password", tag = "session",
+    put, path = "/api/v1/session/password", operation_id = "session_change_password", tag = "session",
     request_body = PasswordChange,
     responses((status = 204, description = "Changed"))
 )]
@@ -314,7 +314,7 @@ pub struct Preferences {
 
 /// Change your own preferences (the UI's language).
 #[utoipa::path(
-    patch, path = "/api/v1/session", tag = "session",
+    patch, path = "/api/v1/session", operation_id = "session_preferences", tag = "session",
     request_body = Preferences,
     responses((status = 200, body = UserOut))
 )]
@@ -357,7 +357,7 @@ pub struct SetupState {
 
 /// Whether first-run setup is still open (no user exists yet).
 #[utoipa::path(
-    get, path = "/api/v1/setup", tag = "session",
+    get, path = "/api/v1/setup", operation_id = "session_setup_state", tag = "session",
     responses((status = 200, body = SetupState)),
     security(())
 )]
@@ -380,7 +380,7 @@ pub struct SetupRequest {
 /// Create the first admin with the one-time setup secret from the log. Works once,
 /// and only while the box has no user.
 #[utoipa::path(
-    post, path = "/api/v1/setup", tag = "session",
+    post, path = "/api/v1/setup", operation_id = "session_setup", tag = "session",
     request_body = SetupRequest,
     responses((status = 201, description = "The first admin", body = UserOut)),
     security(())

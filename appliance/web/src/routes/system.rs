@@ -26,7 +26,7 @@ pub struct Health {
 
 /// Whether the box is up (for monitoring; no login, no secrets).
 #[utoipa::path(
-    get, path = "/healthz", tag = "system",
+    get, path = "/healthz", operation_id = "system_healthz", tag = "system",
     responses((status = 200, body = Health)),
     security(())
 )]
@@ -73,7 +73,7 @@ pub struct PacingQuery {
 
 /// Every change of the dialing pace, newest first: when, from what to what, why.
 #[utoipa::path(
-    get, path = "/api/v1/pacing", tag = "system",
+    get, path = "/api/v1/pacing", operation_id = "system_pacing", tag = "system",
     params(PacingQuery),
     responses((status = 200, body = Vec<PaceChange>))
 )]
@@ -259,7 +259,7 @@ async fn settings_out(state: &AppState) -> ApiResult<SettingsOut> {
 
 /// The box's settings, and Asterisk's and the trunk's state.
 #[utoipa::path(
-    get, path = "/api/v1/settings", tag = "system",
+    get, path = "/api/v1/settings", operation_id = "system_settings", tag = "system",
     responses((status = 200, body = SettingsOut))
 )]
 pub async fn settings(
@@ -273,7 +273,7 @@ pub async fn settings(
 /// `null` goes back to shofar.toml's value. All or nothing; applied when
 /// `shofar serve` next starts.
 #[utoipa::path(
-    put, path = "/api/v1/settings", tag = "system",
+    put, path = "/api/v1/settings", operation_id = "system_update_settings", tag = "system",
     request_body(content = Object, description = "Keys from `editable`, with their new values"),
     responses((status = 200, body = SettingsOut))
 )]
@@ -333,7 +333,7 @@ pub struct AuditQuery {
 
 /// Who did what, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/audit", tag = "system",
+    get, path = "/api/v1/audit", operation_id = "system_audit", tag = "system",
     params(AuditQuery),
     responses((status = 200, body = Vec<AuditOut>))
 )]

@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Every user.
 #[utoipa::path(
-    get, path = "/api/v1/users", tag = "users",
+    get, path = "/api/v1/users", operation_id = "users_list", tag = "users",
     responses((status = 200, body = Vec<UserOut>))
 )]
 pub async fn list(
@@ -43,7 +43,7 @@ pub struct NewUserRequest {
 
 /// Add a user.
 #[utoipa::path(
-    post, path = "/api/v1/users", tag = "users",
+    post, path = "/api/v1/users", operation_id = "users_create", tag = "users",
     request_body = NewUserRequest,
     responses((status = 201, body = UserOut))
 )]
@@ -79,7 +79,7 @@ pub async fn create(
 
 /// One user.
 #[utoipa::path(
-    get, path = "/api/v1/users/{id}", tag = "users",
+    get, path = "/api/v1/users/{id}", operation_id = "users_show", tag = "users",
     params(("id" = i64, Path, description = "The user's id")),
     responses((status = 200, body = UserOut))
 )]
@@ -105,7 +105,7 @@ pub struct UserPatch {
 /// Change a user's role, language, or whether they may log in. The last enabled
 /// admin can be neither demoted nor disabled.
 #[utoipa::path(
-    patch, path = "/api/v1/users/{id}", tag = "users",
+    patch, path = "/api/v1/users/{id}", operation_id = "users_update", tag = "users",
     params(("id" = i64, Path, description = "The user's id")),
     request_body = UserPatch,
     responses((status = 200, body = UserOut))
@@ -131,7 +131,7 @@ pub async fn update(
 
 /// Remove a user (their audit entries stay). Not the last admin.
 #[utoipa::path(
-    delete, path = "/api/v1/users/{id}", tag = "users",
+    delete, path = "/api/v1/users/{id}", operation_id = "users_delete", tag = "users",
     params(("id" = i64, Path, description = "The user's id")),
     responses((status = 204, description = "Removed"))
 )]
@@ -161,7 +161,7 @@ pub struct PasswordReset {
 
 /// Set another user's password (they forgot theirs). Their sessions end.
 #[utoipa::path(
-    put, path = "/api/v1/users/{id}/password", tag = "users",
+    put, path = "/api/v1/users/{id}/password", operation_id = "users_reset_password", tag = "users",
     params(("id" = i64, Path, description = "The user's id")),
     request_body = PasswordReset,
     responses((status = 204, description = "Set"))
@@ -231,7 +231,7 @@ pub struct TokenListQuery {
 
 /// Your API tokens (an admin may ask for everybody's with `all=true`).
 #[utoipa::path(
-    get, path = "/api/v1/tokens", tag = "tokens",
+    get, path = "/api/v1/tokens", operation_id = "users_tokens", tag = "tokens",
     params(TokenListQuery),
     responses((status = 200, body = Vec<TokenOut>))
 )]
@@ -272,7 +272,7 @@ pub struct CreatedToken {
 
 /// Make an API token for automation, scoped to a role no higher than yours.
 #[utoipa::path(
-    post, path = "/api/v1/tokens", tag = "tokens",
+    post, path = "/api/v1/tokens", operation_id = "users_create_token", tag = "tokens",
     request_body = NewTokenRequest,
     responses((status = 201, body = CreatedToken))
 )]
@@ -327,7 +327,7 @@ pub async fn create_token(
 
 /// Revoke a token: it stops working at once. Yours, or anyone's for an admin.
 #[utoipa::path(
-    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    delete, path = "/api/v1/tokens/{id}", operation_id = "users_revoke_token", tag = "tokens",
     params(("id" = i64, Path, description = "The token's id")),
     responses((status = 204, description = "Revoked"))
 )]

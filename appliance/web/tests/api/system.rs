@@ -442,12 +442,19 @@ async fn the_openapi_document_is_public_and_lists_every_route() {
 
     let paths = document["paths"].as_object().unwrap();
     let mut operations = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, item) in paths {
         for method in ["get", "post", "put", "patch", "delete"] {
             let Some(operation) = item.get(method) else {
                 continue;
             };
             operations.insert(format!("{} {path}", method.to_uppercase()));
+            // OpenAPI requires operationIds unique; generators key operations by them.
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                !id.is_empty() && operation_ids.insert(id.to_owned()),
+                "{method} {path}: operationId {id:?} missing or not unique"
+            );
             let responses = operation["responses"].as_object().unwrap();
             assert!(
                 responses.contains_key("4XX") && responses.contains_key("5XX"),

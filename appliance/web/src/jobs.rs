@@ -87,12 +87,19 @@ impl Job {
         job.finished_at = Some(Utc::now());
         job.finishing = false;
         job.percent = Some(100.0);
-        job.summary = Some(summary);
+        if let Some(total) = job.total {
+            job.done = total;
+        }
         job.import_id = import_id;
         job.rejected_rows_url = match (import_id, rejected) {
             (Some(id), true) => Some(format!("/api/v1/imports/{id}/rejected")),
             _ => None,
         };
+        job.summary = Some(public_summary(
+            summary,
+            &job.file_name,
+            job.rejected_rows_url.as_deref(),
+        ));
     }
 
     /// The job failed; `error` says why and what to do.
@@ -225,6 +232,25 @@ impl Jobs {
     }
 }
 
+/// An import's summary as the API shows it: the CLI's, but with the upload's
+/// name for `file` and the download URL for `rejected_rows_file` — never a
+/// path on the box, which its sender cannot use and should not learn.
+pub fn public_summary(
+    mut summary: serde_json::Value,
+    file_name: &str,
+    rejected_rows_url: Option<&str>,
+) -> serde_json::Value {
+    if let Some(fields) = summary.as_object_mut() {
+        if fields.contains_key("file") {
+            fields.insert("file".into(), file_name.into());
+        }
+        if fields.contains_key("rejected_rows_file") {
+            fields.insert("rejected_rows_file".into(), rejected_rows_url.into());
+        }
+    }
+    summary
+}
+
 /// What a job's work produced.
 pub struct Finished {
     /// The summary the CLI prints with `--json`.
@@ -332,9 +358,27 @@ mod tests {
         let snapshot = jobs.get(job.id()).unwrap();
         assert_eq!((snapshot.done, snapshot.percent), (50, Some(25.0)));
         assert_eq!(jobs.running().len(), 1);
-        job.complete(serde_json::json!({"imported": 190}), Some(7), true);
+        job.complete(
+            serde_json::json!({
+                "imported": 190,
+                "file": "/var/lib/shofar/uploads/job-1/donors.xlsx",
+                "rejected_rows_file": "/var/lib/shofar/rejected/donors.rejected.csv",
+            }),
+            Some(7),
+            true,
+        );
         let done = jobs.get(job.id()).unwrap();
         assert_eq!(done.status, JobStatus::Completed);
+        assert_eq!((done.done, done.percent), (200, Some(100.0)));
+        // The summary names the upload as its sender knows it, never a path on the box.
+        assert_eq!(
+            done.summary,
+            Some(serde_json::json!({
+                "imported": 190,
+                "file": "donors.xlsx",
+                "rejected_rows_file": "/api/v1/imports/7/rejected",
+            }))
+        );
         assert_eq!(
             done.rejected_rows_url.as_deref(),
             Some("/api/v1/imports/7/rejected")

@@ -62,7 +62,7 @@ const CONTACT_STATUSES: [&str; 5] = [
 
 /// A campaign's contacts in import order, a page at a time, searchable.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}/contacts", tag = "contacts",
+    get, path = "/api/v1/campaigns/{id}/contacts", operation_id = "contacts_list", tag = "contacts",
     params(("id" = i64, Path, description = "The campaign's id"), ContactListQuery, PageQuery),
     responses((status = 200, body = Page<ContactOut>))
 )]
@@ -132,7 +132,7 @@ pub struct ContactImportForm {
 /// socket). It is all or nothing; its summary and rejected-rows file are the
 /// CLI's.
 #[utoipa::path(
-    post, path = "/api/v1/campaigns/{id}/imports", tag = "contacts",
+    post, path = "/api/v1/campaigns/{id}/imports", operation_id = "contacts_import", tag = "contacts",
     params(("id" = i64, Path, description = "The campaign's id")),
     request_body(content = ContactImportForm, content_type = "multipart/form-data"),
     responses((status = 202, description = "Started", body = JobOut))
@@ -242,7 +242,7 @@ pub struct ImportListQuery {
 
 /// Recorded imports, newest first (at most 200).
 #[utoipa::path(
-    get, path = "/api/v1/imports", tag = "contacts",
+    get, path = "/api/v1/imports", operation_id = "contacts_imports", tag = "contacts",
     params(ImportListQuery),
     responses((status = 200, body = Vec<ImportOut>))
 )]
@@ -258,25 +258,30 @@ pub async fn imports(
     Ok(Json(
         records
             .into_iter()
-            .map(|r| ImportOut {
-                rejected_rows_url: r
+            .map(|r| {
+                let rejected_rows_url = r
                     .rejected_file
                     .as_ref()
-                    .map(|_| format!("/api/v1/imports/{}/rejected", r.id)),
-                id: r.id,
-                campaign_id: r.campaign_id,
-                kind: r.kind,
-                file_name: r.file_name,
-                status: r.status,
-                started_at: r.started_at,
-                finished_at: r.finished_at,
-                total_rows: r.total_rows,
-                imported: r.imported,
-                duplicates: r.duplicates,
-                invalid: r.invalid,
-                blacklisted: r.blacklisted,
-                summary: r.summary,
-                actor: r.actor,
+                    .map(|_| format!("/api/v1/imports/{}/rejected", r.id));
+                ImportOut {
+                    summary: r.summary.map(|s| {
+                        jobs::public_summary(s, &r.file_name, rejected_rows_url.as_deref())
+                    }),
+                    rejected_rows_url,
+                    id: r.id,
+                    campaign_id: r.campaign_id,
+                    kind: r.kind,
+                    file_name: r.file_name,
+                    status: r.status,
+                    started_at: r.started_at,
+                    finished_at: r.finished_at,
+                    total_rows: r.total_rows,
+                    imported: r.imported,
+                    duplicates: r.duplicates,
+                    invalid: r.invalid,
+                    blacklisted: r.blacklisted,
+                    actor: r.actor,
+                }
             })
             .collect(),
     ))
@@ -285,7 +290,7 @@ pub async fn imports(
 /// Every invalid and duplicate row of an import, with its row number and reason
 /// (English and Hebrew): a CSV that opens in Excel with Hebrew intact.
 #[utoipa::path(
-    get, path = "/api/v1/imports/{id}/rejected", tag = "contacts",
+    get, path = "/api/v1/imports/{id}/rejected", operation_id = "contacts_rejected", tag = "contacts",
     params(("id" = i64, Path, description = "The import's id")),
     responses((status = 200, description = "The rejected rows", content_type = "text/csv", body = String))
 )]
@@ -349,7 +354,7 @@ pub fn download(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response
 
 /// Jobs of this run of the box, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/jobs", tag = "contacts",
+    get, path = "/api/v1/jobs", operation_id = "contacts_jobs", tag = "contacts",
     responses((status = 200, body = Vec<JobOut>))
 )]
 pub async fn jobs(State(state): State<AppState>, _: Caller<Manager>) -> Json<Vec<JobOut>> {
@@ -358,7 +363,7 @@ pub async fn jobs(State(state): State<AppState>, _: Caller<Manager>) -> Json<Vec
 
 /// Where a job stands: progress while it runs, then its summary or why it failed.
 #[utoipa::path(
-    get, path = "/api/v1/jobs/{id}", tag = "contacts",
+    get, path = "/api/v1/jobs/{id}", operation_id = "contacts_job", tag = "contacts",
     params(("id" = u64, Path, description = "The job's id")),
     responses((status = 200, body = JobOut))
 )]

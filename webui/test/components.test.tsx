@@ -6,7 +6,7 @@ import { ImportSummaryView } from '../src/components/ImportPanel';
 import { CampaignDetailPage } from '../src/pages/CampaignDetail';
 import { DashboardPage } from '../src/pages/Dashboard';
 import { LoginPage } from '../src/pages/Login';
-import { fakeBox, renderPage, session, snapshot } from './helpers';
+import { emptyFigures, fakeBox, renderPage, session, snapshot } from './helpers';
 
 /** Matches an element's whole text, ignoring the bidi isolates around names and numbers. */
 const exactly = (expected: string) => (_: string, element: Element | null) =>
@@ -139,7 +139,15 @@ describe('the campaign page', () => {
 
 describe('the dashboard', () => {
   it('shows the live figures, alerts in words, and the campaigns running', async () => {
-    fakeBox({ 'GET /api/v1/session': session('manager'), 'GET /api/v1/calls': { ...pageOfCalls, total: 3 } });
+    // The box's timeline: 12 five-minute slices from the hour asked for, 3 calls started in each, 2 answered.
+    const timeline = ({ url }: { url: URL }) => {
+      const from = Date.parse(url.searchParams.get('from') ?? '');
+      const step = Number(url.searchParams.get('step_seconds')) * 1000;
+      const figures = { ...emptyFigures, calls: 3, answered: 2, dialed: 3, by_outcome: { answered: 2, busy: 1 } };
+      const slices = Array.from({ length: 12 }, (_, i) => ({ start: new Date(from + i * step).toISOString(), end: new Date(from + (i + 1) * step).toISOString(), figures }));
+      return { body: { from: slices[0].start, to: slices[11].end, step_seconds: step / 1000, slices, totals: { ...figures, calls: 36, answered: 24 } } };
+    };
+    const box = fakeBox({ 'GET /api/v1/session': session('manager'), 'GET /api/v1/reports/timeline': timeline });
     const live = snapshot({
       active_calls: 12,
       dialing_rate: 4.5,
@@ -155,6 +163,11 @@ describe('the dashboard', () => {
     expect(screen.getByRole('link', { name: 'תרומות חורף' })).toHaveAttribute('href', '/campaigns/4');
     expect(screen.getAllByText('64.8%').length).toBeGreaterThan(0);
     await waitFor(() => expect(screen.getByRole('img', { name: 'השעה האחרונה: שיחות לכל 5 דקות' })).toBeInTheDocument());
+    // One request for the hour, in 5-minute slices, and the chart's text alternative carries its figures.
+    const asked = box.calls.filter((call) => call.path.startsWith('/api/v1/reports/timeline'));
+    expect(asked).toHaveLength(1);
+    expect(asked[0].path).toContain('step_seconds=300');
+    expect(screen.getByRole('img', { name: 'השעה האחרונה: שיחות לכל 5 דקות' }).textContent ?? '').toContain('שיחות שהתחילו: 3');
   });
 
   it('explains what to do when nothing runs', () => {

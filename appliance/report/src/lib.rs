@@ -55,7 +55,7 @@ mod xlsx_export;
 
 pub use compare::{Best, Column, Comparison, compare};
 pub use csv_export::write_csv;
-pub use history::{DailyHistory, DayRow, history};
+pub use history::{DailyHistory, DayRow, Slice, Timeline, history};
 pub use labels::{kind_label, outcome_label, purpose_label, status_label};
 pub use model::{CallRow, CampaignInfo, Lang, Report, in_period, outcome};
 pub use pdf::{MAX_PDF_CALLS, PdfOptions, write_pdf, write_pdf_with};

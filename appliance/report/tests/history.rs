@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Asia::Jerusalem;
 use common::{at, call, calls, instant};
 use proptest::prelude::*;
-use shofar_report::{CallRow, DailyHistory, Totals, history, in_period};
+use shofar_report::{CallRow, DailyHistory, Timeline, Totals, history, in_period};
 
 proptest! {
     /// Property 46 (historical data retrieval accuracy): a history over
@@ -63,6 +63,71 @@ proptest! {
             prop_assert_eq!(in_period(Some(from), Some(to), row.started_at), from <= row.started_at && row.started_at < to);
         }
     }
+}
+
+proptest! {
+    /// Property 46 for the dashboard's last hour: a timeline over [from, to) in
+    /// slices of `step` counts every call of the period exactly once, in the
+    /// slice it started in; its slices tile the period with no gap and sum to
+    /// the period's totals, the same as the daily history's.
+    #[test]
+    fn property_46_timeline_slices_tile_the_period_and_sum_to_it(
+        rows in calls(80),
+        start in instant(),
+        span_minutes in 0i64..(3 * 24 * 60),
+        step_minutes in 1i64..240,
+        exact_edges in any::<bool>(),
+        offsets in proptest::collection::vec(any::<u64>(), 80),
+    ) {
+        let (from, to) = (start, start + Duration::minutes(span_minutes));
+        let step = Duration::minutes(step_minutes);
+        let mut rows = rows;
+        // Most calls near the period (an hour either side), not years away.
+        let window_ms = (span_minutes + 120) as u64 * 60_000;
+        for (row, offset) in rows.iter_mut().zip(&offsets) {
+            row.started_at = from - Duration::hours(1) + Duration::milliseconds((offset % window_ms) as i64);
+        }
+        if exact_edges && rows.len() >= 3 {
+            rows[0].started_at = from;
+            rows[1].started_at = to;
+            rows[2].started_at = from + step;
+        }
+        let inside: Vec<&CallRow> = rows.iter().filter(|row| from <= row.started_at && row.started_at < to).collect();
+
+        let mut timeline = Timeline::new(from, to, step).unwrap();
+        let counted = rows.iter().filter(|row| timeline.add(row)).count();
+        prop_assert_eq!(counted, inside.len());
+        let total = timeline.total();
+        prop_assert_eq!(&total, &Totals::from_rows(inside.iter().copied()));
+        let days = history(&rows, from, to, Jerusalem);
+        prop_assert_eq!(&total, &Totals::merged(days.iter().map(|day| &day.totals)));
+
+        let slices = timeline.finish();
+        prop_assert_eq!(slices.len() as i64, (span_minutes + step_minutes - 1) / step_minutes);
+        let mut edge = from;
+        for slice in &slices {
+            prop_assert_eq!(slice.start, edge, "no gap, no overlap");
+            prop_assert!(slice.start < slice.end && slice.end <= to);
+            prop_assert!(slice.end - slice.start <= step);
+            let expected = inside.iter().filter(|row| slice.start <= row.started_at && row.started_at < slice.end);
+            prop_assert_eq!(&slice.totals, &Totals::from_rows(expected.copied()));
+            edge = slice.end;
+        }
+        prop_assert_eq!(edge, if slices.is_empty() { from } else { to });
+        prop_assert_eq!(Totals::merged(slices.iter().map(|slice| &slice.totals)), total);
+    }
+}
+
+#[test]
+fn a_timeline_refuses_a_step_that_is_not_positive_or_too_fine() {
+    let t: DateTime<Utc> = at("2026-11-22T10:00:00Z");
+    assert!(Timeline::new(t, t + Duration::hours(1), Duration::zero()).is_none());
+    assert!(Timeline::new(t, t + Duration::hours(1), Duration::minutes(-5)).is_none());
+    assert!(Timeline::new(t, t + Duration::days(30), Duration::seconds(1)).is_none());
+    let hour = Timeline::new(t, t + Duration::hours(1), Duration::minutes(5)).unwrap();
+    assert_eq!(hour.finish().len(), 12);
+    let backwards = Timeline::new(t, t - Duration::hours(1), Duration::minutes(5)).unwrap();
+    assert!(backwards.finish().is_empty());
 }
 
 fn day(text: &str) -> NaiveDate {

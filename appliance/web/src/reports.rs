@@ -10,7 +10,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use shofar_report::{
-    CallRow, CampaignInfo, DailyHistory, DayRow, ExportError, Lang, Report, Totals, Written,
+    CallRow, CampaignInfo, DailyHistory, DayRow, ExportError, Lang, Report, Slice, Timeline,
+    Totals, Written,
 };
 use shofar_store::calls::CallQuery;
 use shofar_store::campaigns::{Campaign, CampaignId};
@@ -206,4 +207,28 @@ pub fn history(
     })?;
     let total = history.total();
     Ok((history.finish(), total))
+}
+
+/// The calls of `campaigns` (every campaign when empty, test calls included)
+/// that started in `[from, to)`, in slices of the timeline's step, with the
+/// period's totals: what the dashboard draws for the last hour.
+pub fn timeline(
+    store: &mut Store,
+    campaigns: &[CampaignId],
+    mut timeline: Timeline,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<Slice>, Totals), StoreError> {
+    let selection = CallQuery {
+        campaigns: campaigns.to_vec(),
+        from: Some(from),
+        to: Some(to),
+        ..CallQuery::default()
+    };
+    store.call_records_each(&selection, |record| {
+        timeline.add(&call_row(&record));
+        Ok(())
+    })?;
+    let total = timeline.total();
+    Ok((timeline.finish(), total))
 }

@@ -782,6 +782,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls by when they started, in equal slices (the dashboard's last hour): each
+         *     slice counts the calls that started in it, by outcome and with its rates,
+         *     and the slices add up to the period's totals.
+         */
+        get: operations["get_reports_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/compare": {
         parameters: {
             query?: never;
@@ -2026,6 +2047,14 @@ export interface components {
             /** @description True until the first user exists. */
             needed: boolean;
         };
+        /** @description The calls that started in one slice of the period. */
+        SliceOut: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            figures: components["schemas"]["Figures"];
+        };
         /** @description A test call placed. */
         TestCallOut: {
             call_id: string;
@@ -2041,6 +2070,18 @@ export interface components {
              *     box's built-in flow).
              */
             campaign_id?: number | null;
+        };
+        /** @description A period in equal slices, empty ones included. */
+        TimelineOut: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** Format: int32 */
+            step_seconds: number;
+            slices: components["schemas"]["SliceOut"][];
+            /** @description The whole period: the sum of the slices. */
+            totals: components["schemas"]["Figures"];
         };
         /** @description An API token as listed: never its secret. */
         TokenOut: {
@@ -4544,6 +4585,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HistoryOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_reports_timeline: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The first instant (RFC 3339, or a date in Israel); default: an hour
+                 *     before `to`.
+                 */
+                from?: string | null;
+                /** @description The end (exclusive); default: now. */
+                to?: string | null;
+                /**
+                 * @description The width of a slice in seconds, 60 to 86,400 (default 300); at most
+                 *     1,440 slices.
+                 */
+                step_seconds?: number | null;
+                /**
+                 * @description Only these campaigns: ids separated by commas (default: every call,
+                 *     test calls included).
+                 */
+                campaigns?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineOut"];
                 };
             };
             /** @description The request was refused: see error.code */

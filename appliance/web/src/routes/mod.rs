@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(reports::report))
         .routes(routes!(reports::export))
         .routes(routes!(reports::history))
+        .routes(routes!(reports::timeline))
         .routes(routes!(reports::compare))
         .routes(routes!(live::status))
         .routes(routes!(live::live))

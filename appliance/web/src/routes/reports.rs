@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shofar_report::{Lang, Report, Totals, compare as compare_reports};
+use shofar_report::{Lang, Report, Timeline, Totals, compare as compare_reports};
 use shofar_store::campaigns::CampaignId;
 use utoipa::{IntoParams, ToSchema};
 
@@ -135,7 +135,7 @@ fn report_error(error: ReportError) -> ApiError {
 /// A campaign's report: its figures and outcomes, exactly the sum of its call
 /// records in the period.
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}/report", tag = "reports",
+    get, path = "/api/v1/campaigns/{id}/report", operation_id = "reports_report", tag = "reports",
     params(("id" = i64, Path, description = "The campaign's id"), PeriodQuery),
     responses((status = 200, body = ReportOut))
 )]
@@ -177,7 +177,7 @@ pub struct ExportQuery {
 /// summary sheet and every call; right-to-left in Hebrew) or PDF (the summary and
 /// the first 5,000 calls; Hebrew right-to-left with its font embedded).
 #[utoipa::path(
-    get, path = "/api/v1/campaigns/{id}/report/export", tag = "reports",
+    get, path = "/api/v1/campaigns/{id}/report/export", operation_id = "reports_export", tag = "reports",
     params(("id" = i64, Path, description = "The campaign's id"), ExportQuery),
     responses(
         (status = 200, description = "The report file", content(
@@ -322,7 +322,7 @@ fn campaign_ids(field: &str, text: Option<&str>) -> ApiResult<Vec<CampaignId>> {
 /// Every campaign's results per day over a date range, with nothing left out:
 /// the days add up to the period's totals.
 #[utoipa::path(
-    get, path = "/api/v1/reports/history", tag = "reports",
+    get, path = "/api/v1/reports/history", operation_id = "reports_history", tag = "reports",
     params(HistoryQuery),
     responses((status = 200, body = HistoryOut))
 )]
@@ -355,6 +355,111 @@ pub async fn history(
                 date: day.date,
                 campaign_id: day.campaign_id,
                 figures: Figures::from(&day.totals),
+            })
+            .collect(),
+        totals: Figures::from(&totals),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TimelineQuery {
+    /// The first instant (RFC 3339, or a date in Israel); default: an hour
+    /// before `to`.
+    pub from: Option<String>,
+    /// The end (exclusive); default: now.
+    pub to: Option<String>,
+    /// The width of a slice in seconds, 60 to 86,400 (default 300); at most
+    /// 1,440 slices.
+    #[param(minimum = 60, maximum = 86400)]
+    pub step_seconds: Option<u32>,
+    /// Only these campaigns: ids separated by commas (default: every call,
+    /// test calls included).
+    pub campaigns: Option<String>,
+}
+
+/// The calls that started in one slice of the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SliceOut {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub figures: Figures,
+}
+
+/// A period in equal slices, empty ones included.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub step_seconds: u32,
+    pub slices: Vec<SliceOut>,
+    /// The whole period: the sum of the slices.
+    pub totals: Figures,
+}
+
+/// The most slices a timeline answers with.
+const MAX_SLICES: i64 = 1_440;
+
+/// Calls by when they started, in equal slices (the dashboard's last hour): each
+/// slice counts the calls that started in it, by outcome and with its rates,
+/// and the slices add up to the period's totals.
+#[utoipa::path(
+    get, path = "/api/v1/reports/timeline", operation_id = "reports_timeline", tag = "reports",
+    params(TimelineQuery),
+    responses((status = 200, body = TimelineOut))
+)]
+pub async fn timeline(
+    State(state): State<AppState>,
+    _: Caller<Analyst>,
+    Query(query): Query<TimelineQuery>,
+) -> ApiResult<Json<TimelineOut>> {
+    let zone = state.config.zone;
+    let step_seconds = query.step_seconds.unwrap_or(300);
+    if !(60..=86_400).contains(&step_seconds) {
+        return Err(ApiError::field(
+            "step_seconds",
+            "from 60 (a minute) to 86400 (a day)",
+        ));
+    }
+    let step = chrono::TimeDelta::seconds(step_seconds.into());
+    let to = match query.to.as_deref() {
+        Some(text) => query_time("to", text, zone)?,
+        None => Utc::now(),
+    };
+    let from = match query.from.as_deref() {
+        Some(text) => query_time("from", text, zone)?,
+        None => to - chrono::TimeDelta::hours(1),
+    };
+    if to <= from {
+        return Err(ApiError::field("to", "must be after from"));
+    }
+    let (span, step_i64) = ((to - from).num_seconds(), i64::from(step_seconds));
+    let slices = span / step_i64 + i64::from(span % step_i64 != 0);
+    if slices > MAX_SLICES {
+        return Err(ApiError::field(
+            "step_seconds",
+            format!(
+                "the period would need {slices} slices, at most {MAX_SLICES}: widen the step or shorten the period"
+            ),
+        ));
+    }
+    let Some(fold) = Timeline::new(from, to, step) else {
+        return Err(ApiError::field("step_seconds", "too fine for the period"));
+    };
+    let campaigns = campaign_ids("campaigns", query.campaigns.as_deref())?;
+    let (slices, totals) = state
+        .pool
+        .run(move |store| Ok(crate::reports::timeline(store, &campaigns, fold, from, to)?))
+        .await?;
+    Ok(Json(TimelineOut {
+        from,
+        to,
+        step_seconds,
+        slices: slices
+            .into_iter()
+            .map(|slice| SliceOut {
+                start: slice.start,
+                end: slice.end,
+                figures: Figures::from(&slice.totals),
             })
             .collect(),
         totals: Figures::from(&totals),
@@ -399,7 +504,7 @@ pub struct CompareOut {
 
 /// Campaigns side by side: each column is exactly that campaign's own report.
 #[utoipa::path(
-    get, path = "/api/v1/reports/compare", tag = "reports",
+    get, path = "/api/v1/reports/compare", operation_id = "reports_compare", tag = "reports",
     params(CompareQuery),
     responses((status = 200, body = CompareOut))
 )]

@@ -737,3 +737,86 @@ async fn compare_requests_are_checked() {
         .await
         .expect_error(StatusCode::BAD_REQUEST, "bad_request");
 }
+
+/// Property 46 for the dashboard's chart, at the API: a timeline counts every
+/// call started in its period once, in the slice it started in; its slices tile
+/// the period, empty ones included, and add up to its totals — which equal the
+/// same period's history.
+#[tokio::test]
+async fn property_46_a_timeline_slices_its_period_and_adds_up() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let data = dataset(&app, &mia).await;
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let (from, to) = (at("2026-11-22T04:00:00Z"), at("2026-11-23T04:00:00Z"));
+    for (step, campaigns) in [(3_600i64, None), (7_200, Some(data.winter)), (60, None)] {
+        let mut query = format!(
+            "from={}&to={}&step_seconds={step}",
+            from.to_rfc3339(),
+            to.to_rfc3339()
+        )
+        .replace('+', "%2B");
+        if let Some(id) = campaigns {
+            query.push_str(&format!("&campaigns={id}"));
+        }
+        let timeline = ana
+            .get(&format!("/api/v1/reports/timeline?{query}"))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(timeline["step_seconds"], step);
+        let slices = timeline["slices"].as_array().unwrap();
+        assert_eq!(slices.len() as i64, 24 * 3_600 / step);
+        let mut edge = from;
+        for slice in slices {
+            let start: DateTime<Utc> = slice["start"].as_str().unwrap().parse().unwrap();
+            let end: DateTime<Utc> = slice["end"].as_str().unwrap().parse().unwrap();
+            assert_eq!(start, edge, "slices tile the period");
+            assert_eq!(end - start, Duration::seconds(step));
+            let inside = data.calls.iter().filter(|c| {
+                in_period(c, start, end) && campaigns.is_none_or(|id| c.campaign == Some(id))
+            });
+            assert_eq!(slice["figures"], recount(inside), "slice from {start}");
+            edge = end;
+        }
+        assert_eq!(edge, to);
+        let period = data.calls.iter().filter(|c| {
+            in_period(c, from, to) && campaigns.is_none_or(|id| c.campaign == Some(id))
+        });
+        assert_eq!(timeline["totals"], recount(period));
+    }
+
+    // By default: the last hour in 5-minute slices, ending now.
+    let recent = ana
+        .get("/api/v1/reports/timeline")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(recent["step_seconds"], 300);
+    assert_eq!(recent["slices"].as_array().unwrap().len(), 12);
+    let end: DateTime<Utc> = recent["to"].as_str().unwrap().parse().unwrap();
+    assert!((Utc::now() - end).num_seconds().abs() < 3_600, "{end}");
+    assert_eq!(recent["totals"]["calls"], 0);
+}
+
+#[tokio::test]
+async fn timeline_requests_are_checked() {
+    let app = TestApp::new();
+    let ana = app.login_as("ana", Role::Analyst).await;
+    for (query, field) in [
+        ("step_seconds=59", "step_seconds"),
+        ("step_seconds=86401", "step_seconds"),
+        (
+            "from=2026-11-01&to=2026-12-01&step_seconds=60",
+            "step_seconds",
+        ),
+        ("from=2026-11-25&to=2026-11-01", "to"),
+        ("from=yesterday", "from"),
+        ("campaigns=1,winter", "campaigns"),
+    ] {
+        ana.get(&format!("/api/v1/reports/timeline?{query}"))
+            .await
+            .expect_fields(&[field]);
+    }
+    ana.get("/api/v1/reports/timeline?from=2026-11-01&to=2026-12-01&step_seconds=3600")
+        .await
+        .expect(StatusCode::OK);
+}

@@ -173,17 +173,18 @@ async fn the_first_run_link_creates_the_first_admin_once_and_then_they_log_in() 
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     assert!(!cookie.contains("Secure"), "no Secure flag over plain HTTP");
     let session = cookie.split(';').next().unwrap().to_owned();
-    let me: Value = http
-        .get(format!("{base}/api/v1/session"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("cookie", &session)
+            .send()
+    };
+    let me: Value = get("/api/v1/session").await.unwrap().json().await.unwrap();
     assert_eq!(me["user"]["name"], "dana");
     assert_eq!(me["role"], "admin");
+    // The settings say what runs: `--simulate` is the simulator, whatever the file.
+    let settings: Value = get("/api/v1/settings").await.unwrap().json().await.unwrap();
+    assert_eq!(settings["effective"]["dialer"]["backend"], "simulator");
+    assert_eq!(settings["telephony"]["engine"], "simulator");
     // A restarted box with a user prints no link.
     drop(served);
     let restarted = serve(&test_box);

@@ -200,7 +200,18 @@ async fn serve(
         jobs: jobs.clone(),
         live,
         probe: Some(Arc::new(BoxProbe {
-            config: config.clone(),
+            // What runs: `--simulate` overrides the file's backend.
+            config: Config {
+                dialer: crate::config::DialerSection {
+                    backend: if simulated {
+                        BackendKind::Simulator
+                    } else {
+                        config.dialer.backend
+                    },
+                    ..config.dialer.clone()
+                },
+                ..config.clone()
+            },
             simulated,
         })),
         calls: Some(test_calls),

@@ -58,7 +58,7 @@ use tokio_util::sync::CancellationToken;
 use crate::health::HealthSource;
 use crate::metrics::{Metrics, OutcomeLabels};
 use crate::recover::{Recovery, Settled, record_outcome, settle};
-pub use crate::status::{CampaignStatus, DialerStatus};
+pub use crate::status::{CampaignStatus, DialerStatus, Problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DialerError {
@@ -89,7 +89,7 @@ pub struct CallTemplate {
 
 /// Builds a campaign's [`CallTemplate`], or says why it cannot call (a missing
 /// prompt, an invalid flow file).
-pub type PrepareCampaign = dyn Fn(&Campaign) -> Result<CallTemplate, String> + Send + Sync;
+pub type PrepareCampaign = dyn Fn(&Campaign) -> Result<CallTemplate, Problem> + Send + Sync;
 
 /// Turns a number into the engine's dial string.
 pub type EndpointFor = dyn Fn(E164) -> String + Send + Sync;
@@ -204,7 +204,7 @@ struct Ended {
 struct CampaignRun {
     campaign: Campaign,
     /// `Err`: why this campaign cannot call now (reported, retried each plan).
-    template: Result<Arc<CallTemplate>, String>,
+    template: Result<Arc<CallTemplate>, Problem>,
     /// When `template` was made: it is made again every [`REPREPARE`], so a flow
     /// or prompt changed outside the campaign's settings (the web UI's flow
     /// builder, an audio upload) is used from the next calls on.
@@ -622,7 +622,7 @@ impl Dialer {
                         id,
                         CampaignRun {
                             campaign: campaign.clone(),
-                            template: Err("not prepared yet".to_owned()),
+                            template: Err(Problem::new("not_prepared", "not prepared yet")),
                             prepared_at: Instant::now(),
                             limiter: CpsLimiter::new(ceiling),
                             controller,
@@ -645,10 +645,10 @@ impl Dialer {
                 let prepared = (self.prepare)(&campaign).map(Arc::new);
                 match (&prepared, &run.template) {
                     (Err(problem), Err(old)) if problem != old => {
-                        tracing::error!(campaign = id.0, %problem, "campaign cannot call");
+                        tracing::error!(campaign = id.0, code = problem.code, %problem, "campaign cannot call");
                     }
                     (Err(problem), Ok(_)) => {
-                        tracing::error!(campaign = id.0, %problem, "campaign can no longer call");
+                        tracing::error!(campaign = id.0, code = problem.code, %problem, "campaign can no longer call");
                     }
                     (Ok(_), Err(_)) => {
                         tracing::info!(campaign = id.0, "campaign ready to call");
@@ -1029,7 +1029,14 @@ impl Dialer {
                     campaign: *id,
                     name: run.campaign.name.clone(),
                     running: run.running,
-                    problem: run.template.as_ref().err().cloned(),
+                    problem: run.template.as_ref().err().map(|p| p.message.clone()),
+                    problem_code: run.template.as_ref().err().map(|p| p.code),
+                    problem_names: run
+                        .template
+                        .as_ref()
+                        .err()
+                        .map(|p| p.names.clone())
+                        .unwrap_or_default(),
                     active: run.active.len() as u32,
                     queued: run.queue.len() as u32,
                     pace_cps: run.controller.pace().get(),

@@ -37,8 +37,12 @@ pub struct CampaignStatus {
     pub name: String,
     /// Still among the running campaigns (a paused one finishes its calls).
     pub running: bool,
-    /// Why it cannot call, if it cannot (a missing prompt, say).
+    /// Why it cannot call, if it cannot (a missing prompt, say), in English.
     pub problem: Option<String>,
+    /// The same as a code a UI words in its language ([`Problem::code`]).
+    pub problem_code: Option<&'static str>,
+    /// The names the problem concerns (the prompts without audio, say).
+    pub problem_names: Vec<String>,
     pub active: u32,
     pub queued: u32,
     pub pace_cps: f64,
@@ -49,4 +53,39 @@ pub struct CampaignStatus {
     pub started: u64,
     /// By outcome, since this process started.
     pub ended: BTreeMap<String, u64>,
+}
+
+/// Why a campaign cannot call: what [`crate::PrepareCampaign`] answers instead
+/// of a call template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Stable, for a UI to word: `prompts_missing`, `flow_invalid`,
+    /// `flow_missing`, `audio_unusable`, `not_prepared`, or `other`.
+    pub code: &'static str,
+    /// What the problem concerns (the prompts without audio, say); may be empty.
+    pub names: Vec<String>,
+    /// In English, saying what to do.
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Problem {
+        Problem {
+            code,
+            names: Vec::new(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Problem {
+        Problem::new("other", message)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }

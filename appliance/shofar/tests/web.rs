@@ -684,3 +684,96 @@ fn shofar_live_prints_the_snapshots_of_a_running_box() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
 }
+
+/// A campaign that cannot call says why on the live socket, with a code the web
+/// UI words in Hebrew and the names it concerns, not only an English sentence.
+#[test]
+fn a_campaign_that_cannot_call_says_why_with_a_code() {
+    let test_box = TestBox::new(PLAIN);
+    let campaign = test_box.dir.path().join("campaign.toml");
+    std::fs::write(
+        &campaign,
+        "name = \"no flow\"\npurpose = \"informational\"\nivr_flow = \"menu that was never saved\"\n\n\
+         [windows]\nsunday = \"00:00-24:00\"\nmonday = \"00:00-24:00\"\ntuesday = \"00:00-24:00\"\n\
+         wednesday = \"00:00-24:00\"\nthursday = \"00:00-24:00\"\nfriday = \"00:00-24:00\"\n\
+         saturday = \"00:00-24:00\"\n\n[quiet]\nshabbat = false\nholidays = false\n",
+    )
+    .unwrap();
+    let contacts = test_box.dir.path().join("contacts.csv");
+    std::fs::write(&contacts, "phone\n052-5552001\n03-6123456\n").unwrap();
+    test_box.ok(
+        &["campaign", "create", "--file", campaign.to_str().unwrap()],
+        "",
+    );
+    test_box.ok(
+        &[
+            "import",
+            contacts.to_str().unwrap(),
+            "--campaign",
+            "no flow",
+        ],
+        "",
+    );
+    test_box.ok(&["campaign", "start", "no flow"], "");
+    test_box.ok(
+        &[
+            "user",
+            "add",
+            "ana",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    let token = test_box.ok(&["user", "token", "ana"], "").trim().to_owned();
+    let served = serve(&test_box);
+    let printed = test_box.ok(
+        &[
+            "live",
+            "--url",
+            &served.address,
+            "--token",
+            &token,
+            "--count",
+            "8",
+            "--json",
+        ],
+        "",
+    );
+    // The dialer reports it from its first plan on; the first snapshots may
+    // come before.
+    let last: Value = printed
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|snapshot| !snapshot["campaigns"][0]["problem_code"].is_null())
+        .unwrap_or_else(|| panic!("no snapshot says the campaign cannot call:\n{printed}"));
+    let campaign = &last["campaigns"][0];
+    assert_eq!(campaign["name"], "no flow", "{printed}");
+    assert_eq!(campaign["problem_code"], "flow_missing", "{printed}");
+    assert_eq!(
+        campaign["problem_names"],
+        json!(["menu that was never saved"]),
+        "{printed}"
+    );
+    assert!(
+        campaign["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("cannot read the IVR flow")),
+        "{printed}"
+    );
+    assert!(
+        last["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == "campaign_problem"),
+        "{printed}"
+    );
+    let store = shofar_store::Store::open(&test_box.data().join("shofar.db")).unwrap();
+    let calls: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM call_records", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(calls, 0, "nobody is called");
+}

@@ -236,8 +236,13 @@ pub struct CampaignLive {
     pub name: String,
     /// The dialer is calling for it (false: paused, or done and finishing calls).
     pub running: bool,
-    /// Why it cannot call, if it cannot (a missing prompt, say).
+    /// Why it cannot call, if it cannot (a missing prompt, say), in English.
     pub problem: Option<String>,
+    /// The same as a code: `prompts_missing`, `flow_invalid`, `flow_missing`,
+    /// `audio_unusable`, `not_prepared` or `other` (then only `problem` says).
+    pub problem_code: Option<String>,
+    /// What the problem concerns (the prompts without audio, the flow's name).
+    pub problem_names: Vec<String>,
     /// Calls up for it now.
     pub active: u32,
     /// Contacts claimed and waiting to be dialed.
@@ -717,6 +722,8 @@ impl Live {
                 name: name.clone(),
                 running: live.is_some_and(|c| c.running),
                 problem: live.and_then(|c| c.problem.clone()),
+                problem_code: live.and_then(|c| c.problem_code.map(str::to_owned)),
+                problem_names: live.map(|c| c.problem_names.clone()).unwrap_or_default(),
                 active: live.map_or(0, |c| c.active),
                 queued: live.map_or(0, |c| c.queued),
                 pace_cps: live.map_or(0.0, |c| c.pace_cps),

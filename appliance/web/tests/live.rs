@@ -160,6 +160,8 @@ fn healthy() -> DialerStatus {
             name: "חורף".into(),
             running: true,
             problem: None,
+            problem_code: None,
+            problem_names: Vec::new(),
             active: 40,
             queued: 5,
             pace_cps: 5.0,

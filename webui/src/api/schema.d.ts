@@ -1207,8 +1207,15 @@ export interface components {
             name: string;
             /** @description The dialer is calling for it (false: paused, or done and finishing calls). */
             running: boolean;
-            /** @description Why it cannot call, if it cannot (a missing prompt, say). */
+            /** @description Why it cannot call, if it cannot (a missing prompt, say), in English. */
             problem?: string | null;
+            /**
+             * @description The same as a code: `prompts_missing`, `flow_invalid`, `flow_missing`,
+             *     `audio_unusable`, `not_prepared` or `other` (then only `problem` says).
+             */
+            problem_code?: string | null;
+            /** @description What the problem concerns (the prompts without audio, the flow's name). */
+            problem_names: string[];
             /**
              * Format: int32
              * @description Calls up for it now.

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { api, ok } from '../api/client';
 import { OUTCOMES, WEEKDAYS, type CampaignSettings } from '../api/types';
 import { useSession } from '../auth/session';
+import { CampaignProblem } from '../components/CampaignProblem';
 import { CallsTable } from '../components/CallsTable';
 import { BreakdownBars, OUTCOME_COLORS } from '../components/Charts';
 import { ConfirmDialog } from '../components/Dialog';
@@ -288,7 +289,7 @@ export function CampaignDetailPage() {
       />
       {live?.problem && (
         <Notice kind="error">
-          {t('dashboard.cannotCall')} <bdi lang="en" dir="ltr">{live.problem}</bdi>
+          {t('dashboard.cannotCall')} <CampaignProblem live={live} />
         </Notice>
       )}
       {campaign.consent_required && !campaign.consent_override && contacts.without_consent > 0 && <Notice kind="info">{t('campaign.consentSkipped', { count: contacts.without_consent })}</Notice>}

@@ -4,6 +4,7 @@ import { api, ok } from '../api/client';
 import type { Alert, CampaignLive, LiveSnapshot } from '../api/types';
 import { OUTCOMES } from '../api/types';
 import { useSession } from '../auth/session';
+import { CampaignProblem } from '../components/CampaignProblem';
 import { BarChart, BreakdownBars, LineChart, OUTCOME_COLORS } from '../components/Charts';
 import { IconAlert, IconCampaign, IconPlus } from '../components/Icons';
 import { ButtonLink, Card, EmptyState, Loading, Notice, Num, PageHeader, Pct, ProgressBar, Stat, UserText } from '../components/ui';
@@ -93,7 +94,7 @@ function CampaignsAtAGlance({ campaigns }: { campaigns: CampaignLive[] }) {
                 </Link>
                 {c.problem && (
                   <div className="cell-problem">
-                    <IconAlert size={14} /> {t('dashboard.cannotCall')} <bdi lang="en" dir="ltr">{c.problem}</bdi>
+                    <IconAlert size={14} /> {t('dashboard.cannotCall')} <CampaignProblem live={c} />
                   </div>
                 )}
               </th>

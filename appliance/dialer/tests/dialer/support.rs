@@ -283,7 +283,7 @@ impl World {
             store: Arc::new(Mutex::new(self.open_store())),
             scheduler: Scheduler::new(BoxCalendar::default()),
             prepare: Arc::new(move |campaign| match broken.lock().get(&campaign.id) {
-                Some(problem) => Err(problem.clone()),
+                Some(problem) => Err(problem.clone().into()),
                 None => Ok(template(amd.clone())),
             }),
             endpoint_for: Arc::new(endpoint),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::{DateTime, Local, Utc};
 use parking_lot::Mutex;
 use shofar_campaign::AnsweringMachine;
@@ -222,7 +222,10 @@ pub fn call_template(
             .clone()
             .or_else(|| campaign.and_then(|c| c.settings.audio.as_ref().map(Into::into)))
         {
-            folders.push(audio::add_message(&library, &audio_path)?);
+            let folder = audio::add_message(&library, &audio_path).map_err(|error| {
+                TemplateProblem::new("audio_unusable", Vec::new(), format!("{error:#}"))
+            })?;
+            folders.push(folder);
         }
         if let Some(campaign) = campaign {
             folders.push(format!("campaign-{}", campaign.id.0));
@@ -231,7 +234,7 @@ pub fn call_template(
         let folder_refs: Vec<&str> = folders.iter().map(String::as_str).collect();
         let (prompts, missing) = library.resolve(&wanted, &folder_refs);
         if !missing.is_empty() {
-            bail!(
+            let message = format!(
                 "the flow plays prompts that have no audio: {}. Add each with `shofar audio add NAME FILE`{}",
                 missing.join(", "),
                 if missing.iter().any(|m| m == CAMPAIGN_PROMPT) {
@@ -240,6 +243,7 @@ pub fn call_template(
                     ""
                 }
             );
+            return Err(TemplateProblem::new("prompts_missing", missing, message).into());
         }
         prompts.into_iter().collect()
     };
@@ -282,17 +286,74 @@ pub fn call_template(
 fn campaign_flow(store: &Store, setting: &str) -> anyhow::Result<Flow> {
     match store.flow_by_name(setting)? {
         Some(stored) => Flow::from_json(&stored.definition.to_string()).map_err(|errors| {
-            anyhow::anyhow!("the saved IVR flow {setting:?} is invalid:\n{errors}")
+            TemplateProblem::new(
+                "flow_invalid",
+                vec![setting.to_owned()],
+                format!("the saved IVR flow {setting:?} is invalid:\n{errors}"),
+            )
+            .into()
         }),
         None => read_flow(std::path::Path::new(setting)),
     }
 }
 
 fn read_flow(path: &std::path::Path) -> anyhow::Result<Flow> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the IVR flow {}", path.display()))?;
-    Flow::from_json(&text)
-        .map_err(|errors| anyhow::anyhow!("the IVR flow {} is invalid:\n{errors}", path.display()))
+    let name = || vec![path.display().to_string()];
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        TemplateProblem::new(
+            "flow_missing",
+            name(),
+            format!("cannot read the IVR flow {}: {error}", path.display()),
+        )
+    })?;
+    Flow::from_json(&text).map_err(|errors| {
+        TemplateProblem::new(
+            "flow_invalid",
+            name(),
+            format!("the IVR flow {} is invalid:\n{errors}", path.display()),
+        )
+        .into()
+    })
+}
+
+/// Why a call template cannot be built, with a code the web UI words in its
+/// language ([`shofar_dialer::Problem`]); the message is the CLI's.
+#[derive(Debug)]
+struct TemplateProblem {
+    code: &'static str,
+    names: Vec<String>,
+    message: String,
+}
+
+impl TemplateProblem {
+    fn new(code: &'static str, names: Vec<String>, message: String) -> TemplateProblem {
+        TemplateProblem {
+            code,
+            names,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for TemplateProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TemplateProblem {}
+
+/// Why a campaign cannot call, from [`call_template`]'s error: its code and
+/// names when the error says, `other` otherwise; the message is the whole chain.
+pub fn campaign_problem(error: &anyhow::Error) -> shofar_dialer::Problem {
+    let found = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<TemplateProblem>());
+    shofar_dialer::Problem {
+        code: found.map_or("other", |p| p.code),
+        names: found.map(|p| p.names.clone()).unwrap_or_default(),
+        message: format!("{error:#}"),
+    }
 }
 
 fn clock(at: DateTime<Utc>) -> String {

@@ -34,7 +34,7 @@ use shofar_web::{AppState, Shared, SystemProbe, TestCallRefused, TestCalls, WebC
 
 use crate::App;
 use crate::cli::ServeArgs;
-use crate::commands::call::{Overrides, call_template};
+use crate::commands::call::{Overrides, call_template, campaign_problem};
 use crate::config::{BackendKind, Config};
 
 pub fn run(app: &mut App, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -143,7 +143,7 @@ async fn serve(
                 simulated,
                 &store,
             )
-            .map_err(|error| format!("{error:#}"))
+            .map_err(|error| campaign_problem(&error))
         }),
         endpoint_for: Arc::new(move |number| trunk.endpoint(number)),
         metrics: metrics.clone(),

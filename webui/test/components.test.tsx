@@ -6,6 +6,7 @@ import { ImportSummaryView } from '../src/components/ImportPanel';
 import { CampaignDetailPage } from '../src/pages/CampaignDetail';
 import { DashboardPage } from '../src/pages/Dashboard';
 import { LoginPage } from '../src/pages/Login';
+import { PacingReason } from '../src/pages/Settings';
 import { emptyFigures, fakeBox, renderPage, session, snapshot } from './helpers';
 
 /** Matches an element's whole text, ignoring the bidi isolates around names and numbers. */
@@ -181,5 +182,21 @@ describe('the dashboard', () => {
     renderPage(<DashboardPage />, { lang: 'en', live: { snapshot: snapshot(), status: 'open' } });
     expect(screen.getByText('No campaign is running')).toBeInTheDocument();
     fireEvent.click(document.body);
+  });
+});
+
+describe('the pacing log', () => {
+  it('words the reason in the UI language from its data, and keeps an old entry in English', () => {
+    fakeBox({ 'GET /api/v1/session': session('analyst') });
+    renderPage(
+      <>
+        <PacingReason change={{ reason: 'CPU at 95.0 % is above 85 %', reason_detail: { kind: 'cpu_high', percent: 95, threshold: 85 } }} />
+        <PacingReason change={{ reason: 'answer rate of 12.0 % is below 15.0 %', reason_detail: { kind: 'answer_rate_low', rate: 0.12, threshold: 0.15 } }} />
+        <PacingReason change={{ reason: 'CPU back to 60%', reason_detail: null }} />
+      </>,
+    );
+    expect(screen.getByText(exactly('עומס המעבד 95% מעל הסף 85%'))).toBeInTheDocument();
+    expect(screen.getByText(exactly('שיעור המענה 12% מתחת לסף 15%'))).toBeInTheDocument();
+    expect(screen.getByText('CPU back to 60%')).toHaveAttribute('lang', 'en');
   });
 });

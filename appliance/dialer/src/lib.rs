@@ -1125,5 +1125,6 @@ pub fn pace_entry(
         old_channels: None,
         new_channels: None,
         reason: change.reason.to_string(),
+        reason_detail: serde_json::to_value(change.reason).ok(),
     }
 }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_accounts",
         include_str!("migrations/0005_accounts.sql"),
     ),
+    (
+        "0006_pacing_reason",
+        include_str!("migrations/0006_pacing_reason.sql"),
+    ),
 ];
 
 /// 64 MiB of page cache (allocated as used): a million-row import inserts into an

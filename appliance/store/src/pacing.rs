@@ -21,6 +21,9 @@ pub struct PaceLogEntry {
     pub new_channels: Option<u32>,
     /// Why, in words (the pacing controller's reason).
     pub reason: String,
+    /// The same as data, `{"kind": "cpu_high", "percent": 91.2, "threshold": 85}`;
+    /// `None` for changes logged before schema version 6.
+    pub reason_detail: Option<serde_json::Value>,
 }
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<PaceLogEntry> {
@@ -33,6 +36,9 @@ fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<PaceLogEntry> {
         old_channels: row.get(4)?,
         new_channels: row.get(5)?,
         reason: row.get(6)?,
+        reason_detail: row
+            .get::<_, Option<String>>(7)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
     })
 }
 
@@ -40,8 +46,8 @@ impl Store {
     /// Appends a change of pace.
     pub fn log_pace_change(&mut self, entry: &PaceLogEntry) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO pacing_log (at, campaign_id, old_cps, new_cps, old_channels, new_channels, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO pacing_log (at, campaign_id, old_cps, new_cps, old_channels, new_channels, reason, reason_detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 format_time(entry.at),
                 entry.campaign.map(|c| c.0),
@@ -50,6 +56,7 @@ impl Store {
                 entry.old_channels,
                 entry.new_channels,
                 entry.reason,
+                entry.reason_detail.as_ref().map(|detail| detail.to_string()),
             ],
         )?;
         Ok(())
@@ -63,7 +70,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<PaceLogEntry>> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT at, campaign_id, old_cps, new_cps, old_channels, new_channels, reason
+            "SELECT at, campaign_id, old_cps, new_cps, old_channels, new_channels, reason, reason_detail
              FROM pacing_log
              WHERE ?1 IS NULL OR campaign_id = ?1 OR campaign_id IS NULL
              ORDER BY id DESC LIMIT ?2",
@@ -94,6 +101,7 @@ mod tests {
             old_channels: None,
             new_channels: None,
             reason: reason.to_owned(),
+            reason_detail: Some(serde_json::json!({"kind": reason})),
         }
     }
 

@@ -1799,8 +1799,16 @@ export interface components {
             old_channels?: number | null;
             /** Format: int32 */
             new_channels?: number | null;
-            /** @description Why, in words. */
+            /** @description Why, in words (English). */
             reason: string;
+            /**
+             * @description The same as data, for a UI to word: `kind` (`cpu_high`, `memory_high`,
+             *     `load_high`, `channels_high`, `answer_rate_low`, `recovered`,
+             *     `ceiling_changed`) and the reading and threshold it crossed
+             *     (`percent`, `load_per_core`, `channels`, `rate`; `threshold`). Null for
+             *     changes logged by older versions.
+             */
+            reason_detail?: Record<string, never> | null;
         };
         /** @description A page of a list. */
         Page_CallOut: {

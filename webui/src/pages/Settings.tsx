@@ -21,6 +21,28 @@ const EFFECTIVE_PATH: Record<string, string> = {
   'ui.language': 'ui.language',
 };
 
+/** The pacing controller's reasons the UI words itself; values come as data in `reason_detail`. */
+const PACING_REASONS = ['cpu_high', 'memory_high', 'load_high', 'channels_high', 'answer_rate_low', 'recovered', 'ceiling_changed'] as const;
+
+/** Why the pace changed, in the UI's language; the box's English sentence when it gives no known kind (older entries). */
+export function PacingReason({ change }: { change: { reason: string; reason_detail?: unknown } }) {
+  const { t } = useI18n();
+  const detail = (change.reason_detail ?? {}) as Record<string, unknown>;
+  const kind = PACING_REASONS.find((known) => known === detail.kind);
+  if (!kind) {
+    return (
+      <bdi lang="en" dir="ltr">
+        {change.reason}
+      </bdi>
+    );
+  }
+  const vars: Record<string, number> = {};
+  for (const [key, value] of Object.entries(detail)) {
+    if (typeof value === 'number') vars[key] = kind === 'answer_rate_low' ? value * 100 : value;
+  }
+  return <span title={change.reason}>{t(`pacing.${kind}` as MessageKey, vars)}</span>;
+}
+
 function TelephonyCard({ telephony }: { telephony: TelephonyState }) {
   const { t, code } = useI18n();
   const extra = Object.entries(telephony).filter(([key]) => !['engine', 'reachable', 'note'].includes(key));
@@ -38,9 +60,7 @@ function TelephonyCard({ telephony }: { telephony: TelephonyState }) {
         {telephony.note && (
           <div className="fact">
             <dt>{t('settings.note')}</dt>
-            <dd>
-              <bdi lang="en" dir="ltr">{telephony.note}</bdi>
-            </dd>
+            <dd>{telephony.engine === 'simulator' ? t('settings.simulatorNote') : <bdi lang="en" dir="ltr">{telephony.note}</bdi>}</dd>
           </div>
         )}
         {extra.map(([key, value]) => (
@@ -180,7 +200,7 @@ function PacingLog() {
                     </bdi>
                   </td>
                   <td>
-                    <bdi lang="en" dir="ltr">{change.reason}</bdi>
+                    <PacingReason change={change} />
                   </td>
                 </tr>
               ))}

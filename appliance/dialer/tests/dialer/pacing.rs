@@ -77,6 +77,11 @@ async fn property_36_37_39_the_box_pace_follows_its_health_and_every_change_is_l
         assert_eq!(drop.campaign, None, "the box's own pace");
         assert_eq!((drop.old_cps, drop.new_cps), (20.0, 10.0));
         assert_eq!(drop.reason, "CPU at 95.0 % is above 85 %");
+        assert_eq!(
+            drop.reason_detail,
+            Some(serde_json::json!({"kind": "cpu_high", "percent": 95.0, "threshold": 85.0})),
+            "the reason as data too, for the web UI to word"
+        );
         let snapshot = loop {
             status.changed().await.expect("the dialer publishes");
             let snapshot = status.borrow_and_update().clone();

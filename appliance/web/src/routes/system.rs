@@ -58,8 +58,15 @@ pub struct PaceChange {
     pub new_cps: f64,
     pub old_channels: Option<u32>,
     pub new_channels: Option<u32>,
-    /// Why, in words.
+    /// Why, in words (English).
     pub reason: String,
+    /// The same as data, for a UI to word: `kind` (`cpu_high`, `memory_high`,
+    /// `load_high`, `channels_high`, `answer_rate_low`, `recovered`,
+    /// `ceiling_changed`) and the reading and threshold it crossed
+    /// (`percent`, `load_per_core`, `channels`, `rate`; `threshold`). Null for
+    /// changes logged by older versions.
+    #[schema(value_type = Option<Object>)]
+    pub reason_detail: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -101,6 +108,7 @@ pub async fn pacing(
                 old_channels: e.old_channels,
                 new_channels: e.new_channels,
                 reason: e.reason,
+                reason_detail: e.reason_detail,
             })
             .collect(),
     ))

@@ -212,6 +212,9 @@ async fn the_pacing_log_lists_every_change_newest_first() {
                 old_channels: *old_channels,
                 new_channels: *new_channels,
                 reason: (*reason).to_owned(),
+                // The last as the dialer writes it, with the reason as data; the
+                // others as an older version did, without.
+                reason_detail: (i == entries.len() - 1).then(|| json!({"kind": "recovered"})),
             })
             .unwrap();
     }
@@ -227,9 +230,11 @@ async fn the_pacing_log_lists_every_change_newest_first() {
             "new_cps": 40.0,
             "old_channels": 240,
             "new_channels": 320,
-            "reason": "CPU back to 60%: raised a step"
+            "reason": "CPU back to 60%: raised a step",
+            "reason_detail": {"kind": "recovered"}
         })
     );
+    assert_eq!(log[1]["reason_detail"], Value::Null);
     let reasons = |log: &Value| -> Vec<String> {
         log.as_array()
             .unwrap()

@@ -25,7 +25,7 @@ describe('the flow builder', () => {
         const dangling = Object.entries(keys).filter(([, to]) => !(to in flow.nodes));
         return {
           body: dangling.length
-            ? { valid: false, problems: dangling.map(([key, to]) => ({ node: 'main', field: `keys.${key}`, message: `node "main": key "${key}" leads to "${to}", which is not a node` })), prompts: [], missing_prompts: [] }
+            ? { valid: false, problems: dangling.map(([key, to]) => ({ node: 'main', field: `keys.${key}`, code: 'target_unknown', params: { key, target: to }, message: `node "main": key "${key}" leads to "${to}", which is not a node` })), prompts: [], missing_prompts: [] }
             : { valid: true, problems: [], prompts: ['campaign', 'no-input', 'invalid'], missing_prompts: ['no-input', 'invalid'] },
         };
       },
@@ -44,6 +44,11 @@ describe('the flow builder', () => {
     await waitFor(() => expect(screen.getByTestId('flow-invalid')).toBeInTheDocument(), { timeout: 3000 });
     const card = screen.getByRole('button', { name: /main/, pressed: true });
     expect(within(card).getByRole('note')).toHaveTextContent('מקש 1');
+    // Worded in Hebrew from the problem's code, not the engine's English sentence.
+    await userEvent.click(card);
+    const worded = await screen.findAllByText((_, element) => element?.tagName === 'SPAN' && (element.textContent ?? '').replace(/[\u2068\u2069]/g, '') === 'לא נבחר יעד: בחרו לאן ממשיכים.');
+    expect(worded.length).toBeGreaterThan(0);
+    expect(screen.queryByText(/which is not a node/)).toBeNull();
 
     // Pointing it at a new menu makes the node and the arrow.
     await userEvent.selectOptions(screen.getByTestId('target-1'), 'new:menu');

@@ -14,7 +14,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::validate::{FlowError, FlowErrors, validate};
+use crate::validate::{FlowError, FlowErrors, params, validate};
 
 /// The only version of the format this crate reads.
 pub const FLOW_VERSION: u32 = 1;
@@ -418,6 +418,8 @@ impl Flow {
             None => {
                 return Err(FlowErrors::one(FlowError::flow(
                     "version",
+                    "version_missing",
+                    params([("supported", FLOW_VERSION.to_string())]),
                     format!(
                         "the flow has no \"version\"; this engine reads version {FLOW_VERSION}"
                     ),
@@ -428,6 +430,11 @@ impl Flow {
             Some(other) => {
                 return Err(FlowErrors::one(FlowError::flow(
                     "version",
+                    "version_unsupported",
+                    params([
+                        ("value", other.to_string()),
+                        ("supported", FLOW_VERSION.to_string()),
+                    ]),
                     format!(
                         "\"version\" is {other}, but this engine reads only version {FLOW_VERSION}"
                     ),
@@ -523,6 +530,10 @@ fn json_error(error: serde_json::Error) -> FlowErrors {
     let detail = strip_position(&text);
     let (line, column) = (error.line(), error.column());
     let mut node = None;
+    let code = match error.classify() {
+        serde_json::error::Category::Data => "format_invalid",
+        _ => "json_invalid",
+    };
     let message = match error.classify() {
         serde_json::error::Category::Data => {
             // `deserialize_nodes` put the node's id first; lift it into `node`.
@@ -546,6 +557,12 @@ fn json_error(error: serde_json::Error) -> FlowErrors {
         field: None,
         line: Some(line),
         column: Some(column),
+        code,
+        params: params([
+            ("line", line.to_string()),
+            ("column", column.to_string()),
+            ("detail", detail.to_owned()),
+        ]),
         message,
     })
 }

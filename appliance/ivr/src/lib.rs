@@ -41,4 +41,4 @@ pub use flow::{
     Timeout,
 };
 pub use session::{Action, Command, Ended, Event, Session, Trace, step};
-pub use validate::{FlowError, FlowErrors, PHONE_KEYS, validate};
+pub use validate::{CODES, FlowError, FlowErrors, PHONE_KEYS, validate};

@@ -35,27 +35,95 @@ pub struct FlowError {
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
-    /// The whole sentence, naming the node itself, ready to show as it is.
+    /// What is wrong, stable for a UI to word in its own language
+    /// (`keys_empty`, `target_unknown`, …; see [`CODES`]).
+    pub code: &'static str,
+    /// The values the sentence names (`key`, `target`, `value`, `max`, …),
+    /// for a UI's own wording; empty when it names none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<&'static str, String>,
+    /// The whole sentence in English, naming the node itself, ready to show as it is.
     pub message: String,
 }
 
+/// Every [`FlowError::code`], for a UI to check its wording covers them.
+pub const CODES: &[&str] = &[
+    "json_invalid",
+    "format_invalid",
+    "version_missing",
+    "version_unsupported",
+    "name_missing",
+    "no_nodes",
+    "start_missing",
+    "start_unknown",
+    "node_duplicate",
+    "node_name_empty",
+    "prompts_empty",
+    "prompt_empty",
+    "keys_empty",
+    "key_not_phone_key",
+    "key_duplicate",
+    "variable_empty",
+    "min_length_too_small",
+    "max_length_out_of_range",
+    "min_over_max",
+    "terminator_invalid",
+    "inter_digit_out_of_range",
+    "next_missing",
+    "transfer_to_empty",
+    "next_not_allowed",
+    "amount_variable_unknown",
+    "target_unknown",
+    "timeout_missing",
+    "timeout_seconds_out_of_range",
+    "timeout_prompt_empty",
+    "timeout_retries_too_many",
+    "invalid_missing",
+    "invalid_prompt_empty",
+    "invalid_retries_too_many",
+    "unreachable",
+    "no_way_out",
+];
+
+/// A problem's parameters from `(name, value)` pairs.
+pub(crate) fn params<const N: usize>(
+    pairs: [(&'static str, String); N],
+) -> BTreeMap<&'static str, String> {
+    pairs.into_iter().collect()
+}
+
 impl FlowError {
-    pub(crate) fn flow(field: &str, message: String) -> FlowError {
+    pub(crate) fn flow(
+        field: &str,
+        code: &'static str,
+        params: BTreeMap<&'static str, String>,
+        message: String,
+    ) -> FlowError {
         FlowError {
             node: None,
             field: Some(field.to_owned()),
             line: None,
             column: None,
+            code,
+            params,
             message,
         }
     }
 
-    fn node(node: &str, field: Option<&str>, message: String) -> FlowError {
+    fn node(
+        node: &str,
+        field: Option<&str>,
+        code: &'static str,
+        params: BTreeMap<&'static str, String>,
+        message: String,
+    ) -> FlowError {
         FlowError {
             node: Some(node.to_owned()),
             field: field.map(str::to_owned),
             line: None,
             column: None,
+            code,
+            params,
             message,
         }
     }
@@ -114,6 +182,8 @@ pub fn validate(definition: &FlowDefinition) -> Vec<FlowError> {
                 problems.push(FlowError::node(
                     id,
                     None,
+                    "node_duplicate",
+                    BTreeMap::new(),
                     format!("node \"{id}\" is defined more than once"),
                 ));
             }
@@ -143,6 +213,11 @@ fn check_flow(definition: &FlowDefinition, problems: &mut Vec<FlowError>) {
     if definition.version != FLOW_VERSION {
         problems.push(FlowError::flow(
             "version",
+            "version_unsupported",
+            params([
+                ("value", definition.version.to_string()),
+                ("supported", FLOW_VERSION.to_string()),
+            ]),
             format!(
                 "\"version\" is {}, but this engine reads only version {FLOW_VERSION}",
                 definition.version
@@ -152,20 +227,31 @@ fn check_flow(definition: &FlowDefinition, problems: &mut Vec<FlowError>) {
     if definition.name.trim().is_empty() {
         problems.push(FlowError::flow(
             "name",
+            "name_missing",
+            BTreeMap::new(),
             "the flow needs a \"name\"".to_owned(),
         ));
     }
     if definition.nodes.is_empty() {
-        problems.push(FlowError::flow("nodes", "the flow has no nodes".to_owned()));
+        problems.push(FlowError::flow(
+            "nodes",
+            "no_nodes",
+            BTreeMap::new(),
+            "the flow has no nodes".to_owned(),
+        ));
     }
     if definition.start.is_empty() {
         problems.push(FlowError::flow(
             "start",
+            "start_missing",
+            BTreeMap::new(),
             "the flow has no \"start\": name the node the call begins in".to_owned(),
         ));
     } else if definition.nodes.get(&definition.start).is_none() {
         problems.push(FlowError::flow(
             "start",
+            "start_unknown",
+            params([("target", definition.start.clone())]),
             format!("\"start\" is \"{}\", which is not a node", definition.start),
         ));
     }
@@ -178,16 +264,26 @@ fn check_node(
     captured: &BTreeSet<&str>,
     problems: &mut Vec<FlowError>,
 ) {
-    let mut report = |field: Option<&str>, message: String| {
+    let mut report = |field: Option<&str>,
+                      code: &'static str,
+                      params: BTreeMap<&'static str, String>,
+                      message: String| {
         problems.push(FlowError::node(
             id,
             field,
+            code,
+            params,
             format!("node \"{id}\": {message}"),
         ));
     };
 
     if id.is_empty() {
-        report(None, "a node needs a non-empty name".to_owned());
+        report(
+            None,
+            "node_name_empty",
+            BTreeMap::new(),
+            "a node needs a non-empty name".to_owned(),
+        );
     }
 
     if !matches!(node, Node::Action { .. }) {
@@ -195,6 +291,8 @@ fn check_node(
         if prompts.is_empty() {
             report(
                 Some("prompts"),
+                "prompts_empty",
+                params([("kind", node.type_name().to_owned())]),
                 format!(
                     "\"prompts\" is empty; a {} node needs at least one prompt",
                     node.type_name()
@@ -205,6 +303,8 @@ fn check_node(
             if prompt.trim().is_empty() {
                 report(
                     Some("prompts"),
+                    "prompt_empty",
+                    params([("position", (position + 1).to_string())]),
                     format!(
                         "prompt {} is empty; give the name of a recording",
                         position + 1
@@ -223,7 +323,12 @@ fn check_node(
             ..
         } => {
             if keys.is_empty() {
-                report(Some("keys"), "a menu needs at least one key".to_owned());
+                report(
+                    Some("keys"),
+                    "keys_empty",
+                    BTreeMap::new(),
+                    "a menu needs at least one key".to_owned(),
+                );
             }
             let mut seen = BTreeSet::new();
             for (key, _) in keys.iter() {
@@ -233,12 +338,16 @@ fn check_node(
                     (Some(only), None) if PHONE_KEYS.contains(&only) => {}
                     _ => report(
                         Some(&field),
+                        "key_not_phone_key",
+                        params([("key", key.to_string())]),
                         format!("key \"{key}\" is not a phone key: use one of 0-9, * or #"),
                     ),
                 }
                 if !seen.insert(key) {
                     report(
                         Some(&field),
+                        "key_duplicate",
+                        params([("key", key.to_string())]),
                         format!("key \"{key}\" is listed more than once"),
                     );
                 }
@@ -259,18 +368,27 @@ fn check_node(
             if variable.trim().is_empty() {
                 report(
                     Some("variable"),
+                    "variable_empty",
+                    BTreeMap::new(),
                     "\"variable\" is empty; name the variable the digits are kept in".to_owned(),
                 );
             }
             if *min_length < 1 {
                 report(
                     Some("min_length"),
+                    "min_length_too_small",
+                    BTreeMap::new(),
                     "\"min_length\" must be at least 1".to_owned(),
                 );
             }
             if !(1..=MAX_CAPTURE_LENGTH).contains(max_length) {
                 report(
                     Some("max_length"),
+                    "max_length_out_of_range",
+                    params([
+                        ("value", max_length.to_string()),
+                        ("max", MAX_CAPTURE_LENGTH.to_string()),
+                    ]),
                     format!(
                         "\"max_length\" must be between 1 and {MAX_CAPTURE_LENGTH}, not {max_length}"
                     ),
@@ -279,6 +397,11 @@ fn check_node(
             if min_length > max_length {
                 report(
                     Some("min_length"),
+                    "min_over_max",
+                    params([
+                        ("min", min_length.to_string()),
+                        ("max", max_length.to_string()),
+                    ]),
                     format!(
                         "\"min_length\" ({min_length}) is greater than \"max_length\" ({max_length})"
                     ),
@@ -287,12 +410,19 @@ fn check_node(
             if terminator != "#" && terminator != "*" {
                 report(
                     Some("terminator"),
+                    "terminator_invalid",
+                    params([("value", terminator.clone())]),
                     format!("\"terminator\" must be \"#\" or \"*\", not \"{terminator}\""),
                 );
             }
             if !(1..=MAX_WAIT_SECONDS).contains(inter_digit_seconds) {
                 report(
                     Some("inter_digit_seconds"),
+                    "inter_digit_out_of_range",
+                    params([
+                        ("value", inter_digit_seconds.to_string()),
+                        ("max", MAX_WAIT_SECONDS.to_string()),
+                    ]),
                     format!(
                         "\"inter_digit_seconds\" must be between 1 and {MAX_WAIT_SECONDS}, not {inter_digit_seconds}"
                     ),
@@ -302,6 +432,8 @@ fn check_node(
             if next.is_none() {
                 report(
                     Some("next"),
+                    "next_missing",
+                    BTreeMap::new(),
                     "a capture needs \"next\": where to go once the digits are in".to_owned(),
                 );
             }
@@ -311,12 +443,16 @@ fn check_node(
                 if to.trim().is_empty() {
                     report(
                         Some("action.to"),
+                        "transfer_to_empty",
+                        BTreeMap::new(),
                         "\"action.to\" is empty; give the number to transfer to".to_owned(),
                     );
                 }
                 if next.is_some() {
                     report(
                         Some("next"),
+                        "next_not_allowed",
+                        params([("action", "transfer".to_owned())]),
                         "a transfer ends the IVR, so it cannot have \"next\"".to_owned(),
                     );
                 }
@@ -325,6 +461,8 @@ fn check_node(
                 if next.is_some() {
                     report(
                         Some("next"),
+                        "next_not_allowed",
+                        params([("action", "end_call".to_owned())]),
                         "end_call ends the call, so it cannot have \"next\"".to_owned(),
                     );
                 }
@@ -333,6 +471,8 @@ fn check_node(
                 if next.is_some() {
                     report(
                         Some("next"),
+                        "next_not_allowed",
+                        params([("action", "goto".to_owned())]),
                         "a goto already says where to go, so it cannot also have \"next\""
                             .to_owned(),
                     );
@@ -344,6 +484,8 @@ fn check_node(
                 if !captured.contains(variable.as_str()) {
                     report(
                         Some("action.amount_variable"),
+                        "amount_variable_unknown",
+                        params([("variable", variable.clone())]),
                         format!(
                             "\"action.amount_variable\" is \"{variable}\", which no capture node sets"
                         ),
@@ -366,6 +508,14 @@ fn check_node(
             };
             report(
                 Some(&field),
+                "target_unknown",
+                params([
+                    (
+                        "key",
+                        field.strip_prefix("keys.").unwrap_or_default().to_owned(),
+                    ),
+                    ("target", target.to_owned()),
+                ]),
                 format!("{what} leads to \"{target}\", which is not a node"),
             );
         }
@@ -377,18 +527,25 @@ fn check_waiting(
     node: &Node,
     timeout: Option<&Timeout>,
     invalid: Option<&Invalid>,
-    report: &mut impl FnMut(Option<&str>, String),
+    report: &mut impl FnMut(Option<&str>, &'static str, BTreeMap<&'static str, String>, String),
 ) {
     let kind = node.type_name();
     match timeout {
         None => report(
             Some("timeout"),
+            "timeout_missing",
+            params([("kind", kind.to_owned())]),
             format!("a {kind} needs \"timeout\": what to do when the caller presses nothing"),
         ),
         Some(timeout) => {
             if !(1..=MAX_WAIT_SECONDS).contains(&timeout.seconds) {
                 report(
                     Some("timeout.seconds"),
+                    "timeout_seconds_out_of_range",
+                    params([
+                        ("value", timeout.seconds.to_string()),
+                        ("max", MAX_WAIT_SECONDS.to_string()),
+                    ]),
                     format!(
                         "\"timeout.seconds\" must be between 1 and {MAX_WAIT_SECONDS}, not {}",
                         timeout.seconds
@@ -398,12 +555,19 @@ fn check_waiting(
             if timeout.prompt.trim().is_empty() {
                 report(
                     Some("timeout.prompt"),
+                    "timeout_prompt_empty",
+                    BTreeMap::new(),
                     "\"timeout.prompt\" is empty; give the name of a recording".to_owned(),
                 );
             }
             if timeout.retries > MAX_RETRIES {
                 report(
                     Some("timeout.retries"),
+                    "timeout_retries_too_many",
+                    params([
+                        ("value", timeout.retries.to_string()),
+                        ("max", MAX_RETRIES.to_string()),
+                    ]),
                     format!(
                         "\"timeout.retries\" must be {MAX_RETRIES} or fewer, not {}",
                         timeout.retries
@@ -420,6 +584,8 @@ fn check_waiting(
             };
             report(
                 Some("invalid"),
+                "invalid_missing",
+                params([("kind", kind.to_owned())]),
                 format!("a {kind} needs \"invalid\": what to do when the caller presses {what}"),
             );
         }
@@ -427,12 +593,19 @@ fn check_waiting(
             if invalid.prompt.trim().is_empty() {
                 report(
                     Some("invalid.prompt"),
+                    "invalid_prompt_empty",
+                    BTreeMap::new(),
                     "\"invalid.prompt\" is empty; give the name of a recording".to_owned(),
                 );
             }
             if invalid.retries > MAX_RETRIES {
                 report(
                     Some("invalid.retries"),
+                    "invalid_retries_too_many",
+                    params([
+                        ("value", invalid.retries.to_string()),
+                        ("max", MAX_RETRIES.to_string()),
+                    ]),
                     format!(
                         "\"invalid.retries\" must be {MAX_RETRIES} or fewer, not {}",
                         invalid.retries
@@ -477,6 +650,8 @@ fn check_graph(
                 problems.push(FlowError::node(
                     id,
                     None,
+                    "unreachable",
+                    params([("start", definition.start.clone())]),
                     format!(
                         "node \"{id}\" cannot be reached: no path from the start node \"{}\" leads to it",
                         definition.start
@@ -520,6 +695,8 @@ fn check_graph(
             problems.push(FlowError::node(
                 id,
                 None,
+                "no_way_out",
+                BTreeMap::new(),
                 format!(
                     "node \"{id}\" is in a loop with no way out: no path from it ends the call"
                 ),

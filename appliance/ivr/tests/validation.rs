@@ -4,14 +4,19 @@
 mod support;
 
 use proptest::prelude::*;
-use shofar_ivr::{DEFAULT_FLOW_JSON, Flow, FlowError};
+use shofar_ivr::{CODES, DEFAULT_FLOW_JSON, Flow, FlowError};
 
 /// Parses `json` and compares every message, in order. An empty list means valid.
 #[track_caller]
 fn check(json: &str, expected: &[&str]) {
     let actual = match Flow::from_json(json) {
         Ok(_) => Vec::new(),
-        Err(errors) => errors.messages(),
+        Err(errors) => {
+            for error in &errors.0 {
+                assert!(CODES.contains(&error.code), "{error:?}: code not in CODES");
+            }
+            errors.messages()
+        }
     };
     assert_eq!(actual, expected, "\nflow:\n{json}");
 }
@@ -381,13 +386,17 @@ fn errors_carry_node_and_field_for_the_web_ui() {
             field: Some("keys.4".to_owned()),
             line: None,
             column: None,
+            code: "target_unknown",
+            params: [("key", "4".to_owned()), ("target", "nowhere".to_owned())]
+                .into_iter()
+                .collect(),
             message: "node \"main\": key \"4\" leads to \"nowhere\", which is not a node"
                 .to_owned(),
         }]
     );
     assert_eq!(
         serde_json::to_string(&errors).unwrap(),
-        r#"[{"node":"main","field":"keys.4","message":"node \"main\": key \"4\" leads to \"nowhere\", which is not a node"}]"#
+        r#"[{"node":"main","field":"keys.4","code":"target_unknown","params":{"key":"4","target":"nowhere"},"message":"node \"main\": key \"4\" leads to \"nowhere\", which is not a node"}]"#
     );
     assert_eq!(
         errors.to_string(),
@@ -396,7 +405,7 @@ fn errors_carry_node_and_field_for_the_web_ui() {
     let syntax = Flow::from_json("{").unwrap_err();
     assert_eq!(
         serde_json::to_string(&syntax).unwrap(),
-        r#"[{"node":null,"field":null,"line":1,"column":1,"message":"the flow is not valid JSON (line 1, column 1): EOF while parsing an object"}]"#
+        r#"[{"node":null,"field":null,"line":1,"column":1,"code":"json_invalid","params":{"column":"1","detail":"EOF while parsing an object","line":"1"},"message":"the flow is not valid JSON (line 1, column 1): EOF while parsing an object"}]"#
     );
 }
 
@@ -486,6 +495,7 @@ proptest! {
         if let Err(errors) = Flow::from_json(&json) {
             prop_assert!(!errors.0.is_empty());
             prop_assert!(errors.0.iter().all(|error| !error.message.is_empty()));
+            prop_assert!(errors.0.iter().all(|error| CODES.contains(&error.code)));
         }
     }
 }

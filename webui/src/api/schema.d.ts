@@ -1513,6 +1513,16 @@ export interface components {
             field?: string | null;
             line?: number | null;
             column?: number | null;
+            /**
+             * @description What is wrong, for a UI to word: `keys_empty`, `target_unknown`, … (the
+             *     engine's `shofar_ivr::CODES`).
+             */
+            code: string;
+            /** @description The values the sentence names (`key`, `target`, `value`, `max`, …). */
+            params: {
+                [key: string]: string;
+            };
+            /** @description The whole sentence in English. */
             message: string;
         };
         /** @description Whether the campaign may call now. */

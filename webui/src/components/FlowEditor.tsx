@@ -73,15 +73,32 @@ function problemField(t: (key: MessageKey) => string, field: string | null | und
   return text === key ? field : text;
 }
 
+/** The engine's problem in the UI's language when its code is known (the node types and actions it names translated, names as typed); else its English sentence. */
+export function problemText(t: (key: MessageKey, vars?: Record<string, string | number>) => string, problem: Pick<FlowProblem, 'code' | 'params'>): string | null {
+  const params: Record<string, string> = { ...(problem.params ?? {}) };
+  // A key or arrow not pointed anywhere yet: say so, rather than name an empty node.
+  const code = problem.code === 'target_unknown' && !params.target ? 'target_empty' : problem.code;
+  const key = `flow.problem.${code}` as MessageKey;
+  if (params.kind) params.kind = t(`flow.type.${params.kind}` as MessageKey);
+  if (params.action) params.action = t(`flow.kind.${params.action}` as MessageKey);
+  const text = t(key, params);
+  return text === key ? null : text;
+}
+
 export function ProblemText({ problem }: { problem: FlowProblem }) {
   const { t } = useI18n();
   const field = problemField(t, problem.field);
+  const text = problemText(t, problem);
   return (
     <>
       {field && <strong>{field}: </strong>}
-      <bdi lang="en" dir="ltr">
-        {problem.message}
-      </bdi>
+      {text !== null ? (
+        <span title={problem.message}>{text}</span>
+      ) : (
+        <bdi lang="en" dir="ltr">
+          {problem.message}
+        </bdi>
+      )}
     </>
   );
 }

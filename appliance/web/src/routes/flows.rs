@@ -1,6 +1,8 @@
 //! IVR flows: saved as the engine's JSON, validated by the engine itself, so the
 //! builder shows exactly the messages a call would fail with.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -48,6 +50,12 @@ pub struct FlowProblem {
     pub field: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// What is wrong, for a UI to word: `keys_empty`, `target_unknown`, … (the
+    /// engine's `shofar_ivr::CODES`).
+    pub code: String,
+    /// The values the sentence names (`key`, `target`, `value`, `max`, …).
+    pub params: BTreeMap<String, String>,
+    /// The whole sentence in English.
     pub message: String,
 }
 
@@ -58,6 +66,12 @@ impl From<FlowError> for FlowProblem {
             field: error.field,
             line: error.line,
             column: error.column,
+            code: error.code.to_owned(),
+            params: error
+                .params
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
             message: error.message,
         }
     }

@@ -92,6 +92,9 @@ async fn validate_returns_the_engines_own_problems_with_node_and_field() {
         key["message"],
         "node \"main\": key \"4\" leads to \"nowhere\", which is not a node"
     );
+    // And as data, for the builder to say in Hebrew or English.
+    assert_eq!(key["code"], "target_unknown");
+    assert_eq!(key["params"], json!({"key": "4", "target": "nowhere"}));
     // Exactly what a call would fail with: the engine's list, in its order.
     let engine = shofar_ivr::Flow::from_json(&broken_flow().to_string()).unwrap_err();
     let messages: Vec<&str> = checked["problems"]
@@ -122,6 +125,28 @@ async fn validate_returns_the_engines_own_problems_with_node_and_field() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(checked["problems"][0]["field"], "version");
+    assert_eq!(checked["problems"][0]["code"], "version_unsupported");
+    assert_eq!(
+        checked["problems"][0]["params"],
+        json!({"value": "2", "supported": "1"})
+    );
+}
+
+/// Every problem the engine can report is worded in both of the web UI's
+/// languages (webui/src/i18n: `flow.problem.CODE`), so the builder never falls
+/// back to English for a known code.
+#[test]
+fn every_engine_problem_is_worded_in_hebrew_and_english() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../webui/src/i18n");
+    for language in ["he.ts", "en.ts"] {
+        let dictionary = std::fs::read_to_string(root.join(language)).unwrap();
+        for code in shofar_ivr::CODES {
+            assert!(
+                dictionary.contains(&format!("'flow.problem.{code}':")),
+                "{language} has no wording for the engine's problem {code:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -86,9 +86,13 @@ queue, and per campaign the calls by outcome and the rates; alerts as they come.
 
 Example: SHOFAR_TOKEN=$(shofar user token dana) shofar live --count 5")]
 pub struct LiveArgs {
-    /// The box's address (default: http:// and [http] listen).
+    /// The box's address (default: [http] listen, over https:// when tls is on).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Over HTTPS, the certificate to trust the box by (PEM; default: [http]
+    /// tls_cert, else the self-signed one `shofar serve` made in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
     /// An API token (default: $SHOFAR_TOKEN).
     #[arg(long, env = "SHOFAR_TOKEN", hide_env_values = true)]
     pub token: String,

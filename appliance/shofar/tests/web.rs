@@ -57,6 +57,34 @@ impl TestBox {
         child.wait_with_output().unwrap()
     }
 
+    /// `shofar live --json` against the box at `address`: `count` snapshots, a
+    /// line each.
+    fn live_json(&self, address: &str, token: &str, count: u32) -> String {
+        let count = count.to_string();
+        self.ok(
+            &[
+                "live", "--url", address, "--token", token, "--count", &count, "--json",
+            ],
+            "",
+        )
+    }
+
+    /// An analyst, `ana`, and an API token of theirs.
+    fn analyst_token(&self) -> String {
+        self.ok(
+            &[
+                "user",
+                "add",
+                "ana",
+                "--role",
+                "analyst",
+                "--password-stdin",
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        self.ok(&["user", "token", "ana"], "").trim().to_owned()
+    }
+
     fn ok(&self, args: &[&str], stdin: &str) -> String {
         let output = self.run(args, stdin);
         assert!(
@@ -271,6 +299,35 @@ redirect_listen = "127.0.0.1:{redirect}"
             "location: https://127.0.0.1:{port}/api/v1/campaigns?x=1"
         )),
         "{answer}"
+    );
+    // `shofar live` follows the box over HTTPS, trusting the certificate serve
+    // made (found in the data directory), and refuses one it cannot verify.
+    let token = test_box.analyst_token();
+    let printed = test_box.live_json(&served.address, &token, 1);
+    let snapshot: Value = serde_json::from_str(printed.trim()).unwrap();
+    assert_eq!(snapshot["backend"], "simulator", "{printed}");
+    let stranger = test_box.dir.path().join("other.crt");
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(&stranger, other.cert.pem()).unwrap();
+    let refused = test_box.run(
+        &[
+            "live",
+            "--url",
+            &served.address,
+            "--token",
+            &token,
+            "--ca",
+            stranger.to_str().unwrap(),
+            "--count",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("TLS handshake"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
     );
     drop(served);
 }
@@ -636,32 +693,9 @@ listen = "127.0.0.1:0"
 #[test]
 fn shofar_live_prints_the_snapshots_of_a_running_box() {
     let test_box = TestBox::new(PLAIN);
-    test_box.ok(
-        &[
-            "user",
-            "add",
-            "ana",
-            "--role",
-            "analyst",
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    let token = test_box.ok(&["user", "token", "ana"], "").trim().to_owned();
+    let token = test_box.analyst_token();
     let served = serve(&test_box);
-    let printed = test_box.ok(
-        &[
-            "live",
-            "--url",
-            &served.address,
-            "--token",
-            &token,
-            "--count",
-            "2",
-            "--json",
-        ],
-        "",
-    );
+    let printed = test_box.live_json(&served.address, &token, 2);
     let snapshots: Vec<Value> = printed
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -715,32 +749,9 @@ fn a_campaign_that_cannot_call_says_why_with_a_code() {
         "",
     );
     test_box.ok(&["campaign", "start", "no flow"], "");
-    test_box.ok(
-        &[
-            "user",
-            "add",
-            "ana",
-            "--role",
-            "analyst",
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    let token = test_box.ok(&["user", "token", "ana"], "").trim().to_owned();
+    let token = test_box.analyst_token();
     let served = serve(&test_box);
-    let printed = test_box.ok(
-        &[
-            "live",
-            "--url",
-            &served.address,
-            "--token",
-            &token,
-            "--count",
-            "8",
-            "--json",
-        ],
-        "",
-    );
+    let printed = test_box.live_json(&served.address, &token, 8);
     // The dialer reports it from its first plan on; the first snapshots may
     // come before.
     let last: Value = printed

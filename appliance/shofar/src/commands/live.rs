@@ -16,16 +16,17 @@ use crate::output::thousands;
 pub fn run(app: &App, args: LiveArgs) -> anyhow::Result<ExitCode> {
     let base = match &args.url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", app.config.http.address()?),
+        None => {
+            let scheme = if app.config.http.tls { "https" } else { "http" };
+            format!("{scheme}://{}", app.config.http.address()?)
+        }
     };
-    let socket = match base.split_once("://") {
-        Some(("http", rest)) => format!("ws://{rest}/api/v1/live"),
-        Some(("https", _)) => bail!(
-            "shofar live speaks plain HTTP; on the box, give the plain address (or read \
-             {base}/api/v1/status with curl)"
-        ),
+    let (secure, rest) = match base.split_once("://") {
+        Some(("http", rest)) => (false, rest),
+        Some(("https", rest)) => (true, rest),
         _ => bail!("--url {base:?} is not an address like http://127.0.0.1:8080"),
     };
+    let socket = format!("{}://{rest}/api/v1/live", if secure { "wss" } else { "ws" });
     let mut request = socket
         .as_str()
         .into_client_request()
@@ -36,22 +37,63 @@ pub fn run(app: &App, args: LiveArgs) -> anyhow::Result<ExitCode> {
             .parse()
             .context("the token has characters a header cannot carry")?,
     );
+    let authority = rest.split('/').next().unwrap_or(rest).to_owned();
+    // Over HTTPS, trust the box's own certificate (its self-signed one is in no
+    // system store): --ca, else [http] tls_cert, else the one serve made.
+    let tls = if secure {
+        let ca = args
+            .ca
+            .clone()
+            .or_else(|| app.config.http.tls_cert.clone())
+            .unwrap_or_else(|| app.data_dir.join("tls").join("self-signed.crt"));
+        Some(tls_connector(&ca, &authority)?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let (mut stream, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|error| match error {
-                tokio_tungstenite::tungstenite::Error::Http(response) => anyhow::anyhow!(
-                    "the box refused the live socket ({}): is the token right and not revoked?",
-                    response.status()
-                ),
-                other => anyhow::anyhow!(
-                    "cannot reach {socket}: {other}; is shofar serve running there?"
-                ),
-            })?;
+        let refused = |error: tokio_tungstenite::tungstenite::Error| match error {
+            tokio_tungstenite::tungstenite::Error::Http(response) => anyhow::anyhow!(
+                "the box refused the live socket ({}): is the token right and not revoked?",
+                response.status()
+            ),
+            other => {
+                anyhow::anyhow!("cannot reach {socket}: {other}; is shofar serve running there?")
+            }
+        };
+        let mut stream: Box<
+            dyn futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+                + Unpin,
+        > = match tls {
+            None => Box::new(
+                tokio_tungstenite::connect_async(request)
+                    .await
+                    .map_err(refused)?
+                    .0,
+            ),
+            Some((connector, name)) => {
+                let tcp = tokio::net::TcpStream::connect(&authority)
+                    .await
+                    .with_context(|| {
+                        format!("cannot reach {authority}: is shofar serve running there?")
+                    })?;
+                let tls = connector.connect(name, tcp).await.with_context(|| {
+                    format!(
+                        "the TLS handshake with {authority} failed: is its certificate the one \
+                         given with --ca (or [http] tls_cert)?"
+                    )
+                })?;
+                Box::new(
+                    tokio_tungstenite::client_async(request, tls)
+                        .await
+                        .map_err(refused)?
+                        .0,
+                )
+            }
+        };
         let mut seen = 0u64;
         while let Some(message) = stream.next().await {
             let text = match message.context("the live socket failed")? {
@@ -75,6 +117,62 @@ pub fn run(app: &App, args: LiveArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A TLS client that trusts the certificates in the PEM file `ca`, and the name
+/// the box's certificate must be valid for (the host of `authority`, an IP
+/// address or a DNS name).
+fn tls_connector(
+    ca: &std::path::Path,
+    authority: &str,
+) -> anyhow::Result<(
+    tokio_rustls::TlsConnector,
+    rustls_pki_types::ServerName<'static>,
+)> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls;
+
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = CertificateDer::pem_file_iter(ca).with_context(|| {
+        format!(
+            "cannot read the certificate {} to trust the box by; give it with --ca FILE",
+            ca.display()
+        )
+    })?;
+    for certificate in certificates {
+        let certificate =
+            certificate.with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        roots
+            .add(certificate)
+            .with_context(|| format!("{} holds a certificate rustls refuses", ca.display()))?;
+    }
+    if roots.is_empty() {
+        bail!(
+            "{} holds no certificate; give the box's with --ca FILE",
+            ca.display()
+        );
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let name = ServerName::try_from(host.clone())
+        .with_context(|| format!("{host:?} is not a host name or address"))?;
+    Ok((
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)),
+        name,
+    ))
 }
 
 fn count(value: &Value) -> String {

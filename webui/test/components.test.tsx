@@ -2,7 +2,7 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfirmDialog } from '../src/components/Dialog';
-import { ImportSummaryView } from '../src/components/ImportPanel';
+import { ImportSummaryView, JobErrorText } from '../src/components/ImportPanel';
 import { CampaignDetailPage } from '../src/pages/CampaignDetail';
 import { DashboardPage } from '../src/pages/Dashboard';
 import { LoginPage } from '../src/pages/Login';
@@ -198,5 +198,19 @@ describe('the pacing log', () => {
     expect(screen.getByText(exactly('עומס המעבד 95% מעל הסף 85%'))).toBeInTheDocument();
     expect(screen.getByText(exactly('שיעור המענה 12% מתחת לסף 15%'))).toBeInTheDocument();
     expect(screen.getByText('CPU back to 60%')).toHaveAttribute('lang', 'en');
+  });
+});
+
+describe('a failed import', () => {
+  it('says why in the UI language from its code, naming the file as uploaded, and keeps an unknown one in English', () => {
+    fakeBox({ 'GET /api/v1/session': session('manager') });
+    renderPage(
+      <>
+        <JobErrorText job={{ file_name: 'תורמים.xlsx', error: 'no phone column found; nothing was imported', error_code: 'no_phone_column', error_params: { headers: 'שם, עיר' } }} />
+        <JobErrorText job={{ file_name: 'x.xlsx', error: 'something new; nothing was imported', error_code: 'other' }} />
+      </>,
+    );
+    expect(screen.getByText(exactly('לא נמצאה עמודת טלפון. הכותרות בקובץ: שם, עיר. בחרו את עמודת הטלפון, או תנו לה כותרת כמו טלפון או נייד.'))).toBeInTheDocument();
+    expect(screen.getByText('something new; nothing was imported')).toHaveAttribute('lang', 'en');
   });
 });

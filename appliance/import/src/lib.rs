@@ -126,3 +126,149 @@ pub enum ImportError {
     #[error("the file reader stopped unexpectedly")]
     ReaderGone,
 }
+
+impl ImportError {
+    /// Every [`ImportError::code`], for a UI to check its wording covers them.
+    pub const CODES: &'static [&'static str] = &[
+        "unreadable",
+        "unsupported_type",
+        "wrong_content",
+        "empty_file",
+        "no_data_rows",
+        "damaged_workbook",
+        "sheet_not_found",
+        "no_phone_column",
+        "phone_column_missing",
+        "cell_too_large",
+        "csv_error",
+        "rejected_file_unwritable",
+        "disk_full",
+        "database",
+        "reader_gone",
+    ];
+
+    /// What went wrong, stable for a UI to word in its own language (the file's
+    /// name is the UI's to add): `unreadable`, `unsupported_type`, …
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Io { .. } => "unreadable",
+            ImportError::UnsupportedType { .. } => "unsupported_type",
+            ImportError::WrongContent { .. } => "wrong_content",
+            ImportError::EmptyFile { .. } => "empty_file",
+            ImportError::NoDataRows { .. } => "no_data_rows",
+            ImportError::Workbook { .. } => "damaged_workbook",
+            ImportError::SheetNotFound { .. } => "sheet_not_found",
+            ImportError::NoPhoneColumn { .. } => "no_phone_column",
+            ImportError::PhoneColumnMissing { .. } => "phone_column_missing",
+            ImportError::CellTooLarge { .. } => "cell_too_large",
+            ImportError::Csv { .. } => "csv_error",
+            ImportError::RejectedFile { .. } => "rejected_file_unwritable",
+            ImportError::Store(error) => match error.condition() {
+                Some(shofar_store::Condition::DiskFull) => "disk_full",
+                _ => "database",
+            },
+            ImportError::ReaderGone => "reader_gone",
+        }
+    }
+
+    /// The values the message names, for a UI's own wording (never a path on
+    /// the box): `extension`, `sheet` and `available`, `headers`, `given`,
+    /// `row` and `column`.
+    pub fn params(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let pairs: Vec<(&'static str, String)> = match self {
+            ImportError::UnsupportedType { extension, .. } => {
+                vec![("extension", extension.clone())]
+            }
+            ImportError::WrongContent {
+                expected, found, ..
+            } => vec![
+                ("expected", (*expected).to_owned()),
+                ("found", (*found).to_owned()),
+            ],
+            ImportError::SheetNotFound {
+                sheet, available, ..
+            } => vec![
+                ("sheet", sheet.clone()),
+                ("available", available.join(", ")),
+            ],
+            ImportError::NoPhoneColumn { headers, .. } => {
+                vec![("headers", headers.join(", "))]
+            }
+            ImportError::PhoneColumnMissing { given, headers, .. } => {
+                vec![("given", given.clone()), ("headers", headers.join(", "))]
+            }
+            ImportError::CellTooLarge { row, column, .. } => {
+                vec![("row", row.to_string()), ("column", column.clone())]
+            }
+            ImportError::Csv { row, .. } => vec![("row", row.to_string())],
+            _ => Vec::new(),
+        };
+        pairs.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_listed_code_and_no_path_in_its_params() {
+        let path = PathBuf::from("/var/lib/shofar/uploads/job-1/תורמים.xlsx");
+        let errors = [
+            ImportError::Io {
+                path: path.clone(),
+                source: std::io::Error::other("gone"),
+            },
+            ImportError::UnsupportedType {
+                path: path.clone(),
+                extension: "pdf".into(),
+            },
+            ImportError::WrongContent {
+                path: path.clone(),
+                expected: "xlsx",
+                found: "CSV text",
+            },
+            ImportError::EmptyFile { path: path.clone() },
+            ImportError::NoDataRows { path: path.clone() },
+            ImportError::Workbook {
+                path: path.clone(),
+                message: "zip".into(),
+            },
+            ImportError::SheetNotFound {
+                path: path.clone(),
+                sheet: "תורמים".into(),
+                available: vec!["Sheet1".into()],
+            },
+            ImportError::NoPhoneColumn {
+                path: path.clone(),
+                headers: vec!["שם".into()],
+            },
+            ImportError::PhoneColumnMissing {
+                path: path.clone(),
+                given: "נייד".into(),
+                headers: vec!["שם".into()],
+            },
+            ImportError::CellTooLarge {
+                row: 3,
+                column: "B".into(),
+                bytes: 1 << 20,
+            },
+            ImportError::Csv {
+                path: path.clone(),
+                row: 7,
+                message: "quote".into(),
+            },
+            ImportError::RejectedFile {
+                path: path.clone(),
+                source: std::io::Error::other("read-only"),
+            },
+            ImportError::ReaderGone,
+        ];
+        for error in &errors {
+            assert!(ImportError::CODES.contains(&error.code()), "{error}");
+            for value in error.params().values() {
+                assert!(!value.contains("/var/lib"), "{error}: {value}");
+            }
+        }
+    }
+}

@@ -58,8 +58,15 @@ pub struct JobOut {
     /// The import's summary, when completed: the same as `shofar import --json`.
     #[schema(value_type = Option<Object>)]
     pub summary: Option<serde_json::Value>,
-    /// Why it failed; nothing was imported.
+    /// Why it failed, in English; nothing was imported.
     pub error: Option<String>,
+    /// The same as a code, for a UI to word: `unsupported_type`,
+    /// `no_phone_column`, `sheet_not_found`, `damaged_workbook`, `disk_full`, …
+    /// (`other` when the import gave none).
+    pub error_code: Option<String>,
+    /// The values the error names (`headers`, `sheet`, `available`, `row`, …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_params: BTreeMap<String, String>,
     /// The import's id in the store (GET /api/v1/imports/{id}).
     pub import_id: Option<i64>,
     /// Where to download every invalid and duplicate row with its reason.
@@ -103,8 +110,10 @@ impl Job {
     }
 
     /// The job failed; `error` says why and what to do.
-    pub fn fail(&self, error: String) {
+    pub fn fail(&self, error: String, code: &str, params: BTreeMap<String, String>) {
         let mut job = self.snapshot.lock();
+        job.error_code = Some(code.to_owned());
+        job.error_params = params;
         job.status = JobStatus::Failed;
         job.finished_at = Some(Utc::now());
         job.finishing = false;
@@ -188,6 +197,8 @@ impl Jobs {
                 finishing: false,
                 summary: None,
                 error: None,
+                error_code: None,
+                error_params: BTreeMap::new(),
                 import_id: None,
                 rejected_rows_url: None,
             }),
@@ -251,6 +262,39 @@ pub fn public_summary(
     summary
 }
 
+/// Why a job's work failed: the message (in English, saying what to do), and
+/// the same as a code and the values it names.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: &'static str,
+    pub params: BTreeMap<String, String>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            code: "other",
+            params: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<shofar_import::ImportError> for Failure {
+    fn from(error: shofar_import::ImportError) -> Failure {
+        Failure {
+            code: error.code(),
+            params: error
+                .params()
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// What a job's work produced.
 pub struct Finished {
     /// The summary the CLI prints with `--json`.
@@ -271,25 +315,26 @@ pub fn run(
     db: PathBuf,
     upload: PathBuf,
     nothing_done: &'static str,
-    work: impl FnOnce(&mut shofar_store::Store, &Job) -> Result<Finished, String> + Send + 'static,
+    work: impl FnOnce(&mut shofar_store::Store, &Job) -> Result<Finished, Failure> + Send + 'static,
 ) -> std::io::Result<()> {
     let id = job.id();
     std::thread::Builder::new()
         .name(format!("job-{id}"))
         .spawn(move || {
             let outcome = shofar_store::Store::open(&db)
-                .map_err(|error| error.to_string())
+                .map_err(|error| Failure::from(error.to_string()))
                 .and_then(|mut store| work(&mut store, &job));
             match outcome {
                 Ok(finished) => {
                     tracing::info!(job = id, import = ?finished.import_id, "job finished");
                     job.complete(finished.summary, finished.import_id, finished.rejected);
                 }
-                Err(error) => {
-                    tracing::warn!(job = id, %error, "job failed");
-                    let error =
-                        error.replace(&upload.display().to_string(), &job.snapshot().file_name);
-                    job.fail(format!("{error}; {nothing_done}"));
+                Err(failure) => {
+                    tracing::warn!(job = id, code = failure.code, error = %failure.message, "job failed");
+                    let error = failure
+                        .message
+                        .replace(&upload.display().to_string(), &job.snapshot().file_name);
+                    job.fail(format!("{error}; {nothing_done}"), failure.code, failure.params);
                 }
             }
         })?;

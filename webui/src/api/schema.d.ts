@@ -1647,8 +1647,18 @@ export interface components {
             finishing: boolean;
             /** @description The import's summary, when completed: the same as `shofar import --json`. */
             summary?: Record<string, never> | null;
-            /** @description Why it failed; nothing was imported. */
+            /** @description Why it failed, in English; nothing was imported. */
             error?: string | null;
+            /**
+             * @description The same as a code, for a UI to word: `unsupported_type`,
+             *     `no_phone_column`, `sheet_not_found`, `damaged_workbook`, `disk_full`, …
+             *     (`other` when the import gave none).
+             */
+            error_code?: string | null;
+            /** @description The values the error names (`headers`, `sheet`, `available`, `row`, …). */
+            error_params?: {
+                [key: string]: string;
+            };
             /**
              * Format: int64
              * @description The import's id in the store (GET /api/v1/imports/{id}).

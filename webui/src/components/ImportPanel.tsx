@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { api, ok, upload, type UploadProgress } from '../api/client';
 import type { ImportSummary, Job } from '../api/types';
-import { useI18n } from '../i18n';
+import { useI18n, type MessageKey } from '../i18n';
 import { formatBytes } from '../lib/format';
 import { IconDownload, IconUpload } from './Icons';
 import { useToast } from './Toast';
@@ -280,7 +280,7 @@ export function ImportPanel({
           <strong>{t('import.failedTitle')}</strong> {t('import.failedBody')}
           {job.error && (
             <div className="detail">
-              <bdi lang="en" dir="ltr">{job.error}</bdi>
+              <JobErrorText job={job} />
             </div>
           )}
         </Notice>
@@ -288,5 +288,18 @@ export function ImportPanel({
       {summary && <ImportSummaryView summary={summary} rejectedUrl={job?.rejected_rows_url} kind={kind} />}
       <ErrorBox error={error ?? jobError} />
     </div>
+  );
+}
+
+/** A failed job's reason in the UI's language when its code is known (the file named as uploaded); else the box's English sentence. */
+export function JobErrorText({ job }: { job: Pick<Job, 'error' | 'error_code' | 'error_params' | 'file_name'> }) {
+  const { t } = useI18n();
+  const key = `import.error.${job.error_code ?? ''}` as MessageKey;
+  const text = t(key, { ...(job.error_params ?? {}), file: job.file_name });
+  if (job.error_code && text !== key) return <span title={job.error ?? undefined}>{text}</span>;
+  return (
+    <bdi lang="en" dir="ltr">
+      {job.error}
+    </bdi>
   );
 }

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Manager};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::jobs::{self, Finished, JobKind, JobOut};
+use crate::jobs::{self, Failure, Finished, JobKind, JobOut};
 use crate::routes::contacts::download;
 use crate::routes::{Page, PageQuery};
 use crate::state::AppState;
@@ -467,7 +467,7 @@ pub async fn import(
         "nothing was added",
         move |store, job| {
             let summary = import_blacklist(store, &dnc, &normalizer, &path, &options, job)
-                .map_err(|error| error.to_string())?;
+                .map_err(Failure::from)?;
             Ok(Finished {
                 summary: serde_json::to_value(&summary).unwrap_or_default(),
                 import_id: None,

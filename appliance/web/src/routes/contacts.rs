@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Manager};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::jobs::{self, Finished, JobKind, JobOut};
+use crate::jobs::{self, Failure, Finished, JobKind, JobOut};
 use crate::routes::{Page, PageQuery};
 use crate::state::AppState;
 use crate::upload;
@@ -194,7 +194,7 @@ pub async fn import(
         "nothing was imported",
         move |store, job| {
             let summary = import_contacts(store, &dnc, &normalizer, &path, &options, job)
-                .map_err(|error| error.to_string())?;
+                .map_err(Failure::from)?;
             Ok(Finished {
                 rejected: summary.rejected_rows_file.is_some(),
                 import_id: Some(summary.import_id),

@@ -281,6 +281,7 @@ async fn a_damaged_file_fails_its_job_and_imports_nothing() {
     assert_eq!(job["status"], "failed", "{job:#}");
     let error = job["error"].as_str().unwrap();
     assert!(error.ends_with("nothing was imported"), "{error}");
+    assert_eq!(job["error_code"], "damaged_workbook", "{job:#}");
     assert_eq!(job["summary"], Value::Null);
     assert_eq!(job["import_id"], Value::Null);
     let contacts = mia
@@ -300,6 +301,13 @@ async fn a_damaged_file_fails_its_job_and_imports_nothing() {
         )
         .await;
     assert_eq!(job["status"], "failed", "{job:#}");
+    // As data too, for the web UI to say in Hebrew which columns it found.
+    assert_eq!(job["error_code"], "no_phone_column", "{job:#}");
+    assert_eq!(
+        job["error_params"],
+        json!({"headers": "שם, עיר"}),
+        "{job:#}"
+    );
     assert_eq!(
         mia.get(&format!("/api/v1/campaigns/{id}")).await.json()["contacts"]["total"],
         0
@@ -315,14 +323,18 @@ async fn a_failed_import_says_why_in_the_senders_terms() {
     let mia = app.login_as("mia", Role::Manager).await;
     let id = app.create_campaign(&mia, json!({"name": "גיליונות"})).await;
     let path = format!("/api/v1/campaigns/{id}/imports");
-    for (fields, expected) in [
+    for (fields, expected, code, params) in [
         (
             [("sheet", "תורמים")],
             "תורמים 2027.xlsx has no sheet named \"תורמים\"; its sheets are: Sheet1",
+            "sheet_not_found",
+            json!({"sheet": "תורמים", "available": "Sheet1"}),
         ),
         (
             [("phone_column", "נייד")],
             "there is no column \"נייד\"; the headers are: שם, טלפון, עיר",
+            "phone_column_missing",
+            json!({"given": "נייד", "headers": "שם, טלפון, עיר"}),
         ),
     ] {
         let job = app
@@ -332,6 +344,10 @@ async fn a_failed_import_says_why_in_the_senders_terms() {
         let error = job["error"].as_str().unwrap();
         assert!(error.contains(expected), "{error}");
         assert!(error.ends_with("; nothing was imported"), "{error}");
+        assert_eq!(
+            (&job["error_code"], &job["error_params"]),
+            (&json!(code), &params)
+        );
         let data_dir = app.data_dir().to_str().unwrap();
         assert!(
             !error.contains("uploads/") && !error.contains(data_dir),

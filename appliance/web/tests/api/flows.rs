@@ -132,18 +132,26 @@ async fn validate_returns_the_engines_own_problems_with_node_and_field() {
     );
 }
 
-/// Every problem the engine can report is worded in both of the web UI's
-/// languages (webui/src/i18n: `flow.problem.CODE`), so the builder never falls
-/// back to English for a known code.
+/// Every problem the engine can report, and every reason an import fails, is
+/// worded in both of the web UI's languages (webui/src/i18n: `flow.problem.CODE`,
+/// `import.error.CODE`), so the UI never falls back to English for a known code.
 #[test]
-fn every_engine_problem_is_worded_in_hebrew_and_english() {
+fn every_engine_problem_and_import_failure_is_worded_in_hebrew_and_english() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../webui/src/i18n");
     for language in ["he.ts", "en.ts"] {
         let dictionary = std::fs::read_to_string(root.join(language)).unwrap();
-        for code in shofar_ivr::CODES {
+        let keys = shofar_ivr::CODES
+            .iter()
+            .map(|code| format!("flow.problem.{code}"))
+            .chain(
+                shofar_import::ImportError::CODES
+                    .iter()
+                    .map(|code| format!("import.error.{code}")),
+            );
+        for key in keys {
             assert!(
-                dictionary.contains(&format!("'flow.problem.{code}':")),
-                "{language} has no wording for the engine's problem {code:?}"
+                dictionary.contains(&format!("'{key}':")),
+                "{language} has no wording for {key:?}"
             );
         }
     }

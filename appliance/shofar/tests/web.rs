@@ -69,6 +69,44 @@ impl TestBox {
         )
     }
 
+    /// Creates an informational campaign whose windows are open around the clock
+    /// (`head`: its name and other top-level keys) and imports `contacts` (CSV).
+    fn campaign_around_the_clock(&self, head: &str, contacts: &str) {
+        let campaign = self.dir.path().join("campaign.toml");
+        let windows: String = [
+            "sunday",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+        ]
+        .iter()
+        .map(|day| format!("{day} = \"00:00-24:00\"\n"))
+        .collect();
+        std::fs::write(
+            &campaign,
+            format!(
+                "{head}purpose = \"informational\"\n\n[windows]\n{windows}\n\
+                 [quiet]\nshabbat = false\nholidays = false\n"
+            ),
+        )
+        .unwrap();
+        let file = self.dir.path().join("contacts.csv");
+        std::fs::write(&file, contacts).unwrap();
+        self.ok(
+            &["campaign", "create", "--file", campaign.to_str().unwrap()],
+            "",
+        );
+        let name = head
+            .lines()
+            .find_map(|line| line.strip_prefix("name = "))
+            .map(|quoted| quoted.trim_matches('"').to_owned())
+            .expect("head names the campaign");
+        self.ok(&["import", file.to_str().unwrap(), "--campaign", &name], "");
+    }
+
     /// An analyst, `ana`, and an API token of theirs.
     fn analyst_token(&self) -> String {
         self.ok(
@@ -511,48 +549,13 @@ machine_rate = 0.0
 listen = "127.0.0.1:0"
 "#,
     );
-    let campaign = test_box.dir.path().join("campaign.toml");
-    std::fs::write(
-        &campaign,
-        r#"
-name = "saved flow"
-purpose = "informational"
-max_attempts = 1
-ivr_flow = "opt everyone out"
-
-[windows]
-sunday = "00:00-24:00"
-monday = "00:00-24:00"
-tuesday = "00:00-24:00"
-wednesday = "00:00-24:00"
-thursday = "00:00-24:00"
-friday = "00:00-24:00"
-saturday = "00:00-24:00"
-
-[quiet]
-shabbat = false
-holidays = false
-"#,
-    )
-    .unwrap();
-    let contacts = test_box.dir.path().join("contacts.csv");
     let mut rows = String::from("phone,first_name\n");
     for i in 0..30 {
         rows.push_str(&format!("052-555{:04},Contact {i}\n", 2000 + i));
     }
-    std::fs::write(&contacts, rows).unwrap();
-    test_box.ok(
-        &["campaign", "create", "--file", campaign.to_str().unwrap()],
-        "",
-    );
-    test_box.ok(
-        &[
-            "import",
-            contacts.to_str().unwrap(),
-            "--campaign",
-            "saved flow",
-        ],
-        "",
+    test_box.campaign_around_the_clock(
+        "name = \"saved flow\"\nmax_attempts = 1\nivr_flow = \"opt everyone out\"\n",
+        &rows,
     );
     let definition = json!({
         "version": 1,
@@ -724,29 +727,9 @@ fn shofar_live_prints_the_snapshots_of_a_running_box() {
 #[test]
 fn a_campaign_that_cannot_call_says_why_with_a_code() {
     let test_box = TestBox::new(PLAIN);
-    let campaign = test_box.dir.path().join("campaign.toml");
-    std::fs::write(
-        &campaign,
-        "name = \"no flow\"\npurpose = \"informational\"\nivr_flow = \"menu that was never saved\"\n\n\
-         [windows]\nsunday = \"00:00-24:00\"\nmonday = \"00:00-24:00\"\ntuesday = \"00:00-24:00\"\n\
-         wednesday = \"00:00-24:00\"\nthursday = \"00:00-24:00\"\nfriday = \"00:00-24:00\"\n\
-         saturday = \"00:00-24:00\"\n\n[quiet]\nshabbat = false\nholidays = false\n",
-    )
-    .unwrap();
-    let contacts = test_box.dir.path().join("contacts.csv");
-    std::fs::write(&contacts, "phone\n052-5552001\n03-6123456\n").unwrap();
-    test_box.ok(
-        &["campaign", "create", "--file", campaign.to_str().unwrap()],
-        "",
-    );
-    test_box.ok(
-        &[
-            "import",
-            contacts.to_str().unwrap(),
-            "--campaign",
-            "no flow",
-        ],
-        "",
+    test_box.campaign_around_the_clock(
+        "name = \"no flow\"\nivr_flow = \"menu that was never saved\"\n",
+        "phone\n052-5552001\n03-6123456\n",
     );
     test_box.ok(&["campaign", "start", "no flow"], "");
     let token = test_box.analyst_token();

@@ -45,6 +45,15 @@ pub enum ServeError {
     Serve(std::io::Error),
 }
 
+/// The self-signed pair [`certificate`] keeps in `dir` (`DATA_DIR/tls`): what
+/// clients such as `shofar live` trust the box by when none is configured.
+pub fn self_signed(dir: &Path) -> TlsFiles {
+    TlsFiles {
+        cert: dir.join("self-signed.crt"),
+        key: dir.join("self-signed.key"),
+    }
+}
+
 /// The files to serve HTTPS with: the configured ones, else the self-signed pair
 /// in `dir` (made now, for `names`, when missing). Returns whether it made one.
 pub fn certificate(
@@ -55,10 +64,7 @@ pub fn certificate(
     if let Some(files) = configured {
         return Ok((files, false));
     }
-    let files = TlsFiles {
-        cert: dir.join("self-signed.crt"),
-        key: dir.join("self-signed.key"),
-    };
+    let files = self_signed(dir);
     if files.cert.is_file() && files.key.is_file() {
         return Ok((files, false));
     }

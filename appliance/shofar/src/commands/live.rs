@@ -45,7 +45,10 @@ pub fn run(app: &App, args: LiveArgs) -> anyhow::Result<ExitCode> {
             .ca
             .clone()
             .or_else(|| app.config.http.tls_cert.clone())
-            .unwrap_or_else(|| app.data_dir.join("tls").join("self-signed.crt"));
+            .unwrap_or_else(|| {
+                shofar_web::server::self_signed(&crate::commands::serve::tls_dir(&app.data_dir))
+                    .cert
+            });
         Some(tls_connector(&ca, &authority)?)
     } else {
         None

@@ -160,7 +160,7 @@ async fn serve(
             .clone()
             .zip(config.http.tls_key.clone())
             .map(|(cert, key)| TlsFiles { cert, key });
-        let (files, made) = server::certificate(configured, &app.data_dir.join("tls"), &names)?;
+        let (files, made) = server::certificate(configured, &tls_dir(&app.data_dir), &names)?;
         if made {
             eprintln!(
                 "shofar serve: made a self-signed TLS certificate ({}); browsers will warn until \
@@ -666,4 +666,9 @@ fn spawn_reporter(
             eprintln!("{line}");
         }
     })
+}
+
+/// Where `shofar serve` keeps its self-signed certificate: `DATA_DIR/tls`.
+pub fn tls_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("tls")
 }

@@ -1029,14 +1029,7 @@ impl Dialer {
                     campaign: *id,
                     name: run.campaign.name.clone(),
                     running: run.running,
-                    problem: run.template.as_ref().err().map(|p| p.message.clone()),
-                    problem_code: run.template.as_ref().err().map(|p| p.code),
-                    problem_names: run
-                        .template
-                        .as_ref()
-                        .err()
-                        .map(|p| p.names.clone())
-                        .unwrap_or_default(),
+                    problem: run.template.as_ref().err().cloned(),
                     active: run.active.len() as u32,
                     queued: run.queue.len() as u32,
                     pace_cps: run.controller.pace().get(),

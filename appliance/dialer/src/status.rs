@@ -37,12 +37,8 @@ pub struct CampaignStatus {
     pub name: String,
     /// Still among the running campaigns (a paused one finishes its calls).
     pub running: bool,
-    /// Why it cannot call, if it cannot (a missing prompt, say), in English.
-    pub problem: Option<String>,
-    /// The same as a code a UI words in its language ([`Problem::code`]).
-    pub problem_code: Option<&'static str>,
-    /// The names the problem concerns (the prompts without audio, say).
-    pub problem_names: Vec<String>,
+    /// Why it cannot call, if it cannot (a missing prompt, say).
+    pub problem: Option<Problem>,
     pub active: u32,
     pub queued: u32,
     pub pace_cps: f64,

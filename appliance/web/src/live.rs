@@ -721,9 +721,11 @@ impl Live {
                 id: *id,
                 name: name.clone(),
                 running: live.is_some_and(|c| c.running),
-                problem: live.and_then(|c| c.problem.clone()),
-                problem_code: live.and_then(|c| c.problem_code.map(str::to_owned)),
-                problem_names: live.map(|c| c.problem_names.clone()).unwrap_or_default(),
+                problem: live.and_then(|c| c.problem.as_ref().map(|p| p.message.clone())),
+                problem_code: live.and_then(|c| c.problem.as_ref().map(|p| p.code.to_owned())),
+                problem_names: live
+                    .and_then(|c| c.problem.as_ref().map(|p| p.names.clone()))
+                    .unwrap_or_default(),
                 active: live.map_or(0, |c| c.active),
                 queued: live.map_or(0, |c| c.queued),
                 pace_cps: live.map_or(0.0, |c| c.pace_cps),

@@ -160,8 +160,6 @@ fn healthy() -> DialerStatus {
             name: "חורף".into(),
             running: true,
             problem: None,
-            problem_code: None,
-            problem_names: Vec::new(),
             active: 40,
             queued: 5,
             pace_cps: 5.0,
@@ -210,7 +208,9 @@ proptest! {
         status.telephony_up = up;
         status.pace_cps = box_pace;
         status.campaigns[0].pace_cps = campaign_pace;
-        status.campaigns[0].problem = problem.then(|| "prompt \"campaign\" has no recording".to_owned());
+        status.campaigns[0].problem = problem.then(|| {
+            shofar_dialer::Problem::from("prompt \"campaign\" has no recording".to_owned())
+        });
         let found = codes(&status);
         let expect = |code: &str, when: bool| (code.to_owned(), when);
         for (code, when) in [

@@ -73,7 +73,7 @@ async fn property_9_27_campaigns_share_the_box_fairly_and_stay_isolated() {
             .find(|c| c.campaign == broken)
             .and_then(|c| c.problem.clone());
         assert!(
-            problem.is_some_and(|p| p.contains("no audio")),
+            problem.is_some_and(|p| p.message.contains("no audio")),
             "{snapshot:?}"
         );
         let summary = running.stop().await;

@@ -655,7 +655,7 @@ fn spawn_reporter(
                     ended,
                     campaign
                         .problem
-                        .as_deref()
+                        .as_ref()
                         .map(|p| format!(" — cannot call: {p}"))
                         .unwrap_or_default()
                 ));

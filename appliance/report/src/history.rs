@@ -134,6 +134,11 @@ impl Timeline {
         })
     }
 
+    /// The half-open period `[from, to)` it covers.
+    pub fn period(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.from, self.to)
+    }
+
     /// Adds a call; returns whether it is in the period (and so was counted).
     pub fn add(&mut self, row: &CallRow) -> bool {
         if !in_period(Some(self.from), Some(self.to), row.started_at) {

@@ -210,15 +210,14 @@ pub fn history(
 }
 
 /// The calls of `campaigns` (every campaign when empty, test calls included)
-/// that started in `[from, to)`, in slices of the timeline's step, with the
-/// period's totals: what the dashboard draws for the last hour.
+/// that started in the timeline's period, in its slices, with the period's
+/// totals: what the dashboard draws for the last hour.
 pub fn timeline(
     store: &mut Store,
     campaigns: &[CampaignId],
     mut timeline: Timeline,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
 ) -> Result<(Vec<Slice>, Totals), StoreError> {
+    let (from, to) = timeline.period();
     let selection = CallQuery {
         campaigns: campaigns.to_vec(),
         from: Some(from),

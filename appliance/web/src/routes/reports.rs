@@ -448,7 +448,7 @@ pub async fn timeline(
     let campaigns = campaign_ids("campaigns", query.campaigns.as_deref())?;
     let (slices, totals) = state
         .pool
-        .run(move |store| Ok(crate::reports::timeline(store, &campaigns, fold, from, to)?))
+        .run(move |store| Ok(crate::reports::timeline(store, &campaigns, fold)?))
         .await?;
     Ok(Json(TimelineOut {
         from,

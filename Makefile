@@ -26,13 +26,14 @@ build:
 
 ## test: what CI runs (.ci/run calls exactly this): lint, then every test with the
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
-## whatever the result.
+## whatever the result. SHOFAR_SLOW_TESTS=1 runs the slow ones too (a
+## 1,000,000-row import beside a dialing `shofar serve`).
 TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
 test: lint
 	$(MAKE) --no-print-directory testbed-up
-	SHOFAR_TESTBED=$(TESTBED_CONFIG) $(CARGO) test --locked --workspace --no-fail-fast; \
+	SHOFAR_TESTBED=$(TESTBED_CONFIG) SHOFAR_SLOW_TESTS=1 $(CARGO) test --locked --workspace --no-fail-fast; \
 	  status=$$?; tests/testbed/down.sh; \
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
 	  $(MAKE) --no-print-directory test-webui || status=1; exit $$status

@@ -445,11 +445,12 @@ async function main() {
   const box = await startBox(binary);
   log(`shofar serve --simulate at ${box.base}`);
   // The UI's types are generated from this document: say so when they drifted.
-  const schema = join(here, '..', 'src', 'api', 'schema.d.ts');
-  if ((await generate(`${box.base}/api/v1/openapi.json`)) !== readFileSync(schema, 'utf8')) {
-    log('WARNING: the API changed since src/api/schema.d.ts was generated: npm run gen:api -- <box>/api/v1/openapi.json, then npm run build');
+  const api = join(here, '..', 'src', 'api');
+  const generated = await generate(`${box.base}/api/v1/openapi.json`);
+  if (generated.schema !== readFileSync(join(api, 'schema.d.ts'), 'utf8') || generated.enums !== readFileSync(join(api, 'enums.ts'), 'utf8')) {
+    log('WARNING: the API changed since src/api/schema.d.ts and enums.ts were generated: npm run gen:api -- <box>/api/v1/openapi.json, then npm run build');
   } else {
-    log('src/api/schema.d.ts matches the box\'s OpenAPI document');
+    log('src/api/schema.d.ts and enums.ts match the box\'s OpenAPI document');
   }
   let error = null;
   let open = null;

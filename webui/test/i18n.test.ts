@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en';
 import { he } from '../src/i18n/he';
 import { makeI18n, translate, type Message } from '../src/i18n';
+import { CALL_KIND, CALL_STATUS, ENDED_BY, OUTCOME_FILTER } from '../src/api/enums';
 
 const placeholders = (message: Message) =>
   [...new Set((typeof message === 'string' ? [message] : Object.values(message)).flatMap((text) => [...(text ?? '').matchAll(/\{(\w+)\}/g)].map((m) => m[1])))].sort();
@@ -29,6 +30,20 @@ describe('the dictionaries', () => {
       if (typeof message === 'string') continue;
       expect(message, key).toHaveProperty('one');
       expect(message, key).toHaveProperty('other');
+    }
+  });
+
+  it('word every value of the call vocabulary the API document lists, in both languages', () => {
+    const keys = [
+      ...OUTCOME_FILTER.map((value) => `outcome.${value}`),
+      ...CALL_STATUS.map((value) => `callStatus.${value}`),
+      ...CALL_KIND.map((value) => `callKind.${value}`),
+      ...ENDED_BY.map((value) => `endedBy.${value}`),
+    ];
+    expect(keys.length).toBeGreaterThan(20);
+    for (const key of keys) {
+      expect(he, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
     }
   });
 

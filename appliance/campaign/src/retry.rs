@@ -5,8 +5,11 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use shofar_vocab::CallOutcome;
 
-/// How a call ended, as far as the contact's next attempt is concerned.
+/// How a call ended, as far as the contact's next attempt is concerned: the
+/// call's [`CallOutcome`] seen from its contact ([`Outcome::of_call`]), named as
+/// the call outcome it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -40,14 +43,33 @@ impl Outcome {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Answered => "answered",
-            Outcome::Voicemail => "voicemail",
-            Outcome::Busy => "busy",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Congestion => "congestion",
-            Outcome::Failed => "failed",
-            Outcome::Blacklisted => "blacklisted",
+            Outcome::Answered => CallOutcome::Answered.as_str(),
+            Outcome::Voicemail => CallOutcome::Voicemail.as_str(),
+            Outcome::Busy => CallOutcome::Busy.as_str(),
+            Outcome::NoAnswer => CallOutcome::NoAnswer.as_str(),
+            Outcome::Congestion => CallOutcome::Congestion.as_str(),
+            Outcome::Failed => CallOutcome::Failed.as_str(),
+            Outcome::Blacklisted => CallOutcome::Blacklisted.as_str(),
             Outcome::OptedOut => "opted_out",
+        }
+    }
+
+    /// What a call means for its contact: its outcome (`None`: none this version
+    /// knows, counted as failed), unless the person opted out during it, which
+    /// ends the contact whatever the call's outcome. A rejected call is a failed
+    /// attempt. The one place a call's outcome becomes a contact's.
+    pub fn of_call(outcome: Option<CallOutcome>, opted_out: bool) -> Outcome {
+        if opted_out {
+            return Outcome::OptedOut;
+        }
+        match outcome.unwrap_or(CallOutcome::Failed) {
+            CallOutcome::Answered => Outcome::Answered,
+            CallOutcome::Voicemail => Outcome::Voicemail,
+            CallOutcome::Busy => Outcome::Busy,
+            CallOutcome::NoAnswer => Outcome::NoAnswer,
+            CallOutcome::Congestion => Outcome::Congestion,
+            CallOutcome::Rejected | CallOutcome::Failed => Outcome::Failed,
+            CallOutcome::Blacklisted => Outcome::Blacklisted,
         }
     }
 }
@@ -104,7 +126,13 @@ impl Default for RetryPolicy {
 }
 
 /// The outcomes a policy has a rule for, as the settings name them.
-pub const RETRY_KEYS: [&str; 5] = ["busy", "no_answer", "congestion", "failed", "voicemail"];
+pub const RETRY_KEYS: [&str; 5] = [
+    CallOutcome::Busy.as_str(),
+    CallOutcome::NoAnswer.as_str(),
+    CallOutcome::Congestion.as_str(),
+    CallOutcome::Failed.as_str(),
+    CallOutcome::Voicemail.as_str(),
+];
 
 impl RetryPolicy {
     /// The rule for an outcome; `None` for outcomes that are never retried.
@@ -119,14 +147,15 @@ impl RetryPolicy {
         }
     }
 
+    /// The rule for an outcome named as in [`RETRY_KEYS`].
     pub fn rule_mut(&mut self, key: &str) -> Option<&mut Retry> {
-        match key {
-            "busy" => Some(&mut self.busy),
-            "no_answer" => Some(&mut self.no_answer),
-            "congestion" => Some(&mut self.congestion),
-            "failed" => Some(&mut self.failed),
-            "voicemail" => Some(&mut self.voicemail),
-            _ => None,
+        match key.parse::<CallOutcome>().ok()? {
+            CallOutcome::Busy => Some(&mut self.busy),
+            CallOutcome::NoAnswer => Some(&mut self.no_answer),
+            CallOutcome::Congestion => Some(&mut self.congestion),
+            CallOutcome::Failed => Some(&mut self.failed),
+            CallOutcome::Voicemail => Some(&mut self.voicemail),
+            CallOutcome::Answered | CallOutcome::Rejected | CallOutcome::Blacklisted => None,
         }
     }
 
@@ -267,6 +296,29 @@ mod tests {
             policy.after_call(Outcome::Voicemail, 1, 3, at()),
             NextStep::Done(FinalStatus::Completed)
         );
+    }
+
+    #[test]
+    fn a_call_outcome_maps_to_its_contact_and_an_opt_out_wins() {
+        assert_eq!(
+            Outcome::of_call(Some(CallOutcome::Answered), true),
+            Outcome::OptedOut
+        );
+        assert_eq!(
+            Outcome::of_call(Some(CallOutcome::Rejected), false),
+            Outcome::Failed
+        );
+        assert_eq!(Outcome::of_call(None, false), Outcome::Failed);
+        for outcome in CallOutcome::ALL {
+            let contact = Outcome::of_call(Some(outcome), false);
+            if outcome != CallOutcome::Rejected {
+                // Named as the call outcome it comes from.
+                assert_eq!(contact.as_str(), outcome.as_str());
+            }
+        }
+        for key in RETRY_KEYS {
+            assert!(RetryPolicy::default().rule_mut(key).is_some(), "{key}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use shofar_phone::Normalizer;
+use shofar_vocab::CallOutcome;
 
 use crate::retry::{RETRY_KEYS, Retry, RetryPolicy, format_delay, parse_delay};
 use crate::windows::{DAY_NAMES, TimeRange, WeeklyWindows, format_minute, parse_minute};
@@ -26,8 +27,8 @@ pub enum Kind {
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Voice => "voice",
-            Kind::Sms => "sms",
+            Kind::Voice => shofar_vocab::Channel::Voice.as_str(),
+            Kind::Sms => shofar_vocab::Channel::Sms.as_str(),
             Kind::Hybrid => "hybrid",
         }
     }
@@ -816,14 +817,14 @@ impl Settings {
             }),
             retry: Some(
                 [
-                    ("busy", self.retry.busy),
-                    ("no_answer", self.retry.no_answer),
-                    ("congestion", self.retry.congestion),
-                    ("failed", self.retry.failed),
-                    ("voicemail", self.retry.voicemail),
+                    (CallOutcome::Busy, self.retry.busy),
+                    (CallOutcome::NoAnswer, self.retry.no_answer),
+                    (CallOutcome::Congestion, self.retry.congestion),
+                    (CallOutcome::Failed, self.retry.failed),
+                    (CallOutcome::Voicemail, self.retry.voicemail),
                 ]
                 .into_iter()
-                .map(|(key, rule)| (key.to_owned(), retry(rule)))
+                .map(|(key, rule)| (key.as_str().to_owned(), retry(rule)))
                 .collect(),
             ),
             pacing: Some(PacingFile {

@@ -9,15 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-/// The resource a campaign draws on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pool {
-    Voice,
-    Sms,
-}
+/// The resource a campaign draws on: its channel's capacity (voice channels, or
+/// the SMS sending rate).
+pub type Pool = shofar_vocab::Channel;
 
 /// One campaign's request in a round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

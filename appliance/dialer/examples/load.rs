@@ -26,7 +26,6 @@
 //! and CPU. With `--record` it also adds a dated row to docs/benchmarks.md, which
 //! also says what the figures show and what limits them.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,22 +33,20 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
 use clap::Parser;
-use parking_lot::Mutex;
 use serde::Serialize;
 use shofar_campaign::{CampaignFile, Event, Kind, Purpose};
 use shofar_dialer::health::{FixedHealth, LocalHealth};
 use shofar_dialer::metrics::Metrics;
-use shofar_dialer::{CallTemplate, Dialer, DialerConfig, DialerParts, DialerStatus};
+use shofar_dialer::{Dialer, DialerConfig, DialerParts, DialerStatus};
 use shofar_dnc::SharedDnc;
-use shofar_ivr::Flow;
 use shofar_pacing::Cps;
 use shofar_phone::{E164, LineType};
 use shofar_scheduler::Scheduler;
 use shofar_store::Store;
 use shofar_store::campaigns::NewCampaign;
 use shofar_store::contacts::{ImportCounts, NewContact};
-use shofar_telephony::config::TrunkConfig;
-use shofar_telephony::{Amd, Backend, SimConfig, Simulator, Telephony};
+use shofar_telephony::config::{AsteriskConfig, TrunkConfig};
+use shofar_telephony::{Backend, CallPlanner, SimConfig, Simulator, Telephony};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -313,24 +310,22 @@ fn prepare_store(path: &Path, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What every call of a benchmark campaign shares: the built-in flow, its prompts
-/// as the simulator's media, no answering-machine detection.
-fn call_template() -> CallTemplate {
-    let flow = Flow::default_flow();
-    let prompts: HashMap<String, String> = flow
-        .prompts()
-        .iter()
-        .map(|name| (name.clone(), format!("sound:simulated/{name}")))
-        .collect();
-    CallTemplate {
-        flow: Arc::new(flow),
-        prompts: Arc::new(prompts),
-        amd: Amd::Off,
+/// What the benchmark's calls dial: the simulator (no audio needed), the default
+/// trunk, the benchmark's ring timeout, calls of at most 30 minutes. The
+/// campaign's settings add the rest (the built-in flow, no answering-machine
+/// detection).
+fn call_planner() -> anyhow::Result<CallPlanner> {
+    let asterisk = AsteriskConfig {
+        ring_timeout_seconds: RING_TIMEOUT.as_secs() as u32,
+        max_call_seconds: 1800,
+        ..AsteriskConfig::default()
+    };
+    let trunk = TrunkConfig {
         caller_id: Some("036123456".to_owned()),
-        transfer: None,
-        ring_timeout: RING_TIMEOUT,
-        max_call: Duration::from_secs(1800),
-    }
+        ..TrunkConfig::default()
+    };
+    let normalizer = shofar_phone::Normalizer::new("IL", &["IL".to_owned()])?;
+    Ok(CallPlanner::new(&asterisk, trunk, normalizer, true))
 }
 
 /// The most instants in any one-second window `[t, t + 1 s)`; `instants` sorted.
@@ -492,9 +487,9 @@ fn progress(elapsed: Duration, status: &DialerStatus) {
 }
 
 async fn run(args: &Args, db: &Path) -> anyhow::Result<Measured> {
-    let calls_store = Arc::new(Mutex::new(Store::open(db)?));
-    let dialer_store = Arc::new(Mutex::new(Store::open(db)?));
-    let (index, _) = dialer_store.lock().load_dnc()?;
+    let (writer, writer_thread) = shofar_store::writer::spawn(Store::open(db)?);
+    let dialer_store = Store::open(db)?;
+    let (index, _) = dialer_store.load_dnc()?;
     let dnc = SharedDnc::new(index);
     let shutdown = CancellationToken::new();
     // As in `serve`: the engine outlives the dialer's shutdown.
@@ -512,20 +507,17 @@ async fn run(args: &Args, db: &Path) -> anyhow::Result<Measured> {
         memory_percent: 20.0,
         load_per_core: 0.2,
     });
-    let template = call_template();
-    let trunk = TrunkConfig::default();
     let dialer = Dialer::new(DialerParts {
         config,
         telephony: Telephony {
             backend,
-            store: calls_store,
+            writer,
             dnc,
+            planner: Arc::new(call_planner()?),
             link_wait: Duration::from_secs(10),
         },
         store: dialer_store,
         scheduler: Scheduler::new(shofar_campaign::BoxCalendar::default()),
-        prepare: Arc::new(move |_| Ok(template.clone())),
-        endpoint_for: Arc::new(move |number| trunk.endpoint(number)),
         metrics: Arc::new(Metrics::new()),
         health: Box::new(health),
         // A fresh store: the whole (empty) history is in the index.
@@ -589,6 +581,7 @@ async fn run(args: &Args, db: &Path) -> anyhow::Result<Measured> {
         .context("the dialer task failed")?
         .context("the dialer stopped with an error")?;
     engine_stop.cancel();
+    tokio::task::spawn_blocking(move || writer_thread.stop()).await?;
     Ok(Measured {
         measured: end - start,
         reactions,

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub dial_rate_cps: FloatGauge,
     pub max_channels: Gauge,
     pub pace_changes: Counter,
+    /// Rounds skipped because another process held the database.
+    pub store_busy: Counter,
     pub cpu_percent: FloatGauge,
     pub memory_percent: FloatGauge,
     pub load_per_core: FloatGauge,
@@ -63,6 +65,7 @@ impl Metrics {
             dial_rate_cps: FloatGauge::default(),
             max_channels: Gauge::default(),
             pace_changes: Counter::default(),
+            store_busy: Counter::default(),
             cpu_percent: FloatGauge::default(),
             memory_percent: FloatGauge::default(),
             load_per_core: FloatGauge::default(),
@@ -114,6 +117,11 @@ impl Metrics {
             "max_channels",
             "The box's limit on calls up at once",
             metrics.max_channels.clone(),
+        );
+        registry.register(
+            "store_busy",
+            "Dialer rounds skipped because the database was busy (another process writing); each is tried again",
+            metrics.store_busy.clone(),
         );
         registry.register(
             "pace_changes",

@@ -20,11 +20,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shofar_campaign::retry::Outcome;
-use shofar_scheduler::Scheduler;
 use shofar_store::Store;
-use shofar_store::calls::{CallEnd, CallOutcome, CallRecord};
+use shofar_store::calls::{CallEnd, CallOutcome, CallRecord, EndedBy};
 use shofar_store::campaigns::{Campaign, CampaignId};
-use shofar_telephony::outcome::retry_outcome;
 
 use crate::DialerError;
 
@@ -54,18 +52,12 @@ pub enum Settled {
 
 /// The retry policy's view of a record.
 pub fn record_outcome(record: &CallRecord) -> Outcome {
-    let outcome = record
-        .outcome
-        .as_deref()
-        .and_then(|text| text.parse::<CallOutcome>().ok())
-        .unwrap_or(CallOutcome::Failed);
-    retry_outcome(outcome, record.opted_out)
+    Outcome::of_call(record.known_outcome(), record.opted_out)
 }
 
 /// Settles one contact after its attempt `attempt` (see the module doc).
 pub fn settle(
     store: &mut Store,
-    scheduler: &Scheduler,
     campaign: &Campaign,
     contact_id: i64,
     attempt: u32,
@@ -79,7 +71,7 @@ pub fn settle(
         Some(record) if record.is_open() => Ok(Settled::StillOpen),
         Some(record) => {
             let outcome = record_outcome(&record);
-            scheduler.call_ended(store, campaign, contact_id, outcome, now)?;
+            shofar_scheduler::call_ended(store, campaign, contact_id, outcome, now)?;
             Ok(Settled::Applied(outcome))
         }
     }
@@ -127,7 +119,7 @@ pub fn close_open_call(
         &CallEnd {
             outcome: Some(outcome),
             ended_at: Some(now),
-            ended_by: Some("reconcile".to_owned()),
+            ended_by: Some(EndedBy::Reconcile),
             detail: Some(detail.to_owned()),
             ..CallEnd::default()
         },
@@ -143,7 +135,6 @@ pub fn close_open_call(
 /// up; the caller hangs up the ids returned (the dialer's own calls still up).
 pub fn recover(
     store: &mut Store,
-    scheduler: &Scheduler,
     prefix: &str,
     present: &HashSet<String>,
     engine: &str,
@@ -172,7 +163,7 @@ pub fn recover(
                 entry.insert(store.campaign(campaign_id)?)
             }
         };
-        match settle(store, scheduler, campaign, contact_id, attempts, now)? {
+        match settle(store, campaign, contact_id, attempts, now)? {
             Settled::Applied(_) => recovery.contacts_settled += 1,
             Settled::Returned => recovery.contacts_returned += 1,
             // Another process's call (see above): left to it.

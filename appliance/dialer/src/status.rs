@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shofar_store::campaigns::CampaignId;
+pub use shofar_telephony::Problem;
 
 /// The whole box, as of `at`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -49,39 +50,4 @@ pub struct CampaignStatus {
     pub started: u64,
     /// By outcome, since this process started.
     pub ended: BTreeMap<String, u64>,
-}
-
-/// Why a campaign cannot call: what [`crate::PrepareCampaign`] answers instead
-/// of a call template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Stable, for a UI to word: `prompts_missing`, `flow_invalid`,
-    /// `flow_missing`, `audio_unusable`, `not_prepared`, or `other`.
-    pub code: &'static str,
-    /// What the problem concerns (the prompts without audio, say); may be empty.
-    pub names: Vec<String>,
-    /// In English, saying what to do.
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Problem {
-        Problem {
-            code,
-            names: Vec::new(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<String> for Problem {
-    fn from(message: String) -> Problem {
-        Problem::new("other", message)
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
 }

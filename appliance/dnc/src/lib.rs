@@ -205,9 +205,11 @@ impl DncIndex {
 
 /// Permission to dial or text one number, issued by [`SharedDnc::predial_check`].
 ///
-/// Not `Clone`: one check, one dial. Telephony code takes it by value and should
-/// refuse a permit older than [`DialPermit::MAX_AGE`] — the check belongs at the
-/// last moment before the dial, not minutes before.
+/// Not `Clone`: one check, one dial. It is spent by [`DialPermit::spend`], which
+/// refuses a permit older than [`DialPermit::MAX_AGE`] or for another number —
+/// the check belongs at the last moment before the dial, not minutes before — and
+/// what dials (telephony's `Dial`, the only thing a backend originates) can only
+/// be made from the [`SpentPermit`] that returns.
 #[derive(Debug, PartialEq, Eq)]
 pub struct DialPermit {
     number: E164,
@@ -231,6 +233,53 @@ impl DialPermit {
     pub fn is_fresh(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.issued_at) <= DialPermit::MAX_AGE
     }
+
+    /// Spends the permit on dialing `number` at `now`: refused when it was issued
+    /// for another number or more than [`DialPermit::MAX_AGE`] before `now`.
+    /// Consumed either way: a refused permit cannot be tried again.
+    pub fn spend(self, number: E164, now: Instant) -> Result<SpentPermit, PermitRefused> {
+        if self.number != number {
+            return Err(PermitRefused::OtherNumber {
+                issued_for: self.number,
+                dialing: number,
+            });
+        }
+        let age = now.saturating_duration_since(self.issued_at);
+        if age > DialPermit::MAX_AGE {
+            return Err(PermitRefused::Stale { age });
+        }
+        Ok(SpentPermit {
+            number: self.number,
+            list_version: self.list_version,
+        })
+    }
+}
+
+/// A permit spent on one dial: the proof a dial carries that its number passed
+/// the pre-dial check moments before. Only [`DialPermit::spend`] makes one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SpentPermit {
+    number: E164,
+    list_version: u64,
+}
+
+impl SpentPermit {
+    pub fn number(&self) -> E164 {
+        self.number
+    }
+
+    pub fn list_version(&self) -> u64 {
+        self.list_version
+    }
+}
+
+/// Why a permit could not be spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PermitRefused {
+    #[error("the pre-dial check was {} ms before the dial (at most {} ms): checked again", .age.as_millis(), DialPermit::MAX_AGE.as_millis())]
+    Stale { age: Duration },
+    #[error("the permit was issued for {issued_for}, not {dialing}")]
+    OtherNumber { issued_for: E164, dialing: E164 },
 }
 
 /// Why the pre-dial check refused.

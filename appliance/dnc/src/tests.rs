@@ -54,6 +54,43 @@ fn a_permit_carries_the_number_and_list_version() {
     );
 }
 
+/// Issue 15: a permit is spent by its own method, which refuses one too old or
+/// for another number — not by an assertion somewhere in telephony.
+#[test]
+fn a_permit_is_spent_once_fresh_and_only_on_its_own_number() {
+    let dnc = SharedDnc::default();
+    let issued = Instant::now();
+    let spent = dnc
+        .predial_check(number(972525551234))
+        .unwrap()
+        .spend(number(972525551234), Instant::now())
+        .unwrap();
+    assert_eq!(spent.number(), number(972525551234));
+    assert_eq!(spent.list_version(), 0);
+
+    let late = issued + DialPermit::MAX_AGE + Duration::from_secs(1);
+    let refused = dnc
+        .predial_check(number(972525551234))
+        .unwrap()
+        .spend(number(972525551234), late);
+    assert!(
+        matches!(refused, Err(PermitRefused::Stale { .. })),
+        "{refused:?}"
+    );
+
+    let other = dnc
+        .predial_check(number(972525551234))
+        .unwrap()
+        .spend(number(97236123456), Instant::now());
+    assert_eq!(
+        other,
+        Err(PermitRefused::OtherNumber {
+            issued_for: number(972525551234),
+            dialing: number(97236123456),
+        })
+    );
+}
+
 #[test]
 fn replacing_the_index_moves_the_version_forward() {
     let dnc = SharedDnc::default();

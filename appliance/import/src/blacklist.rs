@@ -46,8 +46,18 @@ pub struct BlacklistImportOptions {
 
 const REASON_HEADERS: &[&str] = &["reason", "סיבה", "הערה", "הערות", "note", "notes"];
 
-/// Imports the numbers in `path` onto the do-not-call list in one transaction. The
-/// numbers take effect for every campaign the moment it returns (seed property 13).
+/// Imports the numbers in `path` onto the do-not-call list. The whole file is
+/// read and checked first, so a file that cannot be read adds nothing; then the
+/// numbers are written in short transactions (the dialer never waits long for
+/// the database), each chunk listed in memory before it commits. They take
+/// effect for every campaign the moment it returns (seed property 13).
+///
+/// Not all or nothing, on purpose: if writing fails half way (a full disk, the
+/// database busy past its patience), the numbers already written stay listed
+/// and the error says how many ([`ImportError::BlacklistPartlyAdded`]). Never
+/// calling a listed number is the invariant; a number listed early is the safe
+/// side of it, and running the import again lists the rest (numbers already
+/// listed are counted as such).
 pub fn import_blacklist(
     store: &mut Store,
     dnc: &SharedDnc,
@@ -125,11 +135,18 @@ pub fn import_blacklist(
             "source": options.source.as_str(),
             "checked_on": options.checked_on,
         });
+        let mut outcome = AddOutcome::default();
+        store
+            .blacklist_add_in_chunks(dnc, entries, &options.actor, details, &mut outcome)
+            .map_err(|source| match outcome.added {
+                0 => ImportError::Store(source),
+                added => ImportError::BlacklistPartlyAdded { added, source },
+            })?;
         let AddOutcome {
             added,
             already_listed,
             contacts_marked,
-        } = store.blacklist_add(dnc, entries, &options.actor, details)?;
+        } = outcome;
         summary.added = added;
         summary.already_listed = already_listed;
         summary.contacts_marked = contacts_marked;

@@ -123,8 +123,12 @@ pub struct ImportSummary {
     /// the rejected-rows file.
     pub invalid_rows: Vec<InvalidRow>,
     pub invalid_rows_truncated: bool,
-    /// Every invalid and duplicate row with its reason; `None` when there were none.
+    /// The invalid and duplicate rows with their reasons (the first
+    /// 100,000 of them); `None` when there were none.
     pub rejected_rows_file: Option<PathBuf>,
+    /// Rejected rows left out of that file, past its bounds (it says so in a
+    /// last line).
+    pub rejected_rows_omitted: u64,
     /// Imported contacts that can receive SMS (mobiles); the rest get TTS calls.
     pub sms_capable: u64,
     pub consent: ConsentCounts,
@@ -471,12 +475,25 @@ pub fn import_contacts(
 
         // Three stages run at once: the reader thread; the classifying thread
         // (numbers and metadata on every core, then dedupe, the do-not-call check
-        // and the rejected-rows file); and the writer, this thread, which owns the
-        // transaction and does nothing but write.
+        // and the rejected-rows file); and the writer, this thread, which does
+        // nothing but write, in short transactions.
         let (writes_tx, writes_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(QUEUED_BATCHES);
         let tally = std::thread::scope(|scope| -> Result<Tally, ImportError> {
             let classifying = scope.spawn(move || classifier.run(rows, writes_tx));
-            for writes in writes_rx {
+            loop {
+                // Nothing queued: commit before waiting, so the write lock is
+                // never held while the file is read. Otherwise the transaction
+                // goes on until its time is up (`commit_chunk` by itself).
+                let writes = match writes_rx.try_recv() {
+                    Ok(writes) => writes,
+                    Err(_) => {
+                        import.commit_chunk()?;
+                        match writes_rx.recv() {
+                            Ok(writes) => writes,
+                            Err(_) => break,
+                        }
+                    }
+                };
                 for write in writes {
                     match write {
                         Write::Insert(contact) => import.insert(contact)?,
@@ -507,6 +524,7 @@ pub fn import_contacts(
             });
         }
         progress.finishing();
+        let rejected_rows_omitted = rejected.omitted();
         let rejected_rows_file = rejected.finish()?;
         let summary = ImportSummary {
             total_rows: counts.total_rows,
@@ -518,6 +536,7 @@ pub fn import_contacts(
             invalid_rows_truncated: counts.invalid > invalid_rows.len() as u64,
             invalid_rows,
             rejected_rows_file: rejected_rows_file.clone(),
+            rejected_rows_omitted,
             sms_capable,
             consent: consent_counts,
             merged,

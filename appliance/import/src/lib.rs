@@ -4,14 +4,26 @@
 //!
 //! A contact import reads the file on one thread, cleans and validates numbers on
 //! all cores (libphonenumber is the expensive part), and writes on the caller's
-//! thread inside one store transaction. Every data row ends as exactly one of
-//! imported, duplicate or invalid, and the [`ImportSummary`] counts are the counts
-//! of what was written.
+//! thread in short store transactions under its import job, which one small last
+//! commit makes visible whole (`shofar_store::imports`). Every data row ends as
+//! exactly one of imported, duplicate or invalid, and the [`ImportSummary`]
+//! counts are the counts of what was written.
 //!
 //! Invariants:
-//! - All or nothing: any error (a damaged file, an oversized cell, a failed write)
-//!   leaves the database as it was, including a campaign the import would have
-//!   created.
+//! - All or nothing: nothing of an import is visible (to the dialer, listings,
+//!   counts, reports) before its last commit, and any error (a damaged file, an
+//!   oversized cell, a failed write, a panic) leaves the database as it was once
+//!   what it wrote is removed, including a campaign the import would have
+//!   created. An import whose process dies is removed by the next import or
+//!   `shofar serve`'s recovery.
+//! - Never long in the way: no transaction of an import holds the write lock for
+//!   much more than `shofar_store::imports::TRANSACTION_BUDGET`, and a busy
+//!   database is waited for (up to a minute) rather than failing the import.
+//! - Bounded: a workbook is refused, before it is unpacked, when its zip
+//!   directory declares more than [`source::MAX_UNPACKED_BYTES`] or (past 50 MB)
+//!   more than [`source::MAX_PACKING_RATIO`] times its packed size; the
+//!   rejected-rows file keeps its first 100,000 rows; [`cleanup`] bounds what
+//!   uploads and rejected-rows files take on disk.
 //! - One bad row never fails an import: it is counted as invalid, with its row
 //!   number and a reason, in the summary and the rejected-rows file.
 //! - Row numbers are the spreadsheet's own: the header row is row 1 (for CSV, the
@@ -19,10 +31,11 @@
 #![forbid(unsafe_code)]
 
 pub mod blacklist;
+pub mod cleanup;
 pub mod columns;
 pub mod consent;
 mod contacts;
-mod rejected;
+pub mod rejected;
 pub mod source;
 
 use std::path::PathBuf;
@@ -121,8 +134,30 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path} unpacks to {} MB ({ratio}× its {} MB), more than a contact list can; \
+         the box reads at most {} MB unpacked and {}× packed. Save the list as CSV \
+         (or split it into smaller files) and import that",
+        unpacked / 1_000_000, compressed.div_ceil(1_000_000),
+        source::MAX_UNPACKED_BYTES / 1_000_000, source::MAX_PACKING_RATIO,
+        ratio = unpacked / (*compressed).max(1)
+    )]
+    UnpacksTooLarge {
+        path: PathBuf,
+        unpacked: u64,
+        compressed: u64,
+    },
     #[error(transparent)]
     Store(#[from] shofar_store::StoreError),
+    #[error(
+        "the do-not-call import stopped after listing {added} numbers: {source}. Those stay \
+         listed (listing early is the safe side); run the import again to list the rest"
+    )]
+    BlacklistPartlyAdded {
+        added: u64,
+        #[source]
+        source: shofar_store::StoreError,
+    },
     #[error("the file reader stopped unexpectedly")]
     ReaderGone,
 }
@@ -142,8 +177,13 @@ impl ImportError {
         "cell_too_large",
         "csv_error",
         "rejected_file_unwritable",
+        "unpacks_too_large",
         "disk_full",
+        "database_busy",
+        "import_running",
+        "import_stopped",
         "database",
+        "blacklist_partly_added",
         "reader_gone",
     ];
 
@@ -163,17 +203,22 @@ impl ImportError {
             ImportError::CellTooLarge { .. } => "cell_too_large",
             ImportError::Csv { .. } => "csv_error",
             ImportError::RejectedFile { .. } => "rejected_file_unwritable",
-            ImportError::Store(error) => match error.condition() {
-                Some(shofar_store::Condition::DiskFull) => "disk_full",
+            ImportError::UnpacksTooLarge { .. } => "unpacks_too_large",
+            ImportError::Store(error) => match (error, error.condition()) {
+                (_, Some(shofar_store::Condition::DiskFull)) => "disk_full",
+                (_, Some(shofar_store::Condition::Busy)) => "database_busy",
+                (shofar_store::StoreError::ImportRunning { .. }, _) => "import_running",
+                (shofar_store::StoreError::ImportStopped { .. }, _) => "import_stopped",
                 _ => "database",
             },
+            ImportError::BlacklistPartlyAdded { .. } => "blacklist_partly_added",
             ImportError::ReaderGone => "reader_gone",
         }
     }
 
     /// The values the message names, for a UI's own wording (never a path on
     /// the box): `extension`, `sheet` and `available`, `headers`, `given`,
-    /// `row` and `column`.
+    /// `row` and `column`, `unpacked_mb` and `limit_mb`, `campaign`, `added`.
     pub fn params(&self) -> std::collections::BTreeMap<&'static str, String> {
         let pairs: Vec<(&'static str, String)> = match self {
             ImportError::UnsupportedType { extension, .. } => {
@@ -201,6 +246,23 @@ impl ImportError {
                 vec![("row", row.to_string()), ("column", column.clone())]
             }
             ImportError::Csv { row, .. } => vec![("row", row.to_string())],
+            ImportError::UnpacksTooLarge {
+                unpacked,
+                compressed,
+                ..
+            } => vec![
+                ("unpacked_mb", (unpacked / 1_000_000).to_string()),
+                ("compressed_mb", compressed.div_ceil(1_000_000).to_string()),
+                (
+                    "limit_mb",
+                    (source::MAX_UNPACKED_BYTES / 1_000_000).to_string(),
+                ),
+                ("ratio", (unpacked / (*compressed).max(1)).to_string()),
+            ],
+            ImportError::Store(shofar_store::StoreError::ImportRunning { campaign, .. }) => {
+                vec![("campaign", campaign.clone())]
+            }
+            ImportError::BlacklistPartlyAdded { added, .. } => vec![("added", added.to_string())],
             _ => Vec::new(),
         };
         pairs.into_iter().collect()
@@ -261,6 +323,25 @@ mod tests {
             ImportError::RejectedFile {
                 path: path.clone(),
                 source: std::io::Error::other("read-only"),
+            },
+            ImportError::UnpacksTooLarge {
+                path: path.clone(),
+                unpacked: 524_000_000,
+                compressed: 1_500_000,
+            },
+            ImportError::Store(shofar_store::StoreError::Busy {
+                waited: std::time::Duration::from_secs(61),
+            }),
+            ImportError::Store(shofar_store::StoreError::ImportRunning {
+                campaign: "תורמים".into(),
+                job: 3,
+            }),
+            ImportError::Store(shofar_store::StoreError::ImportStopped { job: 3 }),
+            ImportError::BlacklistPartlyAdded {
+                added: 5000,
+                source: shofar_store::StoreError::Busy {
+                    waited: std::time::Duration::from_secs(61),
+                },
             },
             ImportError::ReaderGone,
         ];

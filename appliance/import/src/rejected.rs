@@ -1,6 +1,16 @@
-//! The rejected-rows file: every invalid or duplicate row, with its row number and
-//! reason, beside the imported file, as CSV that Excel opens with Hebrew intact
-//! (UTF-8 with a byte-order mark).
+//! The rejected-rows file: the invalid and duplicate rows, with their row number
+//! and reason, beside the imported file, as CSV that Excel opens with Hebrew
+//! intact (UTF-8 with a byte-order mark).
+//!
+//! Bounded: it keeps the first [`MAX_REJECTED_ROWS`] rows and at most
+//! [`MAX_REJECTED_BYTES`]; a last line says how many more were left out (the
+//! summary counts them too). A file of half a billion junk rows once wrote
+//! 775 MB of it.
+//!
+//! Written as `<name>.partial` and moved into place when the import ends well;
+//! dropped unfinished (an error, a refused file, a panic) the partial file is
+//! deleted. Only a process that dies outright (killed, the power cut) leaves one
+//! behind; `cleanup` removes those.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,13 +22,45 @@ use crate::source::Row;
 /// row, kind, value, reason, סיבה.
 const FIXED_COLUMNS: usize = 5;
 
+/// The most rejected rows the file keeps: far more than a person reads, enough
+/// to see what went wrong with a list.
+pub const MAX_REJECTED_ROWS: u64 = 100_000;
+
+/// The most bytes the file's rows take (long rows reach this before the row
+/// count does).
+pub const MAX_REJECTED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The end of a rejected-rows file's name while it is written.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Counts the bytes written through it.
+struct Counted {
+    file: File,
+    bytes: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 pub struct RejectedRows {
     target: PathBuf,
     fallback_dir: Option<PathBuf>,
     headers: Vec<String>,
     /// Written to `<target>.partial`, renamed at the end: a failed import leaves
     /// no half-written file behind.
-    writer: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+    writer: Option<(PathBuf, csv::Writer<BufWriter<Counted>>)>,
+    written: u64,
+    /// Rows past the bounds, counted but not written.
+    omitted: u64,
 }
 
 /// `donors.xlsx` → `donors.rejected.csv`, beside it.
@@ -41,12 +83,23 @@ impl RejectedRows {
             fallback_dir,
             headers,
             writer: None,
+            written: 0,
+            omitted: 0,
         }
     }
 
-    fn open(&mut self) -> Result<&mut csv::Writer<BufWriter<File>>, ImportError> {
+    /// Rows rejected but left out of the file (past its bounds).
+    pub fn omitted(&self) -> u64 {
+        self.omitted
+    }
+
+    fn open(&mut self) -> Result<&mut csv::Writer<BufWriter<Counted>>, ImportError> {
         if self.writer.is_none() {
-            let partial = |target: &Path| target.with_extension("csv.partial");
+            let partial = |target: &Path| {
+                let mut name = target.as_os_str().to_owned();
+                name.push(PARTIAL_SUFFIX);
+                PathBuf::from(name)
+            };
             let file = match File::create(partial(&self.target)) {
                 Ok(file) => file,
                 Err(error) => {
@@ -71,7 +124,7 @@ impl RejectedRows {
                     })?
                 }
             };
-            let mut buffered = BufWriter::new(file);
+            let mut buffered = BufWriter::new(Counted { file, bytes: 0 });
             let write_error = |source| ImportError::RejectedFile {
                 path: self.target.clone(),
                 source,
@@ -113,6 +166,16 @@ impl RejectedRows {
         reason: &str,
         hebrew: &str,
     ) -> Result<(), ImportError> {
+        let full = self.written >= MAX_REJECTED_ROWS
+            || self
+                .writer
+                .as_ref()
+                .is_some_and(|(_, writer)| writer.get_ref().get_ref().bytes >= MAX_REJECTED_BYTES);
+        if full {
+            self.omitted += 1;
+            return Ok(());
+        }
+        self.written += 1;
         let target = self.target.clone();
         let width = FIXED_COLUMNS + self.headers.len();
         let writer = self.open()?;
@@ -137,12 +200,26 @@ impl RejectedRows {
 
     /// Flushes and moves the file into place; `None` when nothing was rejected.
     pub fn finish(mut self) -> Result<Option<PathBuf>, ImportError> {
-        let Some((partial, writer)) = self.writer.take() else {
-            return Ok(None);
-        };
         let io = |source| ImportError::RejectedFile {
             path: self.target.clone(),
             source,
+        };
+        if self.omitted > 0
+            && let Some((_, writer)) = self.writer.as_mut()
+        {
+            let (kept, omitted) = (self.written, self.omitted);
+            writer
+                .write_record([
+                    "…".to_owned(),
+                    "omitted".to_owned(),
+                    String::new(),
+                    format!("{omitted} more rejected rows are left out of this file; it keeps the first {kept}"),
+                    format!("עוד {omitted} שורות שנדחו אינן בקובץ הזה; הוא שומר את {kept} הראשונות"),
+                ])
+                .map_err(|error| io(error.into()))?;
+        }
+        let Some((partial, writer)) = self.writer.take() else {
+            return Ok(None);
         };
         let buffered = writer
             .into_inner()
@@ -150,6 +227,7 @@ impl RejectedRows {
         buffered
             .into_inner()
             .map_err(|error| io(error.into_error()))?
+            .file
             .sync_all()
             .map_err(io)?;
         std::fs::rename(&partial, &self.target).map_err(io)?;

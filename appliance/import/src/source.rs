@@ -20,6 +20,22 @@ use crate::{ImportError, Progress, ProgressUnit};
 /// means the file is not a contact list (or is damaged).
 pub const MAX_CELL_BYTES: usize = 64 * 1024;
 
+/// The most a workbook (`.xlsx`, `.ods`: a zip of XML files) may unpack to,
+/// by the sizes its zip directory declares (the zip reader holds every entry
+/// to its declared size). A 1,000,000-row contact list from `shofar-gen`
+/// (6 columns, 33.5 MB) unpacks to 305 MB, 9.1× (docs/benchmarks.md); a list
+/// past this limit (some 3,000,000 rows) is better imported as CSV.
+pub const MAX_UNPACKED_BYTES: u64 = 1_000_000_000;
+
+/// How much more than its packed size a large workbook may unpack to. Real
+/// spreadsheets pack about 5–15× (9.1× above); a file of repeated bytes made
+/// to blow up (a zip bomb) packs hundreds of times.
+pub const MAX_PACKING_RATIO: u64 = 100;
+
+/// Below this unpacked size the ratio is not checked: a small sheet of
+/// repeated cells packs tightly and harms nobody.
+const RATIO_CHECKED_FROM: u64 = 50_000_000;
+
 /// Rows per batch sent from the reader thread.
 pub const BATCH_ROWS: usize = 4096;
 
@@ -179,15 +195,49 @@ pub fn check_content(path: &Path, format: Format) -> Result<(), ImportError> {
         Format::Xls => found.starts_with("an Excel 97"),
         Format::Csv => found == "text",
     };
-    if fits {
-        Ok(())
-    } else {
-        Err(ImportError::WrongContent {
+    if !fits {
+        return Err(ImportError::WrongContent {
             path: path.to_owned(),
             expected: format.name(),
             found,
-        })
+        });
     }
+    if matches!(format, Format::Xlsx | Format::Ods) {
+        check_unpacked_size(path, file)?;
+    }
+    Ok(())
+}
+
+/// Refuses a workbook whose zip directory declares more than
+/// [`MAX_UNPACKED_BYTES`] in all, or (past 50 MB) more than
+/// [`MAX_PACKING_RATIO`] times its packed size — before anything is unpacked.
+/// A directory that cannot be read is left for calamine to report.
+fn check_unpacked_size(path: &Path, file: File) -> Result<(), ImportError> {
+    let Ok(mut archive) = zip::ZipArchive::new(BufReader::new(file)) else {
+        return Ok(());
+    };
+    let (mut unpacked, mut compressed) = (0u64, 0u64);
+    for index in 0..archive.len() {
+        let Ok(entry) = archive.by_index_raw(index) else {
+            return Ok(());
+        };
+        unpacked = unpacked.saturating_add(entry.size());
+        compressed = compressed.saturating_add(entry.compressed_size());
+    }
+    if unpacked_too_large(unpacked, compressed) {
+        return Err(ImportError::UnpacksTooLarge {
+            path: path.to_owned(),
+            unpacked,
+            compressed,
+        });
+    }
+    Ok(())
+}
+
+/// The rule [`check_unpacked_size`] applies to a workbook's declared totals.
+pub fn unpacked_too_large(unpacked: u64, compressed: u64) -> bool {
+    unpacked > MAX_UNPACKED_BYTES
+        || (unpacked > RATIO_CHECKED_FROM && unpacked / compressed.max(1) > MAX_PACKING_RATIO)
 }
 
 /// Where reading stands, for the progress bar.

@@ -28,6 +28,18 @@
 //! windows and five starts put three in one of them. Below one call per second the
 //! long-run rate is exactly `cps`.
 //!
+//! # Ceiling only
+//!
+//! [`CpsLimiter::ceiling_only`] keeps the guarantee and nothing more: at 1 cps and
+//! above it drops the spacing rule (which only makes traffic calm) and admits a
+//! start whenever the window rule does. The dialer counts the dials themselves
+//! with one (their spacing comes from the schedule they reserved on a full
+//! limiter); a late dial is then held back only if it would break the ceiling.
+//! [`CpsLimiter::with_margin`] widens its window by a margin: when what is
+//! counted happens up to that margin after it is counted (a dial reaches the
+//! network a moment after the dialer counted it), every one-second window of the
+//! real events still holds at most `floor(cps)`.
+//!
 //! # Rate changes
 //!
 //! [`CpsLimiter::set_rate`] applies from the next attempt on, and the starts already
@@ -135,6 +147,11 @@ pub struct CpsLimiter {
     /// count in `set_rate` would be wrong: if the rate were then raised again, starts
     /// still inside the window would no longer be counted.
     recent_starts: VecDeque<Monotonic>,
+    /// The spacing rule applies at every rate (`new`), or only below 1 cps, where
+    /// it is the guarantee itself (`ceiling_only`).
+    calm: bool,
+    /// The window the count is kept over: a second, plus the margin.
+    window: Duration,
 }
 
 impl CpsLimiter {
@@ -142,6 +159,25 @@ impl CpsLimiter {
         CpsLimiter {
             rate,
             recent_starts: VecDeque::new(),
+            calm: true,
+            window: ONE_SECOND,
+        }
+    }
+
+    /// The same limiter, counting over a second and `margin` (see the module doc):
+    /// stricter, by `margin` of throughput a second.
+    pub fn with_margin(self, margin: Duration) -> CpsLimiter {
+        CpsLimiter {
+            window: ONE_SECOND + margin,
+            ..self
+        }
+    }
+
+    /// A limiter that keeps the guarantee only (see the module doc).
+    pub fn ceiling_only(rate: Cps) -> CpsLimiter {
+        CpsLimiter {
+            calm: false,
+            ..CpsLimiter::new(rate)
         }
     }
 
@@ -187,7 +223,9 @@ impl CpsLimiter {
     /// clock's range.
     fn earliest_start(&self) -> Option<Monotonic> {
         let mut earliest = Monotonic::ZERO;
-        if let Some(&latest) = self.recent_starts.back() {
+        if let Some(&latest) = self.recent_starts.back()
+            && (self.calm || self.rate.get() < 1.0)
+        {
             earliest = earliest.max(latest.checked_add(self.rate.spacing())?);
         }
         // The window rule: once `n` starts are remembered, the n-th most recent must be
@@ -197,7 +235,7 @@ impl CpsLimiter {
         if let Some(index) = self.recent_starts.len().checked_sub(allowed)
             && let Some(&nth_most_recent) = self.recent_starts.get(index)
         {
-            earliest = earliest.max(nth_most_recent.checked_add(ONE_SECOND)?);
+            earliest = earliest.max(nth_most_recent.checked_add(self.window)?);
         }
         Some(earliest)
     }
@@ -212,7 +250,7 @@ impl CpsLimiter {
                 break;
             };
             let out_of_every_future_window = oldest
-                .checked_add(ONE_SECOND)
+                .checked_add(self.window)
                 .is_some_and(|window_end| window_end <= now);
             if !out_of_every_future_window {
                 break;

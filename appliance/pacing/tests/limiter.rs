@@ -110,7 +110,10 @@ fn actions(factor_range: std::ops::Range<f64>) -> impl Strategy<Value = Vec<Acti
 
 /// Runs the actions; returns the starts made, each with the rate then in force.
 fn drive(initial_rate: f64, actions: &[Action]) -> Vec<Start> {
-    let mut limiter = CpsLimiter::new(cps(initial_rate));
+    drive_limiter(CpsLimiter::new(cps(initial_rate)), actions)
+}
+
+fn drive_limiter(mut limiter: CpsLimiter, actions: &[Action]) -> Vec<Start> {
     let mut now = 0u64;
     let mut starts = Vec::new();
     for action in actions {
@@ -165,6 +168,44 @@ proptest! {
     ) {
         let starts = drive(initial_rate, &actions);
         prop_assert_eq!(first_violation(&starts), None);
+    }
+
+    /// Property 36 for the dialer's count at the dial (issue 15): a ceiling-only
+    /// limiter keeps the same guarantee, with rates moving both ways.
+    #[test]
+    fn a_ceiling_only_limiter_keeps_the_guarantee(
+        initial_rate in rate_strategy(),
+        actions in actions(0.05..20.0),
+    ) {
+        let starts = drive_limiter(CpsLimiter::ceiling_only(cps(initial_rate)), &actions);
+        prop_assert_eq!(first_violation(&starts), None);
+    }
+
+    /// With a margin, the guarantee holds for starts that happen up to the margin
+    /// after they were counted (a dial reaching the network late, issue 15).
+    #[test]
+    fn a_margin_keeps_the_guarantee_for_late_starts(
+        initial_rate in rate_strategy(),
+        gaps in prop::collection::vec(gap_strategy(), 1..400),
+        delays in prop::collection::vec(0u64..10_000_000, 400),
+    ) {
+        let actions: Vec<Action> = gaps.into_iter().map(|gap| Action::Attempt { gap }).collect();
+        let margin = std::time::Duration::from_millis(10);
+        let counted = drive_limiter(
+            CpsLimiter::ceiling_only(cps(initial_rate)).with_margin(margin),
+            &actions,
+        );
+        let mut late: Vec<Start> = counted
+            .iter()
+            .zip(&delays)
+            .map(|(start, delay)| Start { at: start.at + delay, rate: start.rate })
+            .collect();
+        late.sort_by_key(|start| start.at);
+        // Below 1 cps the guarantee is the spacing, which a late start can break
+        // by its delay; the dialer's rates are 1 cps and above.
+        if initial_rate >= 1.0 {
+            prop_assert!(every_window_within(&late));
+        }
     }
 
     /// No burst inside the window: consecutive starts are at least 1/cps apart.

@@ -67,7 +67,10 @@ fn csv_record(row: &CallRow, zone: Tz) -> [String; 14] {
         number(row.campaign_id),
         row.number.clone(),
         row.attempt.to_string(),
-        row.outcome.clone().unwrap_or_default(),
+        row.outcome
+            .as_ref()
+            .map(|outcome| outcome.as_str().to_owned())
+            .unwrap_or_default(),
         rfc3339_millis(row.started_at, zone),
         instant(row.answered_at),
         instant(row.ended_at),

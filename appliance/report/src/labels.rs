@@ -1,7 +1,9 @@
 //! Every word a report shows, in Hebrew and English. A value the tables do not
 //! know (a new outcome, a status) is shown as it is, never dropped.
 
-use crate::model::{Lang, outcome};
+use shofar_vocab::{CallOutcome, Stored};
+
+use crate::model::Lang;
 
 /// The labels, headings and column names of reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,23 +123,27 @@ impl Text {
 
 /// The name of an outcome; `None` is a call still in progress. An unknown
 /// outcome is shown as it is.
-pub fn outcome_label(lang: Lang, name: Option<&str>) -> &str {
-    let (he, en) = match name {
-        None => ("בשיחה", "In a call"),
-        Some(outcome::ANSWERED) => ("נענתה", "Answered"),
-        Some(outcome::VOICEMAIL) => ("תא קולי", "Voicemail"),
-        Some(outcome::BUSY) => ("תפוס", "Busy"),
-        Some(outcome::NO_ANSWER) => ("אין מענה", "No answer"),
-        Some(outcome::CONGESTION) => ("עומס ברשת", "Network congestion"),
-        Some(outcome::REJECTED) => ("נדחתה", "Rejected"),
-        Some(outcome::FAILED) => ("נכשלה", "Failed"),
-        Some(outcome::BLACKLISTED) => ("נחסם לפני חיוג", "Blocked before dialing"),
-        Some(unknown) => return unknown,
-    };
-    match lang {
-        Lang::He => he,
-        Lang::En => en,
+pub fn outcome_label(lang: Lang, outcome: Option<&Stored<CallOutcome>>) -> &str {
+    match outcome {
+        None => pick(lang, "בשיחה", "In a call"),
+        Some(Stored::Known(outcome)) => call_outcome_label(lang, *outcome),
+        Some(Stored::Unknown(name)) => name,
     }
+}
+
+/// The name of a call outcome.
+pub fn call_outcome_label(lang: Lang, outcome: CallOutcome) -> &'static str {
+    let (he, en) = match outcome {
+        CallOutcome::Answered => ("נענתה", "Answered"),
+        CallOutcome::Voicemail => ("תא קולי", "Voicemail"),
+        CallOutcome::Busy => ("תפוס", "Busy"),
+        CallOutcome::NoAnswer => ("אין מענה", "No answer"),
+        CallOutcome::Congestion => ("עומס ברשת", "Network congestion"),
+        CallOutcome::Rejected => ("נדחתה", "Rejected"),
+        CallOutcome::Failed => ("נכשלה", "Failed"),
+        CallOutcome::Blacklisted => ("נחסם לפני חיוג", "Blocked before dialing"),
+    };
+    pick(lang, he, en)
 }
 
 /// The name of a campaign kind (`voice`, `sms`, `hybrid`).
@@ -191,9 +197,11 @@ mod tests {
 
     #[test]
     fn every_known_outcome_has_both_names() {
-        for name in outcome::ALL {
-            let he = outcome_label(Lang::He, Some(name));
-            let en = outcome_label(Lang::En, Some(name));
+        for outcome in CallOutcome::ALL {
+            let name = outcome.as_str();
+            let he = call_outcome_label(Lang::He, outcome);
+            let en = call_outcome_label(Lang::En, outcome);
+            assert_eq!(outcome_label(Lang::En, Some(&outcome.into())), en);
             assert_ne!(he, name);
             assert_ne!(en, name);
             assert!(
@@ -201,6 +209,7 @@ mod tests {
                 "{he}"
             );
         }
-        assert_eq!(outcome_label(Lang::He, Some("fax_tone")), "fax_tone");
+        let fax = Stored::parse("fax_tone");
+        assert_eq!(outcome_label(Lang::He, Some(&fax)), "fax_tone");
     }
 }

@@ -56,9 +56,10 @@ mod xlsx_export;
 pub use compare::{Best, Column, Comparison, compare};
 pub use csv_export::write_csv;
 pub use history::{DailyHistory, DayRow, Slice, Timeline, history};
-pub use labels::{kind_label, outcome_label, purpose_label, status_label};
-pub use model::{CallRow, CampaignInfo, Lang, Report, in_period, outcome};
+pub use labels::{call_outcome_label, kind_label, outcome_label, purpose_label, status_label};
+pub use model::{CallRow, CampaignInfo, Lang, Report, in_period};
 pub use pdf::{MAX_PDF_CALLS, PdfOptions, write_pdf, write_pdf_with};
+pub use shofar_vocab::{CallOutcome, Stored};
 pub use totals::{Rates, Ratio, Totals};
 pub use xlsx_export::{MAX_CALLS_PER_SHEET, XlsxOptions, write_xlsx, write_xlsx_with};
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shofar_vocab::{CallOutcome, Stored};
 
 use crate::Totals;
 
@@ -46,31 +47,6 @@ impl Lang {
     }
 }
 
-/// The outcomes a call record can end with (the store's `call_records.outcome`).
-/// Any other string is still counted, under its own name.
-pub mod outcome {
-    pub const ANSWERED: &str = "answered";
-    pub const VOICEMAIL: &str = "voicemail";
-    pub const BUSY: &str = "busy";
-    pub const NO_ANSWER: &str = "no_answer";
-    pub const CONGESTION: &str = "congestion";
-    pub const REJECTED: &str = "rejected";
-    pub const FAILED: &str = "failed";
-    /// Never dialed: the pre-dial check refused the number (do-not-call list).
-    pub const BLACKLISTED: &str = "blacklisted";
-
-    pub const ALL: [&str; 8] = [
-        ANSWERED,
-        VOICEMAIL,
-        BUSY,
-        NO_ANSWER,
-        CONGESTION,
-        REJECTED,
-        FAILED,
-        BLACKLISTED,
-    ];
-}
-
 /// The campaign a report is about, as the store describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignInfo {
@@ -93,8 +69,9 @@ pub struct CallRow {
     /// E.164 with its plus: `+972525551234`.
     pub number: String,
     pub attempt: u32,
-    /// How the call ended (see [`outcome`]); `None` while it is still in progress.
-    pub outcome: Option<String>,
+    /// How the call ended; `None` while it is still in progress. An outcome this
+    /// version does not know (a later version's) is counted under its own name.
+    pub outcome: Option<Stored<CallOutcome>>,
     pub started_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CallRow, outcome};
+use shofar_vocab::{CallOutcome, Stored};
+
+use crate::model::CallRow;
 
 /// Counts over a set of call records. See the crate documentation for the
 /// definitions; they are the product's.
@@ -23,7 +25,8 @@ pub struct Totals {
     /// Records still in a call (no outcome yet).
     pub in_call: u64,
     /// Ended records by outcome; an unknown outcome is kept under its own name.
-    pub by_outcome: BTreeMap<String, u64>,
+    /// Known outcomes come first, in their order, then unknown ones by name.
+    pub by_outcome: BTreeMap<Stored<CallOutcome>, u64>,
     /// Ended records that were dialed: all of them except `blacklisted`.
     pub dialed: u64,
     /// Records that ended `answered`.
@@ -108,18 +111,19 @@ impl Totals {
     /// Adds one record.
     pub fn add(&mut self, row: &CallRow) {
         self.calls = self.calls.saturating_add(1);
-        match row.outcome.as_deref() {
+        match &row.outcome {
             None => self.in_call = self.in_call.saturating_add(1),
             Some(ended) => {
-                let count = self.by_outcome.entry(ended.to_owned()).or_default();
+                let count = self.by_outcome.entry(ended.clone()).or_default();
                 *count = count.saturating_add(1);
-                if ended != outcome::BLACKLISTED {
+                // An unknown outcome was dialed: only the pre-dial check's refusal was not.
+                if ended.known().is_none_or(CallOutcome::was_dialed) {
                     self.dialed = self.dialed.saturating_add(1);
                 }
-                if ended == outcome::ANSWERED {
+                if *ended == CallOutcome::Answered {
                     self.answered = self.answered.saturating_add(1);
                 }
-                if ended == outcome::VOICEMAIL {
+                if *ended == CallOutcome::Voicemail {
                     self.voicemail = self.voicemail.saturating_add(1);
                 }
             }
@@ -149,23 +153,23 @@ impl Totals {
     /// `answered`, `voicemail`) follow the same definitions as [`Totals::add`],
     /// so this equals adding the same records one by one.
     pub fn of_ended(
-        by_outcome: BTreeMap<String, u64>,
+        by_outcome: BTreeMap<Stored<CallOutcome>, u64>,
         converted: u64,
         opted_out: u64,
         talk_ms: i64,
         first_call: Option<DateTime<Utc>>,
         last_call: Option<DateTime<Utc>>,
     ) -> Totals {
-        let count = |name: &str| by_outcome.get(name).copied().unwrap_or(0);
+        let count = |outcome: CallOutcome| by_outcome.get(&outcome.into()).copied().unwrap_or(0);
         let calls = by_outcome
             .values()
             .fold(0u64, |sum, n| sum.saturating_add(*n));
         Totals {
             calls,
             in_call: 0,
-            dialed: calls.saturating_sub(count(outcome::BLACKLISTED)),
-            answered: count(outcome::ANSWERED),
-            voicemail: count(outcome::VOICEMAIL),
+            dialed: calls.saturating_sub(count(CallOutcome::Blacklisted)),
+            answered: count(CallOutcome::Answered),
+            voicemail: count(CallOutcome::Voicemail),
             by_outcome,
             converted,
             opted_out,
@@ -209,8 +213,8 @@ impl Totals {
     }
 
     /// The count for one outcome (0 when none ended so).
-    pub fn outcome_count(&self, outcome: &str) -> u64 {
-        self.by_outcome.get(outcome).copied().unwrap_or(0)
+    pub fn outcome_count(&self, outcome: impl Into<Stored<CallOutcome>>) -> u64 {
+        self.by_outcome.get(&outcome.into()).copied().unwrap_or(0)
     }
 
     /// `answered / dialed`.
@@ -254,21 +258,13 @@ impl Totals {
     /// The outcome rows a report shows: the known outcomes first in their usual
     /// order, then unknown ones by name, then the calls still in progress
     /// (`None`). Only outcomes that occurred; the counts sum to `calls`.
-    pub fn outcome_rows(&self) -> Vec<(Option<&str>, u64)> {
-        let mut rows: Vec<(Option<&str>, u64)> = outcome::ALL
+    pub fn outcome_rows(&self) -> Vec<(Option<&Stored<CallOutcome>>, u64)> {
+        // The map's order is that order.
+        let mut rows: Vec<(Option<&Stored<CallOutcome>>, u64)> = self
+            .by_outcome
             .iter()
-            .filter_map(|&known| {
-                self.by_outcome
-                    .get(known)
-                    .map(|&count| (Some(known), count))
-            })
+            .map(|(outcome, &count)| (Some(outcome), count))
             .collect();
-        rows.extend(
-            self.by_outcome
-                .iter()
-                .filter(|(name, _)| !outcome::ALL.contains(&name.as_str()))
-                .map(|(name, &count)| (Some(name.as_str()), count)),
-        );
         if self.in_call > 0 {
             rows.push((None, self.in_call));
         }

@@ -200,7 +200,7 @@ fn write_call(
     }
     sheet.write_string(line, 2, &row.number)?;
     sheet.write_number(line, 3, f64::from(row.attempt))?;
-    sheet.write_string(line, 4, outcome_label(lang, row.outcome.as_deref()))?;
+    sheet.write_string(line, 4, outcome_label(lang, row.outcome.as_ref()))?;
     write_instant(sheet, line, 5, Some(row.started_at), zone, formats)?;
     write_instant(sheet, line, 6, row.answered_at, zone, formats)?;
     write_instant(sheet, line, 7, row.ended_at, zone, formats)?;

@@ -75,7 +75,7 @@ proptest! {
             prop_assert_eq!(&record[1], row.campaign_id.map(|id| id.to_string()).unwrap_or_default());
             prop_assert_eq!(&record[2], &row.number);
             prop_assert_eq!(&record[3], row.attempt.to_string());
-            prop_assert_eq!(&record[4], row.outcome.clone().unwrap_or_default());
+            prop_assert_eq!(&record[4], row.outcome.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default());
             prop_assert_eq!(parse_instant(&record[5]), Some(millis(row.started_at)));
             prop_assert_eq!(parse_instant(&record[6]), row.answered_at.map(millis));
             prop_assert_eq!(parse_instant(&record[7]), row.ended_at.map(millis));

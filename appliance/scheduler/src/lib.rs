@@ -342,6 +342,20 @@ impl Scheduler {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Result<NextStep> {
+        call_ended(store, campaign, contact_id, outcome, now)
+    }
+}
+
+/// [`Scheduler::call_ended`], for those that settle calls without the
+/// scheduler's round state (the dialer's store writer): it needs none.
+pub fn call_ended(
+    store: &mut Store,
+    campaign: &Campaign,
+    contact_id: i64,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<NextStep> {
+    {
         let (attempts, _) = store
             .contact_attempts(contact_id)?
             .ok_or(SchedulerError::NoSuchContact(contact_id))?;

@@ -17,7 +17,7 @@ use shofar_ivr::Flow;
 use shofar_store::Store;
 use shofar_store::calls::CallKind;
 use shofar_telephony::prompts::PromptLibrary;
-use shofar_telephony::{Amd, AriLink, CallRequest, Telephony};
+use shofar_telephony::{Amd, AriLink, CallControl, CallPlan, CallPlanner, CallTemplate, Telephony};
 use tokio_util::sync::CancellationToken;
 
 /// A menu that keeps the line busy with audio until the phone hangs up.
@@ -68,7 +68,14 @@ fn main() -> anyhow::Result<()> {
         .trim()
         .parse()?;
     let data = tempfile::tempdir()?;
-    let store = Arc::new(Mutex::new(Store::open(&data.path().join("bench.db"))?));
+    let (writer, writer_thread) =
+        shofar_store::writer::spawn(Store::open(&data.path().join("bench.db"))?);
+    let planner = CallPlanner::new(
+        &config.asterisk,
+        config.trunk.clone(),
+        config.normalizer()?,
+        false,
+    );
     let flow = Flow::from_json(FLOW).map_err(|e| anyhow::anyhow!("{e}"))?;
     let library = PromptLibrary {
         sounds_dir: config.asterisk.sounds_dir.clone(),
@@ -79,8 +86,15 @@ fn main() -> anyhow::Result<()> {
         missing.is_empty(),
         "missing prompts {missing:?}: run make testbed-up"
     );
-    let prompts: Arc<HashMap<String, String>> = Arc::new(prompts);
-    let flow = Arc::new(flow);
+    let template = Arc::new(CallTemplate {
+        flow: Arc::new(flow),
+        prompts: Arc::new(prompts),
+        amd: Amd::Off,
+        caller_id: Some("036123456".to_owned()),
+        transfers: false,
+        ring_timeout: Duration::from_secs(30),
+        max_call: Duration::from_secs(600),
+    });
 
     let phone = std::process::Command::new("sipp")
         .arg("-sf")
@@ -126,8 +140,9 @@ fn main() -> anyhow::Result<()> {
         let link = AriLink::start(ari, "shofar-bench-", shutdown.clone())?;
         let telephony = Telephony {
             backend: Arc::new(link),
-            store,
+            writer,
             dnc: SharedDnc::default(),
+            planner: Arc::new(planner),
             link_wait: Duration::from_secs(10),
         };
         let sampler = {
@@ -148,35 +163,26 @@ fn main() -> anyhow::Result<()> {
         let mut tasks = Vec::new();
         for index in 0..calls {
             let telephony = telephony.clone();
-            let request = CallRequest {
+            let request = CallPlan {
                 call_id: format!("shofar-bench-{index:06}"),
                 number: format!("+97252555{:04}", 1000 + index).parse().unwrap(),
                 campaign: None,
                 contact_id: None,
                 attempt: 1,
                 kind: CallKind::Test,
-                caller_id: Some("036123456".to_owned()),
-                flow: flow.clone(),
-                prompts: prompts.clone(),
-                amd: Amd::Off,
-                endpoint: config
-                    .trunk
-                    .endpoint(format!("+97252555{:04}", 1000 + index).parse().unwrap()),
-                ring_timeout: Duration::from_secs(30),
-                max_call: Duration::from_secs(600),
-                transfer: None,
-                stop: shofar_telephony::CallStop::new(),
-                dial_gate: None,
+                template: template.clone(),
             };
-            tasks.push(tokio::spawn(async move { telephony.call(request).await }));
+            tasks.push(tokio::spawn(async move {
+                telephony.call(request, CallControl::default()).await
+            }));
         }
         let mut outcomes: HashMap<String, usize> = HashMap::new();
         for task in tasks {
             let key = match task.await? {
                 Ok(record) => format!(
                     "{}/{}{}",
-                    record.outcome.unwrap_or_default(),
-                    record.ended_by.unwrap_or_default(),
+                    record.outcome.as_ref().map_or("", |o| o.as_str()),
+                    record.ended_by.as_ref().map_or("", |by| by.as_str()),
                     record.detail.map(|d| format!(": {d}")).unwrap_or_default()
                 ),
                 Err(error) => format!("error: {error}"),
@@ -187,6 +193,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(outcomes)
     });
     shutdown.cancel();
+    writer_thread.stop();
     let elapsed = started.elapsed().as_secs_f64();
     let after_self = usage(std::process::id());
     let after_asterisk = usage(asterisk_pid);

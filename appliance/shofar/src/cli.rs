@@ -144,9 +144,9 @@ Example: echo 'correct horse battery' | shofar user add dana --role admin --pass
         #[arg(value_enum)]
         role: RoleArg,
     },
-    /// Stop a user from logging in (their sessions end, their tokens stop working).
+    /// Stop a user from logging in (their sessions end, their tokens are revoked).
     Disable { name: String },
-    /// Let a disabled user log in again.
+    /// Let a disabled user log in again (their old tokens stay revoked).
     Enable { name: String },
     /// Remove a user (their audit entries stay).
     Remove { name: String },

@@ -169,6 +169,11 @@ pub struct HttpConfig {
     /// With TLS: also listen here for plain HTTP, only to redirect to HTTPS
     /// (e.g. `0.0.0.0:80`).
     pub redirect_listen: Option<String>,
+    /// Names the box is reached by besides `localhost` and its host name (the
+    /// organization's DNS name): the redirect to HTTPS keeps one of them, or
+    /// sends a request for any other name to the address it arrived at; a
+    /// self-signed certificate is made for them too.
+    pub host_names: Vec<String>,
     /// A session ends after this many hours unused.
     pub session_idle_hours: u32,
     /// A session ends this many days after login, used or not.
@@ -187,6 +192,7 @@ impl Default for HttpConfig {
             tls_cert: None,
             tls_key: None,
             redirect_listen: None,
+            host_names: Vec::new(),
             session_idle_hours: 12,
             session_days: 7,
             max_upload_mb: 200,
@@ -228,6 +234,18 @@ impl HttpConfig {
         }
         if self.redirect_listen.is_some() && !self.tls {
             bail!("[http] redirect_listen redirects to HTTPS: it needs tls = true");
+        }
+        for name in &self.host_names {
+            let host_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !host_name && name.parse::<std::net::IpAddr>().is_err() {
+                bail!(
+                    "[http] host_names: {name:?} is not a host name or an IP address such as \
+                     \"shofar.office.example\" (no scheme, port or path)"
+                );
+            }
         }
         if !(1..=24 * 30).contains(&self.session_idle_hours) {
             bail!(
@@ -545,6 +563,20 @@ mod tests {
         check_error("data_dir = \"\"", "data_dir is empty");
         check_error("[import]\ninvalid_rows_in_summary = 1000000", "too large");
         check_error("[import", "TOML parse error");
+        for name in [
+            "https://shofar.example",
+            "shofar.example:443",
+            "[fe80::1]",
+            "",
+        ] {
+            check_error(
+                &format!("[http]\nhost_names = [{name:?}]"),
+                "is not a host name or an IP address",
+            );
+        }
+        for name in ["shofar.office.example", "192.168.1.20", "fe80::1"] {
+            Config::parse(&format!("[http]\nhost_names = [{name:?}]")).unwrap();
+        }
     }
 
     #[test]

@@ -15,162 +15,22 @@
 //! not happen.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use futures_util::StreamExt;
 use serde_json::Value;
-use shofar_testdata::{ContactsSpec, CsvEncoding, write_csv};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+mod support;
+use support::{SIMULATED, TestBox, generated_contacts, serve};
+
 const CONTACTS: usize = 300;
 
-const CONFIG: &str = r#"
-[dialer]
-backend = "simulator"
-cps = 10
-max_channels = 40
-grace_seconds = 5
-
-[simulator]
-# Calls of a second or two.
-time_scale = 20.0
-
-[http]
-listen = "127.0.0.1:0"
-"#;
-
-const CAMPAIGN: &str = r#"
-name = "live"
-purpose = "informational"
-max_attempts = 1
-
-[windows]
-sunday = "00:00-24:00"
-monday = "00:00-24:00"
-tuesday = "00:00-24:00"
-wednesday = "00:00-24:00"
-thursday = "00:00-24:00"
-friday = "00:00-24:00"
-saturday = "00:00-24:00"
-
-[quiet]
-shabbat = false
-holidays = false
-
-[pacing]
-cps = 10
-max_channels = 40
-"#;
-
-struct TestBox {
-    dir: tempfile::TempDir,
-}
-
-impl TestBox {
-    fn new() -> TestBox {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("shofar.toml"), CONFIG).unwrap();
-        TestBox { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("shofar").unwrap();
-        command
-            .env_remove("SHOFAR_DATA_DIR")
-            .env("SHOFAR_CONFIG", self.dir.path().join("shofar.toml"))
-            .env("RUST_LOG", "warn")
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(args);
-        command
-    }
-
-    /// Runs `shofar ARGS` with `stdin`; its stdout, or a panic with its stderr.
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output: Output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "shofar {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-}
-
-/// `shofar serve` and the address it printed; killed and waited for when dropped.
-struct Served {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(test_box: &TestBox) -> Served {
-    let child = test_box
-        .command(&["serve", "--simulate", "--quiet"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut served = Served {
-        child,
-        address: String::new(),
-    };
-    let stderr = served.child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    // Keeps draining stderr after the address, so the server never blocks on it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let mut printed = String::new();
-    loop {
-        let line = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("shofar serve printed no address:\n{printed}"));
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some(rest) = line.split("web UI and API at ").nth(1) {
-            served.address = rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_owned();
-            return served;
-        }
-    }
-}
+/// The campaign, open around the clock (`TestBox::campaign_around_the_clock`).
+const CAMPAIGN: &str =
+    "name = \"live\"\nmax_attempts = 1\npacing.cps = 10\npacing.max_channels = 40\n";
 
 /// A campaign's figures as the snapshot and the database both say them.
 #[derive(Debug, Default, PartialEq)]
@@ -348,48 +208,15 @@ fn database_counts(database: &std::path::Path, campaign: i64) -> Counts {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_figures_arrive_grow_merge_and_equal_the_call_records() {
-    let test_box = TestBox::new();
-    let contacts = test_box.dir.path().join("contacts.csv");
-    write_csv(
-        &ContactsSpec::new(CONTACTS, 41),
-        &contacts,
-        CsvEncoding::Utf8,
-        b',',
-    )
-    .unwrap();
-    let campaign_file = test_box.dir.path().join("campaign.toml");
-    std::fs::write(&campaign_file, CAMPAIGN).unwrap();
-    test_box.ok(
-        &[
-            "campaign",
-            "create",
-            "--file",
-            campaign_file.to_str().unwrap(),
-        ],
-        "",
-    );
-    test_box.ok(
-        &["import", contacts.to_str().unwrap(), "--campaign", "live"],
-        "",
-    );
+    let test_box = TestBox::new(SIMULATED);
+    test_box.campaign_around_the_clock(CAMPAIGN, &generated_contacts(CONTACTS, 41));
     test_box.ok(&["campaign", "start", "live"], "");
-    test_box.ok(
-        &[
-            "user",
-            "add",
-            "watcher",
-            "--role",
-            "analyst",
-            "--password-stdin",
-        ],
-        "correct horse battery\n",
-    );
-    let token = test_box
-        .ok(&["user", "token", "watcher", "--label", "live test"], "")
-        .trim()
-        .to_owned();
+    let token = test_box.user_token("watcher", "analyst");
     let served = serve(&test_box);
-    let url = format!("ws://{}/api/v1/live", served.address);
+    let url = format!(
+        "ws://{}/api/v1/live",
+        served.address.trim_start_matches("http://")
+    );
 
     // Without a login: refused before the upgrade.
     match tokio_tungstenite::connect_async(url.as_str()).await {

@@ -523,7 +523,9 @@ fn a_bad_config_file_is_named() {
 }
 
 /// Killed in the middle of an import (kill -9, a power cut): nothing of the
-/// import is in the database afterwards, and running it again works.
+/// import is visible afterwards, though it had committed rows (issue 15: an
+/// import writes in short transactions), and running it again removes them
+/// first and works.
 #[test]
 fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
     let b = Box_::new();
@@ -534,9 +536,16 @@ fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
     };
     let path = b.file("big.csv");
     shofar_testdata::write_csv(&spec, &path, shofar_testdata::CsvEncoding::Utf8, b',').unwrap();
-    // The rejected-rows file is written as `.partial` while the import runs and
-    // renamed just before the commit: while it exists, the import is midway.
     let partial = b.file("big.rejected.csv.partial");
+    // 0 until the import has made the database.
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open_with_flags(
+            b.data().join("shofar.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| db.query_row(sql, [], |row| row.get(0)))
+        .unwrap_or(0)
+    };
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shofar"))
         .arg("--data-dir")
         .arg(b.data())
@@ -551,9 +560,10 @@ fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Midway: some rows committed, the import not done.
     let mut midway = false;
-    for _ in 0..2_000 {
-        if partial.exists() {
+    for _ in 0..6_000 {
+        if count("SELECT count(*) FROM contacts") > 0 {
             midway = true;
             break;
         }
@@ -571,12 +581,23 @@ fn an_import_killed_midway_leaves_nothing_and_can_be_run_again() {
     let info = b.db_info();
     assert_eq!(info["campaigns"], 0, "{info}");
     assert_eq!(info["contacts"], 0, "{info}");
+    assert!(
+        count("SELECT count(*) FROM contacts") > 0,
+        "the killed import's rows are there, hidden"
+    );
 
     let truth = shofar_testdata::truth(&spec);
     let summary = b.import(&path);
     assert_eq!(summary["imported"], truth.imported);
     assert_eq!(summary["duplicates"], truth.duplicates);
     assert_eq!(summary["invalid"], truth.invalid);
+    assert_eq!(
+        count("SELECT count(*) FROM contacts"),
+        truth.imported as i64,
+        "the killed import's rows were removed"
+    );
+    assert_eq!(count("SELECT count(*) FROM campaigns"), 1);
+    assert_eq!(count("SELECT count(*) FROM import_jobs"), 1);
     assert!(
         !partial.exists(),
         "the finished import leaves no partial file"

@@ -8,22 +8,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 use shofar_store::Store;
+
+mod support;
+use support::TestBox;
 
 const CONTACTS: usize = 240;
 const MAX_ATTEMPTS: i64 = 2;
 
-struct Box {
-    dir: tempfile::TempDir,
+/// The shared test box (`support`), with what this test adds.
+struct Box(TestBox);
+
+impl std::ops::Deref for Box {
+    type Target = TestBox;
+
+    fn deref(&self) -> &TestBox {
+        &self.0
+    }
 }
 
 impl Box {
     fn new() -> Box {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("shofar.toml"),
+        Box(TestBox::new(
             r#"
 [dialer]
 backend = "simulator"
@@ -40,25 +47,7 @@ busy_rate = 0.25
 [http]
 listen = "127.0.0.1:0"
 "#,
-        )
-        .unwrap();
-        Box { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("shofar").unwrap();
-        command
-            .env_remove("SHOFAR_DATA_DIR")
-            .env("SHOFAR_CONFIG", self.dir.path().join("shofar.toml"))
-            .env("RUST_LOG", "warn")
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(args);
-        command
+        ))
     }
 
     fn run(&self, args: &[&str]) -> Output {

@@ -2,192 +2,16 @@
 //! HTTPS with the self-signed certificate and the plain-HTTP redirect, and the
 //! `user` and `report` commands.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery";
-
-struct TestBox {
-    dir: tempfile::TempDir,
-}
-
-impl TestBox {
-    fn new(config: &str) -> TestBox {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("shofar.toml"), config).unwrap();
-        TestBox { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("shofar").unwrap();
-        command
-            .env_remove("SHOFAR_DATA_DIR")
-            .env("SHOFAR_CONFIG", self.dir.path().join("shofar.toml"))
-            .env("RUST_LOG", "warn")
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// `shofar live --json` against the box at `address`: `count` snapshots, a
-    /// line each.
-    fn live_json(&self, address: &str, token: &str, count: u32) -> String {
-        let count = count.to_string();
-        self.ok(
-            &[
-                "live", "--url", address, "--token", token, "--count", &count, "--json",
-            ],
-            "",
-        )
-    }
-
-    /// Creates an informational campaign whose windows are open around the clock
-    /// (`head`: its name and other top-level keys) and imports `contacts` (CSV).
-    fn campaign_around_the_clock(&self, head: &str, contacts: &str) {
-        let campaign = self.dir.path().join("campaign.toml");
-        let windows: String = [
-            "sunday",
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-        ]
-        .iter()
-        .map(|day| format!("{day} = \"00:00-24:00\"\n"))
-        .collect();
-        std::fs::write(
-            &campaign,
-            format!(
-                "{head}purpose = \"informational\"\n\n[windows]\n{windows}\n\
-                 [quiet]\nshabbat = false\nholidays = false\n"
-            ),
-        )
-        .unwrap();
-        let file = self.dir.path().join("contacts.csv");
-        std::fs::write(&file, contacts).unwrap();
-        self.ok(
-            &["campaign", "create", "--file", campaign.to_str().unwrap()],
-            "",
-        );
-        let name = head
-            .lines()
-            .find_map(|line| line.strip_prefix("name = "))
-            .map(|quoted| quoted.trim_matches('"').to_owned())
-            .expect("head names the campaign");
-        self.ok(&["import", file.to_str().unwrap(), "--campaign", &name], "");
-    }
-
-    /// An analyst, `ana`, and an API token of theirs.
-    fn analyst_token(&self) -> String {
-        self.ok(
-            &[
-                "user",
-                "add",
-                "ana",
-                "--role",
-                "analyst",
-                "--password-stdin",
-            ],
-            &format!("{PASSWORD}\n"),
-        );
-        self.ok(&["user", "token", "ana"], "").trim().to_owned()
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "shofar {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-}
-
-/// `shofar serve`, with what it printed up to the line naming its address.
-struct Served {
-    child: Child,
-    address: String,
-    printed: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(test_box: &TestBox) -> Served {
-    let child = test_box
-        .command(&["serve", "--simulate", "--quiet"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Owned by `Served` from here on: dropped (killed and waited for) on any panic.
-    let mut served = Served {
-        child,
-        address: String::new(),
-        printed: String::new(),
-    };
-    let stderr = served.child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = receiver
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("shofar serve printed no address:\n{}", served.printed));
-        served.printed.push_str(&line);
-        served.printed.push('\n');
-        if let Some(rest) = line.split("web UI and API at ").nth(1) {
-            served.address = rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_owned();
-            return served;
-        }
-    }
-}
+mod support;
+use support::{PASSWORD, TestBox, serve};
 
 const PLAIN: &str = r#"
 [http]
@@ -321,23 +145,32 @@ redirect_listen = "127.0.0.1:{redirect}"
     let response = https_get(&address, &cert, "/healthz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"status\":\"ok\""), "{response}");
-    // Plain HTTP is sent to HTTPS, same path.
-    let mut plain = std::net::TcpStream::connect(("127.0.0.1", redirect)).unwrap();
-    write!(
-        plain,
-        "GET /api/v1/campaigns?x=1 HTTP/1.1\r\nHost: 127.0.0.1:{redirect}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    plain.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
-    let port = address.rsplit_once(':').unwrap().1;
+    // Security probe: HTTPS answers said nothing of HSTS.
     assert!(
-        answer.contains(&format!(
-            "location: https://127.0.0.1:{port}/api/v1/campaigns?x=1"
-        )),
-        "{answer}"
+        response.contains("strict-transport-security: max-age=31536000\r\n"),
+        "{response}"
     );
+    // Plain HTTP is sent to HTTPS, same path, on the box: security probe, a
+    // forged Host was echoed into the Location.
+    let port = address.rsplit_once(':').unwrap().1;
+    for host in [format!("127.0.0.1:{redirect}"), "evil.example".to_owned()] {
+        let mut plain = std::net::TcpStream::connect(("127.0.0.1", redirect)).unwrap();
+        write!(
+            plain,
+            "GET /api/v1/campaigns?x=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        plain.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
+        assert!(
+            answer.contains(&format!(
+                "location: https://127.0.0.1:{port}/api/v1/campaigns?x=1\r\n"
+            )),
+            "{answer}"
+        );
+        assert!(!answer.contains("strict-transport-security"), "{answer}");
+    }
     // `shofar live` follows the box over HTTPS, trusting the certificate serve
     // made (found in the data directory), and refuses one it cannot verify.
     let token = test_box.analyst_token();

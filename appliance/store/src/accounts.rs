@@ -6,8 +6,9 @@
 //! the web layer's; nothing here ever sees a password or a secret in clear.
 //!
 //! Invariants: the last enabled admin can be neither removed, disabled nor demoted
-//! (the box would have nobody to manage users); a disabled user's sessions are
-//! deleted and their tokens stop working at once; every change is audited.
+//! (the box would have nobody to manage users); disabling a user deletes their
+//! sessions and revokes their tokens in the same transaction, so enabling them
+//! again brings neither back; every change is audited.
 
 use std::fmt;
 use std::str::FromStr;
@@ -201,6 +202,35 @@ fn other_admins(conn: &rusqlite::Connection, except: i64) -> Result<i64> {
     )?)
 }
 
+/// Revokes every token of `user` still in force, each audited as a
+/// `token.revoke` with `because`; returns their ids.
+fn revoke_user_tokens(
+    conn: &rusqlite::Connection,
+    user: &User,
+    because: &str,
+    actor: &str,
+) -> Result<Vec<i64>> {
+    let ids = conn
+        .prepare(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL
+             RETURNING id",
+        )?
+        .query_map(params![user.id, format_time(crate::now())], |row| {
+            row.get::<_, i64>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for id in &ids {
+        audit::record(
+            conn,
+            actor,
+            "token.revoke",
+            Some(("token", &id.to_string())),
+            &serde_json::json!({ "because": because, "user": user.name }),
+        )?;
+    }
+    Ok(ids)
+}
+
 fn insert_user(conn: &rusqlite::Connection, new: &NewUser, actor: &str) -> Result<i64> {
     let exists: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM users WHERE name = ?1)",
@@ -238,7 +268,7 @@ fn insert_user(conn: &rusqlite::Connection, new: &NewUser, actor: &str) -> Resul
 impl Store {
     /// Adds a user; `actor` is who did it, for the audit log.
     pub fn user_insert(&mut self, new: &NewUser, actor: &str) -> Result<User> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let id = insert_user(&tx, new, actor)?;
         tx.commit()?;
         self.user(id)?.ok_or(StoreError::NoSuchUser(id.to_string()))
@@ -294,9 +324,10 @@ impl Store {
     }
 
     /// Changes a user's role, language or whether they may log in. Disabling ends
-    /// their sessions. The last enabled admin keeps their role and access.
+    /// their sessions and revokes their tokens. The last enabled admin keeps their
+    /// role and access.
     pub fn user_update(&mut self, id: i64, change: &UserChange, actor: &str) -> Result<User> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let before = tx
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -332,6 +363,7 @@ impl Store {
                 params![id, locale],
             )?;
         }
+        let mut tokens_revoked = Vec::new();
         if let Some(disabled) = change.disabled {
             let at = disabled.then(|| format_time(crate::now()));
             tx.execute(
@@ -340,6 +372,17 @@ impl Store {
             )?;
             if disabled {
                 tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            }
+            // Disabling revokes the user's tokens, so enabling them again never
+            // brings one back; enabling revokes any a box disabled them with
+            // before that rule (a disabled user cannot have made one since).
+            if disabled || before.disabled {
+                let because = if disabled {
+                    "user.disable"
+                } else {
+                    "user.enable"
+                };
+                tokens_revoked = revoke_user_tokens(&tx, &before, because, actor)?;
             }
         }
         audit::record(
@@ -351,6 +394,7 @@ impl Store {
                 "role": change.role.map(Role::as_str),
                 "locale": change.locale,
                 "disabled": change.disabled,
+                "tokens_revoked": tokens_revoked,
             }),
         )?;
         tx.commit()?;
@@ -367,7 +411,7 @@ impl Store {
         keep: Option<i64>,
         actor: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let name: String = tx
             .query_row("SELECT name FROM users WHERE id = ?1", [id], |row| {
                 row.get(0)
@@ -395,7 +439,7 @@ impl Store {
 
     /// Removes a user with their sessions and tokens. Their audit entries stay.
     pub fn user_delete(&mut self, id: i64, actor: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let user = tx
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -543,7 +587,7 @@ impl Store {
     }
 
     pub fn token_insert(&mut self, new: &NewToken, actor: &str) -> Result<Token> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         tx.execute(
             "INSERT INTO api_tokens (user_id, name, token_hash, prefix, role, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -630,7 +674,7 @@ impl Store {
 
     /// Revokes a token. Returns false when it was revoked already.
     pub fn token_revoke(&mut self, id: i64, actor: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let changed = tx.execute(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, format_time(crate::now())],
@@ -656,7 +700,7 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         tx.execute("DELETE FROM setup_tokens WHERE used_at IS NULL", [])?;
         tx.execute(
             "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
@@ -674,7 +718,7 @@ impl Store {
         now: DateTime<Utc>,
         admin: &NewUser,
     ) -> Result<User> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let users: i64 = tx.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?;
         if users > 0 {
             return Err(StoreError::SetupDone);
@@ -705,6 +749,23 @@ mod tests {
             role: Role::Admin,
             locale: "he".to_owned(),
         }
+    }
+
+    /// An admin token of `user` with the hash `h`, never expiring.
+    fn automation_token(store: &mut Store, user: i64) -> Token {
+        store
+            .token_insert(
+                &NewToken {
+                    user_id: user,
+                    name: "automation".into(),
+                    token_hash: "h".into(),
+                    prefix: "p".into(),
+                    role: Role::Admin,
+                    expires_at: None,
+                },
+                "test",
+            )
+            .unwrap()
     }
 
     #[test]
@@ -829,24 +890,66 @@ mod tests {
         assert!(store.token_lookup("h1", now).unwrap().is_none());
     }
 
+    /// Security probe: re-enabling a disabled user revived their old tokens.
+    /// Disabling revokes them (audited), and enabling brings none back.
+    #[test]
+    fn disabling_a_user_revokes_their_tokens_for_good() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.user_insert(&admin("dana"), "test").unwrap();
+        let user = store.user_insert(&admin("yossi"), "test").unwrap();
+        let token = automation_token(&mut store, user.id);
+        let now = crate::now();
+        assert!(store.token_lookup("h", now).unwrap().is_some());
+        for disabled in [true, false] {
+            let change = UserChange {
+                disabled: Some(disabled),
+                ..UserChange::default()
+            };
+            store.user_update(user.id, &change, "web:dana").unwrap();
+            assert!(store.token_lookup("h", now).unwrap().is_none());
+            assert!(!store.token_alive(token.id, now).unwrap());
+        }
+        assert!(store.token(token.id).unwrap().unwrap().revoked_at.is_some());
+        let revocations: Vec<_> = store
+            .audit_log(100)
+            .unwrap()
+            .into_iter()
+            .filter(|entry| entry.action == "token.revoke")
+            .collect();
+        assert_eq!(revocations.len(), 1, "{revocations:?}");
+        assert_eq!(revocations[0].actor, "web:dana");
+        assert_eq!(revocations[0].subject_id, Some(token.id.to_string()));
+        assert_eq!(revocations[0].details["because"], "user.disable");
+
+        // A box that disabled a user before this rule left their tokens in
+        // force: enabling the user revokes them.
+        let disable = UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        };
+        store.user_update(user.id, &disable, "test").unwrap();
+        store
+            .conn
+            .execute("UPDATE api_tokens SET revoked_at = NULL", [])
+            .unwrap();
+        let enable = UserChange {
+            disabled: Some(false),
+            ..UserChange::default()
+        };
+        store.user_update(user.id, &enable, "test").unwrap();
+        assert!(store.token_lookup("h", now).unwrap().is_none());
+        assert_eq!(
+            store.audit_log(1).unwrap()[0].details["tokens_revoked"],
+            serde_json::json!([token.id])
+        );
+    }
+
     #[test]
     fn demoting_a_user_demotes_their_tokens() {
         let mut store = Store::open_in_memory().unwrap();
         store.user_insert(&admin("dana"), "test").unwrap();
         let user = store.user_insert(&admin("yossi"), "test").unwrap();
-        store
-            .token_insert(
-                &NewToken {
-                    user_id: user.id,
-                    name: "automation".into(),
-                    token_hash: "h".into(),
-                    prefix: "p".into(),
-                    role: Role::Admin,
-                    expires_at: None,
-                },
-                "test",
-            )
-            .unwrap();
+        automation_token(&mut store, user.id);
         let change = UserChange {
             role: Some(Role::Analyst),
             ..UserChange::default()

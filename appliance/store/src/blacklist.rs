@@ -11,7 +11,10 @@ use serde::Serialize;
 use shofar_dnc::{DncIndex, SharedDnc};
 use shofar_phone::E164;
 
+use std::time::Instant;
+
 use crate::campaigns::CampaignId;
+use crate::imports::TRANSACTION_BUDGET;
 use crate::{Result, Store, StoreError, audit, format_time, parse_time};
 
 /// Where a do-not-call entry came from.
@@ -125,6 +128,83 @@ fn number(value: i64, table: &'static str) -> Result<E164> {
     })
 }
 
+/// Lists `entries` inside the open transaction and marks the contacts with
+/// their numbers (hidden ones of a running import too: they must not arrive
+/// unmarked); with a `deadline`, stops taking entries once it has passed.
+/// Counts into `outcome`; returns the numbers newly listed.
+fn add_entries(
+    conn: &rusqlite::Connection,
+    entries: &mut impl Iterator<Item = NewEntry>,
+    actor: &str,
+    outcome: &mut AddOutcome,
+    deadline: Option<Instant>,
+) -> Result<Vec<E164>> {
+    let at = format_time(crate::now());
+    let mut newly = Vec::new();
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO blacklist (e164, reason, source, added_at, added_by, checked_on, campaign_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut history = conn.prepare_cached(
+        "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
+         VALUES (?1, 'add', ?2, ?3, ?4, ?5)",
+    )?;
+    let mut mark = conn.prepare_cached(
+        "UPDATE contacts SET blacklisted = 1 WHERE e164 = ?1 AND blacklisted = 0",
+    )?;
+    for (count, entry) in entries.enumerate() {
+        let value = entry.e164.as_u64() as i64;
+        let inserted = insert.execute(params![
+            value,
+            entry.reason,
+            entry.source.as_str(),
+            at,
+            actor,
+            entry.checked_on,
+            entry.campaign.map(|c| c.0),
+        ])?;
+        if inserted == 0 {
+            outcome.already_listed += 1;
+        } else {
+            history.execute(params![
+                value,
+                entry.reason,
+                entry.source.as_str(),
+                at,
+                actor
+            ])?;
+            outcome.contacts_marked += mark.execute([value])? as u64;
+            outcome.added += 1;
+            newly.push(entry.e164);
+        }
+        if count % 256 == 255 && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            break;
+        }
+    }
+    Ok(newly)
+}
+
+/// The safe order's first half: listed in memory before the store commits.
+/// The index folds its changes in by itself as they grow; a bulk addition
+/// folds them once at its end (folding after every chunk of a long list would
+/// rebuild the whole index each time).
+fn list_before_commit(dnc: &SharedDnc, newly: &[E164]) {
+    dnc.update(|index| {
+        for &n in newly {
+            index.insert(n);
+        }
+    });
+}
+
+/// The store did not commit them: the index must not hold them either.
+fn unlist_uncommitted(dnc: &SharedDnc, newly: &[E164]) {
+    dnc.update(|index| {
+        for &n in newly {
+            index.remove(n);
+        }
+    });
+}
+
 /// The columns [`entry_from_row`] reads, in its order.
 const ENTRY_SELECT: &str =
     "SELECT e164, reason, source, added_at, added_by, checked_on FROM blacklist";
@@ -233,49 +313,9 @@ impl Store {
         actor: &str,
         audit_details: serde_json::Value,
     ) -> Result<AddOutcome> {
-        let tx = self.conn.transaction()?;
-        let at = format_time(crate::now());
+        let tx = self.tx()?;
         let mut outcome = AddOutcome::default();
-        let mut newly = Vec::new();
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO blacklist (e164, reason, source, added_at, added_by, checked_on, campaign_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut history = tx.prepare_cached(
-                "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
-                 VALUES (?1, 'add', ?2, ?3, ?4, ?5)",
-            )?;
-            let mut mark = tx.prepare_cached(
-                "UPDATE contacts SET blacklisted = 1 WHERE e164 = ?1 AND blacklisted = 0",
-            )?;
-            for entry in entries {
-                let value = entry.e164.as_u64() as i64;
-                let inserted = insert.execute(params![
-                    value,
-                    entry.reason,
-                    entry.source.as_str(),
-                    at,
-                    actor,
-                    entry.checked_on,
-                    entry.campaign.map(|c| c.0),
-                ])?;
-                if inserted == 0 {
-                    outcome.already_listed += 1;
-                    continue;
-                }
-                history.execute(params![
-                    value,
-                    entry.reason,
-                    entry.source.as_str(),
-                    at,
-                    actor
-                ])?;
-                outcome.contacts_marked += mark.execute([value])? as u64;
-                outcome.added += 1;
-                newly.push(entry.e164);
-            }
-        }
+        let newly = add_entries(&tx, &mut entries.into_iter(), actor, &mut outcome, None)?;
         audit::record(
             &tx,
             actor,
@@ -283,24 +323,73 @@ impl Store {
             None,
             &serde_json::json!({ "outcome": outcome, "details": audit_details }),
         )?;
-        dnc.update(|index| {
-            for &n in &newly {
-                index.insert(n);
-            }
-            if newly.len() > 10_000 {
-                index.fold_changes();
-            }
-        });
+        list_before_commit(dnc, &newly);
         if let Err(error) = tx.commit() {
-            // The store does not hold them: the index must not either.
-            dnc.update(|index| {
-                for &n in &newly {
-                    index.remove(n);
-                }
-            });
+            unlist_uncommitted(dnc, &newly);
             return Err(error.into());
         }
+        if newly.len() > 10_000 {
+            dnc.update(DncIndex::fold_changes);
+        }
         Ok(outcome)
+    }
+
+    /// [`Store::blacklist_add`] for a long list (an import): in short
+    /// transactions of about [`TRANSACTION_BUDGET`], so other writers (the
+    /// dialer) never wait long, each waiting out a busy database
+    /// ([`Store::begin_patiently`]). Each chunk is listed in `dnc` before it
+    /// commits, as in `blacklist_add`. `outcome` counts what committed so far:
+    /// after an error those numbers stay listed — listing early is the safe side
+    /// of the do-not-call list (the history records each one), and adding them
+    /// again counts them as already listed. One audit entry at the end (or at
+    /// the failure, marked incomplete) sums it up.
+    pub fn blacklist_add_in_chunks(
+        &mut self,
+        dnc: &SharedDnc,
+        entries: impl IntoIterator<Item = NewEntry>,
+        actor: &str,
+        audit_details: serde_json::Value,
+        outcome: &mut AddOutcome,
+    ) -> Result<()> {
+        let mut entries = entries.into_iter().peekable();
+        let mut listed = 0usize;
+        let written = (|| -> Result<()> {
+            while entries.peek().is_some() {
+                self.begin_patiently()?;
+                let mut chunk = *outcome;
+                let deadline = Instant::now() + TRANSACTION_BUDGET;
+                let newly = match add_entries(
+                    &self.conn,
+                    &mut entries,
+                    actor,
+                    &mut chunk,
+                    Some(deadline),
+                ) {
+                    Ok(newly) => newly,
+                    Err(error) => return self.end(Err(error)),
+                };
+                list_before_commit(dnc, &newly);
+                if let Err(error) = self.end(Ok(())) {
+                    unlist_uncommitted(dnc, &newly);
+                    return Err(error);
+                }
+                listed += newly.len();
+                *outcome = chunk;
+            }
+            Ok(())
+        })();
+        if listed > 10_000 {
+            dnc.update(DncIndex::fold_changes);
+        }
+        let details = serde_json::json!({
+            "outcome": outcome,
+            "details": audit_details,
+            "incomplete": written.as_ref().err().map(ToString::to_string),
+        });
+        let audited = self.patient_transaction(|store| {
+            audit::record(&store.conn, actor, "blacklist.add", None, &details)
+        });
+        written.and(audited)
     }
 
     /// Unlists numbers. The removal is recorded in the history and the audit log
@@ -312,7 +401,7 @@ impl Store {
         reason: &str,
         actor: &str,
     ) -> Result<RemoveOutcome> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let at = format_time(crate::now());
         let mut outcome = RemoveOutcome::default();
         let mut removed = Vec::new();

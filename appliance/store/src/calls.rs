@@ -7,102 +7,16 @@
 //! end is ignored, so a late event or a reconciliation racing the real end cannot
 //! overwrite what happened).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use shofar_phone::E164;
+pub use shofar_vocab::{
+    CallAction, CallKind, CallOutcome, CallStatus, EndedBy, OutcomeFilter, Stored,
+};
 
 use crate::campaigns::CampaignId;
 use crate::{Result, Store, format_time, parse_time};
-
-/// Why a call was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallKind {
-    /// A campaign called one of its contacts.
-    Campaign,
-    /// A voice call that delivers an SMS the line cannot receive.
-    TtsFallback,
-    /// An operator's test call (`shofar call`): it counts toward no contact.
-    Test,
-}
-
-impl CallKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallKind::Campaign => "campaign",
-            CallKind::TtsFallback => "tts_fallback",
-            CallKind::Test => "test",
-        }
-    }
-}
-
-/// How a call ended, as reports count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallOutcome {
-    /// A person answered (whatever they did next).
-    Answered,
-    /// An answering machine answered.
-    Voicemail,
-    /// The callee's line was busy (SIP 486, cause 17).
-    Busy,
-    /// It rang and nobody answered, or the callee was unavailable (480, cause 19).
-    NoAnswer,
-    /// The network had no room (SIP 503, cause 34).
-    Congestion,
-    /// The callee or their network refused the call (SIP 603, cause 21).
-    Rejected,
-    /// Anything else: a wrong number, an unreachable trunk, a lost call.
-    Failed,
-    /// Never dialed: the number was on the do-not-call list at the last check.
-    Blacklisted,
-}
-
-impl CallOutcome {
-    pub const ALL: [CallOutcome; 8] = [
-        CallOutcome::Answered,
-        CallOutcome::Voicemail,
-        CallOutcome::Busy,
-        CallOutcome::NoAnswer,
-        CallOutcome::Congestion,
-        CallOutcome::Rejected,
-        CallOutcome::Failed,
-        CallOutcome::Blacklisted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallOutcome::Answered => "answered",
-            CallOutcome::Voicemail => "voicemail",
-            CallOutcome::Busy => "busy",
-            CallOutcome::NoAnswer => "no_answer",
-            CallOutcome::Congestion => "congestion",
-            CallOutcome::Rejected => "rejected",
-            CallOutcome::Failed => "failed",
-            CallOutcome::Blacklisted => "blacklisted",
-        }
-    }
-}
-
-impl fmt::Display for CallOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CallOutcome {
-    type Err = String;
-    fn from_str(text: &str) -> Result<CallOutcome, String> {
-        CallOutcome::ALL
-            .into_iter()
-            .find(|o| o.as_str() == text)
-            .ok_or_else(|| format!("unknown call outcome {text:?}"))
-    }
-}
 
 /// A call about to be placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,8 +41,8 @@ pub struct CallEnd {
     pub hangup_cause: Option<String>,
     pub dial_status: Option<String>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// Who ended it: `callee`, `flow`, `network`, `supervisor` or `reconcile`.
-    pub ended_by: Option<String>,
+    /// Who ended it.
+    pub ended_by: Option<EndedBy>,
     pub detail: Option<String>,
 }
 
@@ -137,14 +51,17 @@ pub struct CallEnd {
 pub struct CallProgress {
     /// Keys pressed, in order.
     pub dtmf: String,
-    /// Actions the IVR ran, in order (`blacklist`, `donate`, `send_sms:pending`, …).
-    pub actions: Vec<String>,
+    /// Actions the IVR ran, in order.
+    pub actions: Vec<CallAction>,
     pub converted: bool,
     pub opted_out: bool,
     pub amd_result: Option<String>,
 }
 
-/// A call record as stored.
+/// A call record as stored. `status` and `kind` are constrained by the schema;
+/// `outcome` and `ended_by` are not, so a name this version does not know (a
+/// later version's) reads as [`Stored::Unknown`], and an unknown action as
+/// [`CallAction::Other`]: such a row is still listed, reported and counted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
     pub call_id: String,
@@ -152,9 +69,9 @@ pub struct CallRecord {
     pub contact_id: Option<i64>,
     pub number: E164,
     pub attempt: u32,
-    pub kind: String,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub kind: CallKind,
+    pub status: CallStatus,
+    pub outcome: Option<Stored<CallOutcome>>,
     pub hangup_code: Option<i64>,
     pub hangup_cause: Option<String>,
     pub dial_status: Option<String>,
@@ -166,17 +83,27 @@ pub struct CallRecord {
     pub ring_ms: Option<i64>,
     pub talk_ms: Option<i64>,
     pub dtmf: String,
-    pub actions: Vec<String>,
+    pub actions: Vec<CallAction>,
     pub converted: bool,
     pub opted_out: bool,
-    pub ended_by: Option<String>,
+    pub ended_by: Option<Stored<EndedBy>>,
     pub detail: Option<String>,
     pub dnc_version: Option<u64>,
 }
 
 impl CallRecord {
     pub fn is_open(&self) -> bool {
-        self.status != "ended"
+        self.status.is_open()
+    }
+
+    /// The outcome, when it is one this version knows.
+    pub fn known_outcome(&self) -> Option<CallOutcome> {
+        self.outcome.as_ref().and_then(Stored::known)
+    }
+
+    /// Whether the IVR did `action` during the call.
+    pub fn did(&self, action: &CallAction) -> bool {
+        self.actions.contains(action)
     }
 }
 
@@ -189,6 +116,39 @@ fn time_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<
         .get::<_, Option<String>>(index)?
         .as_deref()
         .and_then(parse_time))
+}
+
+/// A column the schema constrains to a word's names (`status`, `kind`): any
+/// other text is a damaged database, named as such.
+fn word_column<W: shofar_vocab::Word>(
+    row: &Row<'_>,
+    index: usize,
+    column: &str,
+) -> rusqlite::Result<W> {
+    let text: String = row.get(index)?;
+    W::from_name(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("call_records.{column}: {text:?} is not a {}", W::WHAT).into(),
+        )
+    })
+}
+
+/// A column the schema leaves open (`outcome`, `ended_by`): unknown names are kept.
+fn stored_column<W: shofar_vocab::Word>(
+    row: &Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<Stored<W>>> {
+    Ok(row
+        .get::<_, Option<String>>(index)?
+        .map(|text| Stored::parse(&text)))
+}
+
+/// The actions column: a JSON list of names (an unreadable one reads as none,
+/// as before).
+fn actions_column(text: &str) -> Vec<CallAction> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 fn record_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
@@ -211,9 +171,9 @@ fn record_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<CallRecord> 
             )
         })?,
         attempt: row.get(at + 4)?,
-        kind: row.get(at + 5)?,
-        status: row.get(at + 6)?,
-        outcome: row.get(at + 7)?,
+        kind: word_column(row, at + 5, "kind")?,
+        status: word_column(row, at + 6, "status")?,
+        outcome: stored_column(row, at + 7)?,
         hangup_code: row.get(at + 8)?,
         hangup_cause: row.get(at + 9)?,
         dial_status: row.get(at + 10)?,
@@ -225,13 +185,25 @@ fn record_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<CallRecord> 
         ring_ms: row.get(at + 16)?,
         talk_ms: row.get(at + 17)?,
         dtmf: row.get(at + 18)?,
-        actions: serde_json::from_str(&actions).unwrap_or_default(),
+        actions: actions_column(&actions),
         converted: row.get(at + 20)?,
         opted_out: row.get(at + 21)?,
-        ended_by: row.get(at + 22)?,
+        ended_by: stored_column(row, at + 22)?,
         detail: row.get(at + 23)?,
         dnc_version: row.get::<_, Option<i64>>(at + 24)?.map(|v| v as u64),
     })
+}
+
+/// The condition for a record not ended yet, as a literal (the partial index
+/// `call_records_open` is declared with it, and SQLite uses the index only for
+/// the same literal condition).
+fn open_sql() -> String {
+    format!("status != '{}'", CallStatus::Ended)
+}
+
+/// The condition for an ended record.
+fn ended_sql() -> String {
+    format!("status = '{}'", CallStatus::Ended)
 }
 
 /// Which call records to list, newest first.
@@ -249,7 +221,7 @@ impl Store {
         self.conn.execute(
             "INSERT INTO call_records (call_id, campaign_id, contact_id, e164, attempt, kind,
                                        status, started_at, dnc_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'dialing', ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, ?7, ?8)",
             params![
                 call.call_id,
                 call.campaign.map(|c| c.0),
@@ -259,6 +231,7 @@ impl Store {
                 call.kind.as_str(),
                 format_time(call.started_at),
                 call.dnc_version.map(|v| v as i64),
+                CallStatus::Dialing.as_str(),
             ],
         )?;
         Ok(())
@@ -272,8 +245,7 @@ impl Store {
             "INSERT INTO call_records (call_id, campaign_id, contact_id, e164, attempt, kind,
                                        status, outcome, started_at, ended_at, duration_ms,
                                        ended_by, detail, dnc_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ended', 'blacklisted', ?7, ?7, 0,
-                     'supervisor', ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?10, ?11, ?7, ?7, 0, ?12, ?8, ?9)",
             params![
                 call.call_id,
                 call.campaign.map(|c| c.0),
@@ -284,6 +256,9 @@ impl Store {
                 at,
                 detail,
                 call.dnc_version.map(|v| v as i64),
+                CallStatus::Ended.as_str(),
+                CallOutcome::Blacklisted.as_str(),
+                EndedBy::Supervisor.as_str(),
             ],
         )?;
         Ok(())
@@ -292,9 +267,14 @@ impl Store {
     /// Records that the callee answered. Ignored for a call already ended.
     pub fn call_answered(&mut self, call_id: &str, at: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
-            "UPDATE call_records SET status = 'answered', answered_at = ?2
-             WHERE call_id = ?1 AND status != 'ended'",
-            params![call_id, format_time(at)],
+            "UPDATE call_records SET status = ?3, answered_at = ?2
+             WHERE call_id = ?1 AND status != ?4",
+            params![
+                call_id,
+                format_time(at),
+                CallStatus::Answered.as_str(),
+                CallStatus::Ended.as_str()
+            ],
         )?;
         Ok(())
     }
@@ -303,11 +283,18 @@ impl Store {
     /// already ended.
     pub fn call_progress(&mut self, call_id: &str, progress: &CallProgress) -> Result<()> {
         // A list of strings always serializes.
-        let actions = serde_json::Value::from(progress.actions.clone()).to_string();
+        let actions = serde_json::Value::from(
+            progress
+                .actions
+                .iter()
+                .map(CallAction::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
         self.conn.execute(
             "UPDATE call_records SET dtmf = ?2, actions = ?3, converted = ?4, opted_out = ?5,
                                      amd_result = ?6
-             WHERE call_id = ?1 AND status != 'ended'",
+             WHERE call_id = ?1 AND status != ?7",
             params![
                 call_id,
                 progress.dtmf,
@@ -315,6 +302,7 @@ impl Store {
                 progress.converted,
                 progress.opted_out,
                 progress.amd_result,
+                CallStatus::Ended.as_str(),
             ],
         )?;
         Ok(())
@@ -340,10 +328,10 @@ impl Store {
             None => (duration_ms, None),
         };
         self.conn.execute(
-            "UPDATE call_records SET status = 'ended', outcome = ?2, hangup_code = ?3,
+            "UPDATE call_records SET status = ?12, outcome = ?2, hangup_code = ?3,
                     hangup_cause = ?4, dial_status = ?5, ended_at = ?6, duration_ms = ?7,
                     ring_ms = ?8, talk_ms = ?9, ended_by = ?10, detail = ?11
-             WHERE call_id = ?1 AND status != 'ended'",
+             WHERE call_id = ?1 AND status != ?12",
             params![
                 call_id,
                 end.outcome.map(CallOutcome::as_str),
@@ -354,8 +342,9 @@ impl Store {
                 duration_ms,
                 ring_ms,
                 talk_ms,
-                end.ended_by,
+                end.ended_by.map(EndedBy::as_str),
                 end.detail,
+                CallStatus::Ended.as_str(),
             ],
         )?;
         self.call_record(call_id)
@@ -387,27 +376,34 @@ impl Store {
             .optional()?)
     }
 
-    /// A campaign's calls by outcome (`"in_call"` for those not ended yet); the
-    /// counts always add up to its records.
+    /// A campaign's calls by outcome (`in_call` for those not ended yet, `unknown`
+    /// for ended ones without an outcome, an unknown name as it is); the counts
+    /// always add up to its records.
     pub fn call_outcome_counts(
         &self,
         campaign: CampaignId,
     ) -> Result<std::collections::BTreeMap<String, u64>> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT CASE WHEN status != 'ended' THEN 'in_call' ELSE ifnull(outcome, 'unknown') END,
-                    count(*)
+            "SELECT CASE WHEN status != ?2 THEN ?3 ELSE ifnull(outcome, ?4) END, count(*)
                FROM call_records WHERE campaign_id = ?1 GROUP BY 1",
         )?;
-        let rows = statement.query_map([campaign.0], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-        })?;
+        let rows = statement.query_map(
+            params![
+                campaign.0,
+                CallStatus::Ended.as_str(),
+                OutcomeFilter::InCall.as_str(),
+                shofar_vocab::NO_OUTCOME
+            ],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64)),
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Calls not yet ended, oldest first: what reconciliation looks at.
     pub fn open_calls(&self) -> Result<Vec<CallRecord>> {
         let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM call_records WHERE status != 'ended' ORDER BY id"
+            "SELECT {COLUMNS} FROM call_records WHERE {OPEN} ORDER BY id",
+            OPEN = open_sql()
         ))?;
         let rows = statement.query_map([], record_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -442,8 +438,8 @@ impl Store {
 pub struct CallQuery {
     /// Only these campaigns' calls; empty: every campaign's (and test calls).
     pub campaigns: Vec<CampaignId>,
-    /// `answered`, `busy`, …, or `in_call` for calls not yet ended.
-    pub outcome: Option<String>,
+    /// An outcome, or calls not yet ended.
+    pub outcome: Option<OutcomeFilter>,
     /// Calls started at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Calls started before this instant.
@@ -462,12 +458,12 @@ impl CallQuery {
             clauses.push(format!("campaign_id IN ({marks})"));
             values.extend(self.campaigns.iter().map(|c| Value::Integer(c.0)));
         }
-        match self.outcome.as_deref() {
+        match self.outcome {
             None => {}
-            Some("in_call") => clauses.push("status != 'ended'".to_owned()),
-            Some(outcome) => {
-                clauses.push("status = 'ended' AND outcome = ?".to_owned());
-                values.push(Value::Text(outcome.to_owned()));
+            Some(OutcomeFilter::InCall) => clauses.push(open_sql()),
+            Some(OutcomeFilter::Ended(outcome)) => {
+                clauses.push(format!("{} AND outcome = ?", ended_sql()));
+                values.push(Value::Text(outcome.as_str().to_owned()));
             }
         }
         if let Some(from) = self.from {
@@ -557,8 +553,9 @@ impl Store {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndedAggregate {
     pub campaign: Option<CampaignId>,
-    /// By outcome; an ended record without one counts as `unknown`.
-    pub by_outcome: std::collections::BTreeMap<String, u64>,
+    /// By outcome; an ended record without one counts as `unknown`
+    /// ([`shofar_vocab::NO_OUTCOME`]), an unknown name under its own.
+    pub by_outcome: std::collections::BTreeMap<Stored<CallOutcome>, u64>,
     pub converted: u64,
     pub opted_out: u64,
     pub talk_ms: i64,
@@ -603,12 +600,13 @@ impl Store {
         let mut aggregates: std::collections::BTreeMap<Option<i64>, EndedAggregate> =
             std::collections::BTreeMap::new();
         {
-            let mut statement = tx.prepare(
-                "SELECT campaign_id, ifnull(outcome, 'unknown'), count(*), sum(converted),
+            let mut statement = tx.prepare(&format!(
+                "SELECT campaign_id, ifnull(outcome, ?2), count(*), sum(converted),
                         sum(opted_out), ifnull(sum(talk_ms), 0), min(started_at), max(started_at)
-                 FROM call_records WHERE status = 'ended' AND id <= ?1 GROUP BY 1, 2",
-            )?;
-            let mut rows = statement.query([max_id])?;
+                 FROM call_records WHERE {ENDED} AND id <= ?1 GROUP BY 1, 2",
+                ENDED = ended_sql()
+            ))?;
+            let mut rows = statement.query(params![max_id, shofar_vocab::NO_OUTCOME])?;
             while let Some(row) = rows.next()? {
                 let campaign: Option<i64> = row.get(0)?;
                 let entry = aggregates
@@ -620,7 +618,7 @@ impl Store {
                 let outcome: String = row.get(1)?;
                 entry
                     .by_outcome
-                    .insert(outcome, row.get::<_, i64>(2)? as u64);
+                    .insert(Stored::parse(&outcome), row.get::<_, i64>(2)? as u64);
                 entry.converted += row.get::<_, i64>(3)? as u64;
                 entry.opted_out += row.get::<_, i64>(4)? as u64;
                 entry.talk_ms += row.get::<_, i64>(5)?;
@@ -639,7 +637,8 @@ impl Store {
         }
         let open = {
             let mut statement = tx.prepare(&format!(
-                "SELECT id, {COLUMNS} FROM call_records WHERE status != 'ended' AND id <= ?1"
+                "SELECT id, {COLUMNS} FROM call_records WHERE {OPEN} AND id <= ?1",
+                OPEN = open_sql()
             ))?;
             let rows = statement.query_map([max_id], |row| {
                 Ok((row.get(0)?, record_from_row_at(row, 1)?))
@@ -725,7 +724,7 @@ mod tests {
             .unwrap();
         let progress = CallProgress {
             dtmf: "19".into(),
-            actions: vec!["donate".into(), "blacklist".into()],
+            actions: vec![CallAction::donate(None), CallAction::Blacklist],
             converted: true,
             opted_out: true,
             amd_result: Some("HUMAN".into()),
@@ -737,17 +736,20 @@ mod tests {
             hangup_cause: Some("normal clearing".into()),
             dial_status: Some("ANSWER".into()),
             ended_at: Some(t0 + chrono::Duration::seconds(30)),
-            ended_by: Some("flow".into()),
+            ended_by: Some(EndedBy::Flow),
             detail: None,
         };
         let record = store.call_finished("c1", &end).unwrap().unwrap();
-        assert_eq!(record.status, "ended");
-        assert_eq!(record.outcome.as_deref(), Some("answered"));
+        assert_eq!(record.status, CallStatus::Ended);
+        assert_eq!(record.outcome, Some(CallOutcome::Answered.into()));
         assert_eq!(
             (record.duration_ms, record.ring_ms, record.talk_ms),
             (Some(30_000), Some(4_000), Some(26_000))
         );
-        assert_eq!(record.actions, ["donate", "blacklist"]);
+        assert_eq!(
+            record.actions,
+            [CallAction::donate(None), CallAction::Blacklist]
+        );
         assert!(record.converted && record.opted_out);
         assert_eq!(record.dnc_version, Some(3));
         assert!(store.open_calls().unwrap().is_empty());
@@ -755,7 +757,7 @@ mod tests {
         // The first end wins: a late second end changes nothing.
         let late = CallEnd {
             outcome: Some(CallOutcome::Failed),
-            ended_by: Some("reconcile".into()),
+            ended_by: Some(EndedBy::Reconcile),
             ..CallEnd::default()
         };
         assert_eq!(store.call_finished("c1", &late).unwrap(), None);
@@ -792,7 +794,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(records.len(), 1);
-        assert_eq!(records[0].status, "ended");
+        assert_eq!(records[0].status, CallStatus::Ended);
         assert!(store.open_calls().unwrap().is_empty());
     }
 
@@ -801,6 +803,142 @@ mod tests {
         for outcome in CallOutcome::ALL {
             assert_eq!(outcome.as_str().parse::<CallOutcome>(), Ok(outcome));
         }
+    }
+
+    /// Rows as the previous version wrote them, with every name it wrote, read
+    /// back as the same words; names this version does not know are kept, and
+    /// listing, counting and the live snapshot still read every row.
+    #[test]
+    fn rows_written_with_strings_read_back_as_the_same_words() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO campaigns (id, name, created_at, updated_at)
+                 VALUES (7, 'Old', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO call_records (call_id, campaign_id, e164, attempt, kind, status,
+                                           outcome, started_at, actions, ended_by)
+                 VALUES
+                 ('s-1', 7, 972525551234, 1, 'campaign', 'dialing', NULL,
+                  '2026-01-01T10:00:00.000Z', '[]', NULL),
+                 ('s-2', 7, 972525551234, 1, 'tts_fallback', 'ringing', NULL,
+                  '2026-01-01T10:00:01.000Z', '[]', NULL),
+                 ('s-3', NULL, 972525551234, 1, 'test', 'answered', NULL,
+                  '2026-01-01T10:00:02.000Z', '[\"voicemail_drop\"]', NULL),
+                 ('o-1', 7, 972525551234, 1, 'campaign', 'ended', 'answered',
+                  '2026-01-01T10:01:00.000Z',
+                  '[\"blacklist\",\"donate\",\"donate:180\",\"send_sms:pending\"]', 'callee'),
+                 ('o-2', 7, 972525551234, 1, 'campaign', 'ended', 'voicemail',
+                  '2026-01-01T10:02:00.000Z',
+                  '[\"transfer:03-6123456\",\"transfer_connected\",\"transfer_failed\"]', 'flow'),
+                 ('o-3', 7, 972525551234, 1, 'campaign', 'ended', 'busy',
+                  '2026-01-01T10:03:00.000Z', '[\"max_call_length\"]', 'network'),
+                 ('o-4', 7, 972525551234, 1, 'campaign', 'ended', 'no_answer',
+                  '2026-01-01T10:04:00.000Z', '[]', 'supervisor'),
+                 ('o-5', 7, 972525551234, 1, 'campaign', 'ended', 'congestion',
+                  '2026-01-01T10:05:00.000Z', '[]', 'reconcile'),
+                 ('o-6', 7, 972525551234, 1, 'campaign', 'ended', 'rejected',
+                  '2026-01-01T10:06:00.000Z', '[]', NULL),
+                 ('o-7', 7, 972525551234, 1, 'campaign', 'ended', 'failed',
+                  '2026-01-01T10:07:00.000Z', '[]', NULL),
+                 ('o-8', 7, 972525551234, 1, 'campaign', 'ended', 'blacklisted',
+                  '2026-01-01T10:08:00.000Z', '[]', 'supervisor'),
+                 ('n-1', 7, 972525551234, 1, 'campaign', 'ended', 'fax_tone',
+                  '2026-01-01T10:09:00.000Z', '[\"send_sms:sent\"]', 'operator'),
+                 ('n-2', 7, 972525551234, 1, 'campaign', 'ended', NULL,
+                  '2026-01-01T10:10:00.000Z', '[]', NULL);",
+            )
+            .unwrap();
+        let read = |id: &str| store.call_record(id).unwrap().unwrap();
+
+        let statuses = ["s-1", "s-2", "s-3", "o-1"].map(|id| read(id).status);
+        assert_eq!(statuses, CallStatus::ALL);
+        let kinds = ["s-1", "s-2", "s-3"].map(|id| read(id).kind);
+        assert_eq!(kinds, CallKind::ALL);
+        let outcomes = ["o-1", "o-2", "o-3", "o-4", "o-5", "o-6", "o-7", "o-8"]
+            .map(|id| read(id).known_outcome().unwrap());
+        assert_eq!(outcomes, CallOutcome::ALL);
+        let ended_by = ["o-1", "o-2", "o-3", "o-4", "o-5"]
+            .map(|id| read(id).ended_by.and_then(|by| by.known()).unwrap());
+        assert_eq!(ended_by, EndedBy::ALL);
+        assert_eq!(
+            read("o-1").actions,
+            [
+                CallAction::Blacklist,
+                CallAction::donate(None),
+                CallAction::donate(Some("180")),
+                CallAction::SendSmsPending,
+            ]
+        );
+        assert_eq!(
+            read("o-2").actions,
+            [
+                CallAction::transfer("03-6123456"),
+                CallAction::TransferConnected,
+                CallAction::TransferFailed,
+            ]
+        );
+        assert!(read("o-2").did(&CallAction::TransferConnected));
+        assert_eq!(read("o-3").actions, [CallAction::MaxCallLength]);
+        assert_eq!(read("s-3").actions, [CallAction::VoicemailDrop]);
+
+        // Names a later version might write: kept as they are, not an error.
+        let newer = read("n-1");
+        assert_eq!(newer.outcome, Some(Stored::Unknown("fax_tone".to_owned())));
+        assert_eq!(newer.known_outcome(), None);
+        assert_eq!(newer.ended_by, Some(Stored::Unknown("operator".to_owned())));
+        assert_eq!(
+            newer.actions,
+            [CallAction::Other("send_sms:sent".to_owned())]
+        );
+        assert_eq!(read("n-2").outcome, None);
+
+        // Every reader still reads every row.
+        let all = store.call_records(&CallFilter::default()).unwrap();
+        assert_eq!(all.len(), 13);
+        let (page, total) = store
+            .call_page(&CallQuery::default(), CallOrder::OldestFirst, 0, 100)
+            .unwrap();
+        assert_eq!((page.len(), total), (13, 13));
+        let counts = store.call_outcome_counts(CampaignId(7)).unwrap();
+        assert_eq!(
+            (counts["in_call"], counts["fax_tone"], counts["unknown"]),
+            (2, 1, 1)
+        );
+        let snapshot = store.calls_snapshot().unwrap();
+        assert_eq!(snapshot.open.len(), 3);
+        let by_outcome = &snapshot.ended[0].by_outcome;
+        assert_eq!(by_outcome[&Stored::parse("fax_tone")], 1);
+        assert_eq!(by_outcome[&Stored::parse("unknown")], 1);
+        assert_eq!(by_outcome[&CallOutcome::Busy.into()], 1);
+        // And the filters select the same rows the counts count.
+        for filter in OutcomeFilter::ALL {
+            let query = CallQuery {
+                outcome: Some(filter),
+                ..CallQuery::default()
+            };
+            let (_, total) = store
+                .call_page(&query, CallOrder::NewestFirst, 0, 100)
+                .unwrap();
+            let expected = match filter {
+                OutcomeFilter::InCall => 3,
+                OutcomeFilter::Ended(_) => 1,
+            };
+            assert_eq!(total, expected, "{filter}");
+        }
+    }
+
+    /// A status outside the schema's CHECK cannot be written; were it there, the
+    /// read would say which column of which table is damaged.
+    #[test]
+    fn a_status_the_schema_forbids_is_refused() {
+        let store = Store::open_in_memory().unwrap();
+        let refused = store.conn.execute(
+            "INSERT INTO call_records (call_id, e164, attempt, status, started_at)
+             VALUES ('x', 972525551234, 1, 'paused', '2026-01-01T10:00:00.000Z')",
+            [],
+        );
+        assert!(refused.is_err());
     }
 
     /// Schema v3 rebuilt call_records: a v2 database's records survive it, and
@@ -830,15 +968,15 @@ mod tests {
         assert_eq!(record.campaign_id, Some(CampaignId(7)));
         assert_eq!(record.number, number());
         assert_eq!(
-            (record.attempt, record.outcome.as_deref()),
-            (2, Some("busy"))
+            (record.attempt, record.known_outcome()),
+            (2, Some(CallOutcome::Busy))
         );
         assert_eq!(
             (record.duration_ms, record.dnc_version),
             (Some(3000), Some(5))
         );
         assert_eq!(
-            (record.ring_ms, record.ended_by.as_deref(), record.converted),
+            (record.ring_ms, record.ended_by, record.converted),
             (None, None, false)
         );
         // And the table now takes a call without a campaign.

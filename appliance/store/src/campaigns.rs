@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use shofar_campaign::{Event, Kind, Purpose, Settings, Status, transition};
 
+use crate::imports::{VISIBLE_CONTACT, visible_count};
 use crate::{Result, Store, StoreError, audit, format_time};
 
 /// Row id of a campaign.
@@ -27,12 +28,36 @@ pub struct CampaignSummary {
     pub created_at: String,
 }
 
+/// The visible campaign named `name` (one an import is still creating is not).
 pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<CampaignId>> {
     Ok(conn
-        .query_row("SELECT id FROM campaigns WHERE name = ?1", [name], |row| {
-            row.get(0).map(CampaignId)
-        })
+        .query_row(
+            "SELECT id FROM campaigns WHERE name = ?1 AND staged_import IS NULL",
+            [name],
+            |row| row.get(0).map(CampaignId),
+        )
         .optional()?)
+}
+
+/// Refuses `name` for a new or renamed campaign when another campaign has it,
+/// visible or still being created by an import.
+fn check_name_free(conn: &Connection, name: &str, except: Option<CampaignId>) -> Result<()> {
+    let taken: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT id, staged_import FROM campaigns WHERE name = ?1",
+            [name],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    match taken {
+        Some((id, _)) if Some(CampaignId(id)) == except => Ok(()),
+        Some((_, Some(job))) => Err(StoreError::ImportRunning {
+            campaign: name.to_owned(),
+            job,
+        }),
+        Some(_) => Err(StoreError::CampaignExists(name.to_owned())),
+        None => Ok(()),
+    }
 }
 
 /// Inserts a draft campaign and audits it, inside the caller's transaction.
@@ -56,10 +81,8 @@ pub(crate) fn insert(conn: &Connection, name: &str, actor: &str) -> Result<Campa
 impl Store {
     /// Creates a draft voice campaign named `name`.
     pub fn create_campaign(&mut self, name: &str, actor: &str) -> Result<CampaignId> {
-        let tx = self.conn.transaction()?;
-        if find(&tx, name)?.is_some() {
-            return Err(StoreError::CampaignExists(name.to_owned()));
-        }
+        let tx = self.tx()?;
+        check_name_free(&tx, name, None)?;
         let id = insert(&tx, name, actor)?;
         tx.commit()?;
         Ok(id)
@@ -77,12 +100,14 @@ impl Store {
     }
 
     pub fn list_campaigns(&self) -> Result<Vec<CampaignSummary>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare(&format!(
             "SELECT c.id, c.name, c.kind, c.status, c.purpose, c.created_at,
-                    (SELECT count(*) FROM contacts WHERE campaign_id = c.id),
-                    (SELECT count(*) FROM contacts WHERE campaign_id = c.id AND blacklisted = 1)
-             FROM campaigns c ORDER BY c.id",
-        )?;
+                    {},
+                    (SELECT count(*) FROM contacts
+                      WHERE campaign_id = c.id AND blacklisted = 1 AND {VISIBLE_CONTACT})
+             FROM campaigns c WHERE c.staged_import IS NULL ORDER BY c.id",
+            visible_count("c.id")
+        ))?;
         let rows = statement.query_map([], |row| {
             Ok(CampaignSummary {
                 id: CampaignId(row.get(0)?),
@@ -145,6 +170,9 @@ impl Campaign {
     }
 }
 
+/// SQL: the campaign is not one an import is still creating.
+const VISIBLE: &str = "staged_import IS NULL";
+
 const CAMPAIGN_COLUMNS: &str = "id, name, kind, purpose, status, settings, consent_override_reason, \
                                 created_at, updated_at, created_by";
 
@@ -180,10 +208,8 @@ fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Campaign>> {
 impl Store {
     /// Creates a draft campaign from validated settings.
     pub fn insert_campaign(&mut self, new: &NewCampaign, actor: &str) -> Result<CampaignId> {
-        let tx = self.conn.transaction()?;
-        if find(&tx, &new.name)?.is_some() {
-            return Err(StoreError::CampaignExists(new.name.clone()));
-        }
+        let tx = self.tx()?;
+        check_name_free(&tx, &new.name, None)?;
         let at = format_time(crate::now());
         let settings = new.settings.to_json();
         tx.execute(
@@ -230,7 +256,7 @@ impl Store {
     pub fn campaign(&self, id: CampaignId) -> Result<Campaign> {
         self.conn
             .query_row(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1 AND {VISIBLE}"),
                 [id.0],
                 campaign_from_row,
             )
@@ -243,9 +269,11 @@ impl Store {
         if let Ok(id) = key.parse::<i64>() {
             let exists: Option<i64> = self
                 .conn
-                .query_row("SELECT id FROM campaigns WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+                .query_row(
+                    "SELECT id FROM campaigns WHERE id = ?1 AND staged_import IS NULL",
+                    [id],
+                    |row| row.get(0),
+                )
                 .optional()?;
             if let Some(id) = exists {
                 return Ok(CampaignId(id));
@@ -258,7 +286,7 @@ impl Store {
     pub fn running_campaigns(&self) -> Result<Vec<Campaign>> {
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT {CAMPAIGN_COLUMNS} FROM campaigns
-             WHERE status = 'scheduled' OR status = 'active' ORDER BY id"
+             WHERE (status = 'scheduled' OR status = 'active') AND {VISIBLE} ORDER BY id"
         ))?;
         let rows = statement.query_map([], campaign_from_row)?;
         rows.map(|row| row?).collect()
@@ -275,10 +303,10 @@ impl Store {
         actor: &str,
         reason: Option<&str>,
     ) -> Result<(Status, Status)> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let campaign = tx
             .query_row(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1 AND {VISIBLE}"),
                 [id.0],
                 campaign_from_row,
             )
@@ -319,10 +347,10 @@ impl Store {
         new: &NewCampaign,
         actor: &str,
     ) -> Result<Campaign> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let before = tx
             .query_row(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1"),
+                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?1 AND {VISIBLE}"),
                 [id.0],
                 campaign_from_row,
             )
@@ -334,11 +362,7 @@ impl Store {
                 id.0, before.status
             )));
         }
-        if let Some(other) = find(&tx, &new.name)?
-            && other != id
-        {
-            return Err(StoreError::CampaignExists(new.name.clone()));
-        }
+        check_name_free(&tx, &new.name, Some(id))?;
         let settings = new.settings.to_json();
         tx.execute(
             "UPDATE campaigns SET name = ?2, kind = ?3, purpose = ?4, settings = ?5,
@@ -382,10 +406,10 @@ impl Store {
     /// Deletes a draft campaign with its contacts. A campaign that has placed a call
     /// is kept for its records: cancel it instead.
     pub fn delete_campaign(&mut self, id: CampaignId, actor: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let (name, status): (String, String) = tx
             .query_row(
-                "SELECT name, status FROM campaigns WHERE id = ?1",
+                "SELECT name, status FROM campaigns WHERE id = ?1 AND staged_import IS NULL",
                 [id.0],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )

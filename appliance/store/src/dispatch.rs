@@ -3,7 +3,9 @@
 //!
 //! The order is the `contacts_dispatch` index: per campaign and zone, best score
 //! first, then import order. Queries walk it with `LIMIT`, so a campaign of a million
-//! contacts is never read whole.
+//! contacts is never read whole. It holds no row an import has not made visible
+//! (`staged_import IS NULL`, see [`crate::imports`]), so an import running into a
+//! campaign never slows its dispatch.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -12,6 +14,7 @@ use shofar_campaign::NextStep;
 use shofar_phone::E164;
 
 use crate::campaigns::CampaignId;
+use crate::imports::VISIBLE_CONTACT;
 use crate::{Result, Store, StoreError, format_time};
 
 /// A contact that may be dialed now.
@@ -72,22 +75,55 @@ pub struct ContactCounts {
     pub without_consent: u64,
 }
 
+/// A page of the dispatch order. The inner query walks the index only (every
+/// column it reads is in it); the table is read for the rows returned.
+const CANDIDATES: &str =
+    "SELECT c.id, c.e164, c.attempts, d.score, ifnull(d.best_hours, 0) & ?6 != 0
+       FROM (SELECT id, score, best_hours FROM contacts INDEXED BY contacts_dispatch
+              WHERE campaign_id = ?1 AND ifnull(time_zone, '') = ?2
+                AND status = 'pending' AND blacklisted = 0 AND staged_import IS NULL
+                AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
+                AND attempts < ?4
+                AND (?5 = 0 OR consent = 'given')
+              ORDER BY score DESC, id LIMIT ?8) AS d
+       JOIN contacts c ON c.id = d.id
+      WHERE ?6 = 0 OR ifnull(d.best_hours, 0) & ?6 != 0
+      ORDER BY d.score DESC, d.id
+      LIMIT ?7";
+
+/// The zones of a campaign's dialable contacts, one index seek each.
+const ZONES: &str = "WITH RECURSIVE zones(zone) AS (
+                 SELECT min(ifnull(time_zone, '')) FROM contacts
+                  WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
+                    AND staged_import IS NULL
+                 UNION ALL
+                 SELECT (SELECT min(ifnull(time_zone, '')) FROM contacts
+                          WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
+                            AND staged_import IS NULL
+                            AND ifnull(time_zone, '') > zones.zone)
+                   FROM zones WHERE zones.zone IS NOT NULL
+             )
+             SELECT zone FROM zones WHERE zone IS NOT NULL";
+
+/// Whether a campaign has anyone left to call (see [`Store::has_work_left`]).
+const HAS_WORK_LEFT: &str = "SELECT EXISTS (SELECT 1 FROM contacts INDEXED BY contacts_dispatch
+                                 WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
+                                   AND staged_import IS NULL
+                                   AND attempts < ?2 AND (?3 = 0 OR consent = 'given'))
+                     OR EXISTS (SELECT 1 FROM contacts
+                                 WHERE campaign_id = ?1 AND status = 'in_progress')
+                     OR EXISTS (SELECT 1 FROM contacts
+                                 WHERE staged_import IN (SELECT id FROM import_jobs
+                                                          WHERE campaign_id = ?1
+                                                            AND status = 'completed')
+                                   AND status = 'pending' AND blacklisted = 0
+                                   AND attempts < ?2 AND (?3 = 0 OR consent = 'given'))";
+
 impl Store {
     /// The zones a campaign's dialable contacts are in (`None`: the campaign's own).
     /// Each step is one index seek, however many contacts there are.
     pub fn dispatch_zones(&self, campaign: CampaignId) -> Result<Vec<Option<String>>> {
-        let mut statement = self.conn.prepare_cached(
-            "WITH RECURSIVE zones(zone) AS (
-                 SELECT min(ifnull(time_zone, '')) FROM contacts
-                  WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
-                 UNION ALL
-                 SELECT (SELECT min(ifnull(time_zone, '')) FROM contacts
-                          WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
-                            AND ifnull(time_zone, '') > zones.zone)
-                   FROM zones WHERE zones.zone IS NOT NULL
-             )
-             SELECT zone FROM zones WHERE zone IS NOT NULL",
-        )?;
+        let mut statement = self.conn.prepare_cached(ZONES)?;
         let zones = statement.query_map([campaign.0], |row| row.get::<_, String>(0))?;
         zones
             .map(|zone| Ok(zone.map(|zone| Some(zone).filter(|z| !z.is_empty()))?))
@@ -98,27 +134,11 @@ impl Store {
     /// blacklisted, attempts below the maximum, retry time reached, consent when
     /// required; best score first, then import order.
     pub fn dispatch_candidates(&self, query: &CandidateQuery<'_>) -> Result<Vec<Candidate>> {
-        // The inner query walks the index only (every column it reads is in it);
-        // the table is read for the rows returned.
-        const ELIGIBLE: &str =
-            "SELECT id, score, best_hours FROM contacts INDEXED BY contacts_dispatch
-              WHERE campaign_id = ?1 AND ifnull(time_zone, '') = ?2
-                AND status = 'pending' AND blacklisted = 0
-                AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
-                AND attempts < ?4
-                AND (?5 = 0 OR consent = 'given')
-              ORDER BY score DESC, id";
         let (bit, lookahead) = match query.tier {
             Tier::InWindow { bit, lookahead } => (bit, lookahead as i64),
             Tier::All => (0, -1),
         };
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT c.id, c.e164, c.attempts, d.score, ifnull(d.best_hours, 0) & ?6 != 0
-               FROM ({ELIGIBLE} LIMIT ?8) AS d JOIN contacts c ON c.id = d.id
-              WHERE ?6 = 0 OR ifnull(d.best_hours, 0) & ?6 != 0
-              ORDER BY d.score DESC, d.id
-              LIMIT ?7"
-        ))?;
+        let mut statement = self.conn.prepare_cached(CANDIDATES)?;
         let rows = statement.query_map(
             params![
                 query.campaign.0,
@@ -275,7 +295,9 @@ impl Store {
 
     /// Whether any contact of the campaign could still be dialed, now or later
     /// (pending, not blacklisted, attempts left, consent if required), or is in a
-    /// call. A campaign for which this is false is complete.
+    /// call. A campaign for which this is false is complete. Contacts of an
+    /// import that committed but whose rows are still joining the dispatch
+    /// order count (see [`crate::imports`]).
     pub fn has_work_left(
         &self,
         campaign: CampaignId,
@@ -284,13 +306,7 @@ impl Store {
     ) -> Result<bool> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM contacts INDEXED BY contacts_dispatch
-                                 WHERE campaign_id = ?1 AND status = 'pending' AND blacklisted = 0
-                                   AND attempts < ?2 AND (?3 = 0 OR consent = 'given'))
-                     OR EXISTS (SELECT 1 FROM contacts
-                                 WHERE campaign_id = ?1 AND status = 'in_progress')",
-            )?
+            .prepare_cached(HAS_WORK_LEFT)?
             .query_row(params![campaign.0, max_attempts, consent_required], |row| {
                 row.get(0)
             })?)
@@ -305,15 +321,15 @@ impl Store {
         consent_required: bool,
     ) -> Result<ContactCounts> {
         let mut counts = ContactCounts::default();
-        let mut statement = self.conn.prepare_cached(
+        let mut statement = self.conn.prepare_cached(&format!(
             "SELECT status, blacklisted,
                     (next_attempt_at IS NOT NULL AND next_attempt_at > ?2) AS waiting,
                     (?4 != 0 AND ifnull(consent, '') != 'given') AS lacks_consent,
                     attempts >= ?3 AS spent,
                     count(*)
-               FROM contacts WHERE campaign_id = ?1
-              GROUP BY 1, 2, 3, 4, 5",
-        )?;
+               FROM contacts WHERE campaign_id = ?1 AND {VISIBLE_CONTACT}
+              GROUP BY 1, 2, 3, 4, 5"
+        ))?;
         let rows = statement.query_map(
             params![campaign.0, format_time(now), max_attempts, consent_required],
             |row| {
@@ -371,10 +387,57 @@ impl Store {
 
     /// The ids of a campaign's contacts in import order (for tests and tools).
     pub fn contact_ids(&self, campaign: CampaignId) -> Result<Vec<i64>> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT id FROM contacts WHERE campaign_id = ?1 ORDER BY id")?;
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT id FROM contacts WHERE campaign_id = ?1 AND {VISIBLE_CONTACT} ORDER BY id"
+        ))?;
         let ids = statement.query_map([campaign.0], |row| row.get(0))?;
         Ok(ids.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite makes for `sql`, one line per step.
+    fn plan(store: &Store, sql: &str, parameters: usize) -> String {
+        let mut statement = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let nulls = vec![rusqlite::types::Value::Integer(1); parameters];
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(nulls), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Issue 15: rows an import has not made visible are kept out of the
+    /// dispatch index, and the dispatch queries still walk that index alone —
+    /// never the table, never a scan of the campaign.
+    #[test]
+    fn dispatch_walks_its_index_without_staged_rows() {
+        let store = Store::open_in_memory().unwrap();
+        let candidates = plan(&store, CANDIDATES, 8);
+        assert!(
+            candidates.contains(
+                "SEARCH contacts USING INDEX contacts_dispatch (campaign_id=? AND <expr>=?)"
+            ),
+            "{candidates}"
+        );
+        assert!(
+            candidates.contains("SEARCH c USING INTEGER PRIMARY KEY"),
+            "{candidates}"
+        );
+        assert!(!candidates.contains("SCAN contacts"), "{candidates}");
+        let zones = plan(&store, ZONES, 1);
+        assert!(zones.contains("INDEX contacts_dispatch"), "{zones}");
+        assert!(!zones.contains("SCAN contacts"), "{zones}");
+        let work = plan(&store, HAS_WORK_LEFT, 3);
+        assert!(work.contains("INDEX contacts_dispatch"), "{work}");
+        assert!(work.contains("INDEX contacts_staged"), "{work}");
+        assert!(!work.contains("SCAN contacts"), "{work}");
     }
 }

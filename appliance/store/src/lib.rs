@@ -8,8 +8,12 @@
 //!
 //! Invariants:
 //! - Only this crate writes SQL.
-//! - A multi-row operation (a contact import, a blacklist import) is one
-//!   transaction: it lands whole or not at all.
+//! - No write holds the write lock for long. An import writes in short
+//!   transactions under its job and lands whole or not at all: nothing of it is
+//!   visible before its one small last commit, and a failed or abandoned job's
+//!   rows are removed ([`imports`]). An import of the do-not-call list writes in
+//!   short transactions too, each chunk in the safe order below. Every other
+//!   multi-row operation is one transaction.
 //! - The do-not-call index handed to [`Store`] operations is changed in the safe
 //!   order: listed in memory before the addition commits, unlisted only after the
 //!   removal committed.
@@ -22,12 +26,15 @@ pub mod calls;
 pub mod campaigns;
 pub mod contacts;
 pub mod dispatch;
+pub mod imports;
 pub mod library;
 pub mod pacing;
 mod settings;
 mod time;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -50,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_pacing_reason",
         include_str!("migrations/0006_pacing_reason.sql"),
+    ),
+    (
+        "0007_staged_imports",
+        include_str!("migrations/0007_staged_imports.sql"),
     ),
 ];
 
@@ -132,6 +143,27 @@ pub enum StoreError {
     InUse(String),
     #[error("corrupt row in {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
+    #[error("the store's writer has stopped (the supervisor is shutting down)")]
+    WriterStopped,
+    /// Another write's error, told to every write of a batch that failed as a
+    /// whole (see [`StoreError::copy`]).
+    #[error("{0}")]
+    Copied(String),
+    #[error(
+        "the database stayed busy for {} s (another program kept writing to it); \
+         try again in a minute", waited.as_secs()
+    )]
+    Busy { waited: Duration },
+    #[error(
+        "another import into campaign {campaign:?} is running (import {job}); wait for it \
+         to finish, then import again"
+    )]
+    ImportRunning { campaign: String, job: i64 },
+    #[error(
+        "import {job} was stopped while it ran (the box's cleanup took it for abandoned); \
+         run it again"
+    )]
+    ImportStopped { job: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -149,11 +181,26 @@ pub enum Condition {
 }
 
 impl StoreError {
+    /// The same error again, for each of several callers that share it (a batch
+    /// that did not commit): SQLite's own errors keep their code, so
+    /// [`StoreError::condition`] answers the same; others keep their message.
+    pub fn copy(&self) -> StoreError {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+            }
+            StoreError::WriterStopped => StoreError::WriterStopped,
+            StoreError::Busy { waited } => StoreError::Busy { waited: *waited },
+            other => StoreError::Copied(other.to_string()),
+        }
+    }
+
     pub fn condition(&self) -> Option<Condition> {
         use rusqlite::ErrorCode as Sqlite;
         let sqlite = match self {
             StoreError::Sqlite(error) | StoreError::Open { source: error, .. } => error,
             StoreError::Migration { source, .. } => source,
+            StoreError::Busy { .. } => return Some(Condition::Busy),
             _ => return None,
         };
         match sqlite.sqlite_error_code()? {
@@ -167,12 +214,23 @@ impl StoreError {
     }
 }
 
+/// How long SQLite itself waits for another writer before it answers "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a short write of a long job (an import's chunk) waits in all for
+/// the write lock, retrying after SQLite's own wait, before the job gives up.
+pub const BUSY_PATIENCE: Duration = Duration::from_secs(60);
+
 /// An open database. Not `Sync`: each thread or task that writes owns its own
 /// `Store` (SQLite serialises writers; WAL lets readers run beside them).
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// SQLite's own wait for the write lock, and the patience of
+    /// [`Store::begin_patiently`] around it; shorter only in tests.
+    busy_timeout: Duration,
+    busy_patience: Duration,
 }
 
 impl Store {
@@ -211,12 +269,17 @@ impl Store {
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;",
         )
+        .and_then(|()| conn.busy_timeout(BUSY_TIMEOUT))
         .and_then(|()| conn.execute_batch(CACHE_SIZE_PRAGMA))
         .map_err(open_error)?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            busy_timeout: BUSY_TIMEOUT,
+            busy_patience: BUSY_PATIENCE,
+        };
         // Every `transaction()` here writes, most after reading first. A deferred
         // one takes the write lock only at its first write, and if another
         // connection (the dialer's) committed since its read, SQLite answers
@@ -262,11 +325,33 @@ impl Store {
     }
 
     /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`): everything it
-    /// writes commits together, or, on an error, nothing does. `work` must not
-    /// start a transaction of its own.
+    /// writes commits together, or, on an error, nothing does. Inside another
+    /// transaction (the writer's batch, an operation calling another) it is a
+    /// savepoint: an error undoes `work` alone, and it commits with the outer one.
     pub fn transaction<T>(&mut self, work: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return self.savepoint(work);
+        }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        match work(self) {
+        let result = work(self);
+        self.end(result)
+    }
+
+    /// [`Store::transaction`] for one short step of a long job: begun with
+    /// [`Store::begin_patiently`], so a busy database is waited out.
+    pub(crate) fn patient_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Store) -> Result<T>,
+    ) -> Result<T> {
+        self.begin_patiently()?;
+        let result = work(self);
+        self.end(result)
+    }
+
+    /// Ends the open transaction: commits it when `result` is a success (and
+    /// rolls back if the commit fails), rolls it back otherwise.
+    pub(crate) fn end<T>(&mut self, result: Result<T>) -> Result<T> {
+        match result {
             Ok(value) => match self.conn.execute_batch("COMMIT") {
                 Ok(()) => Ok(value),
                 Err(error) => {
@@ -279,6 +364,73 @@ impl Store {
                 Err(error)
             }
         }
+    }
+
+    /// The write transaction of one operation: `BEGIN IMMEDIATE`, or inside
+    /// another transaction (the writer's batch) a savepoint, so an operation's
+    /// error undoes it alone either way.
+    pub(crate) fn tx(&mut self) -> Result<Tx<'_>> {
+        Ok(if self.conn.is_autocommit() {
+            Tx::Top(self.conn.transaction()?)
+        } else {
+            Tx::Nested(self.conn.savepoint()?)
+        })
+    }
+
+    fn savepoint<T>(&mut self, work: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT shofar_work")?;
+        match work(self) {
+            Ok(value) => {
+                self.conn.execute_batch("RELEASE shofar_work")?;
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = self
+                    .conn
+                    .execute_batch("ROLLBACK TO shofar_work; RELEASE shofar_work");
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`) for one short step of a
+    /// long job. When another writer holds the database past SQLite's own wait,
+    /// tries again with growing pauses, up to [`BUSY_PATIENCE`] in all; then
+    /// [`StoreError::Busy`]. A busy database is a moment, not a failure.
+    pub(crate) fn begin_patiently(&self) -> Result<()> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let left = self.busy_patience.saturating_sub(started.elapsed());
+            self.conn.busy_timeout(self.busy_timeout.min(left))?;
+            let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+            self.conn.busy_timeout(self.busy_timeout)?;
+            match begun {
+                Ok(()) => return Ok(()),
+                Err(error) if is_busy(&error) => {
+                    let waited = started.elapsed();
+                    if waited >= self.busy_patience {
+                        return Err(StoreError::Busy { waited });
+                    }
+                    tracing::debug!(
+                        waited_ms = waited.as_millis() as u64,
+                        "the database is busy; waiting"
+                    );
+                    std::thread::sleep(pause.min(self.busy_patience.saturating_sub(waited)));
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// How long SQLite waits for the write lock before answering "busy", and
+    /// how long [`Store::begin_patiently`] keeps trying in all (tests make both
+    /// short).
+    pub fn set_busy_waits(&mut self, timeout: Duration, patience: Duration) -> Result<()> {
+        self.busy_timeout = timeout;
+        self.busy_patience = patience;
+        Ok(self.conn.busy_timeout(timeout)?)
     }
 
     /// Runs `work` in one read transaction: every query in it sees the database
@@ -301,6 +453,39 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// See [`Store::tx`]. Rolled back when dropped uncommitted.
+pub(crate) enum Tx<'a> {
+    Top(rusqlite::Transaction<'a>),
+    Nested(rusqlite::Savepoint<'a>),
+}
+
+impl Tx<'_> {
+    pub(crate) fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Tx::Top(tx) => tx.commit(),
+            Tx::Nested(savepoint) => savepoint.commit(),
+        }
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Tx::Top(tx) => tx,
+            Tx::Nested(savepoint) => savepoint,
+        }
+    }
+}
+
+/// Whether SQLite answered that another connection holds what was asked for.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ impl Store {
         definition: &serde_json::Value,
         actor: &str,
     ) -> Result<StoredFlow> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let exists: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM ivr_flows WHERE name = ?1)",
             [name],
@@ -155,7 +155,7 @@ impl Store {
         definition: &serde_json::Value,
         actor: &str,
     ) -> Result<StoredFlow> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let old_name: String = tx
             .query_row("SELECT name FROM ivr_flows WHERE id = ?1", [id], |row| {
                 row.get(0)
@@ -197,7 +197,7 @@ impl Store {
 
     /// Deletes a flow no campaign still running or to run refers to.
     pub fn flow_delete(&mut self, id: i64, actor: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let name: String = tx
             .query_row("SELECT name FROM ivr_flows WHERE id = ?1", [id], |row| {
                 row.get(0)
@@ -232,7 +232,7 @@ impl Store {
         sha256: &str,
         actor: &str,
     ) -> Result<AudioFile> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         tx.execute(
             "INSERT INTO audio_files (name, path, duration_ms, sha256, created_at, created_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -281,7 +281,7 @@ impl Store {
 
     /// Forgets a prompt (the caller removes its files). Returns whether it existed.
     pub fn audio_unregister(&mut self, key: &str, actor: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         let removed = tx.execute("DELETE FROM audio_files WHERE name = ?1", [key])?;
         if removed > 0 {
             audit::record(

@@ -38,7 +38,7 @@ impl Store {
         values: &serde_json::Map<String, serde_json::Value>,
         actor: &str,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.tx()?;
         for (key, value) in values {
             if value.is_null() {
                 tx.execute("DELETE FROM settings WHERE key = ?1", [key])?;

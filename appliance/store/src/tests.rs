@@ -139,20 +139,26 @@ fn campaigns_are_unique_by_name() {
     assert!(missing.to_string().contains("--create"), "{missing}");
 }
 
-fn import_one(store: &mut Store, campaign: &str, e164: &str, blacklisted: bool) {
+/// A contact of a test import: a mobile number, its metadata, not listed.
+fn contact(e164: E164, metadata: &str, source_row: u64) -> NewContact {
+    NewContact {
+        e164,
+        line_type: LineType::Mobile,
+        metadata: metadata.into(),
+        consent: None,
+        blacklisted: false,
+        source_row,
+    }
+}
+
+/// Imports `contacts` into `campaign` (made if missing), committed.
+fn import_all(store: &mut Store, campaign: &str, contacts: Vec<NewContact>) {
     let mut import = store
         .begin_contact_import(campaign, true, "t.csv", "test")
         .unwrap();
-    import
-        .insert(NewContact {
-            e164: number(e164),
-            line_type: LineType::Mobile,
-            metadata: r#"{"שם":"דנה"}"#.into(),
-            consent: None,
-            blacklisted,
-            source_row: 2,
-        })
-        .unwrap();
+    for contact in contacts {
+        import.insert(contact).unwrap();
+    }
     import
         .finish(
             ImportCounts::default(),
@@ -161,6 +167,14 @@ fn import_one(store: &mut Store, campaign: &str, e164: &str, blacklisted: bool) 
             "test",
         )
         .unwrap();
+}
+
+fn import_one(store: &mut Store, campaign: &str, e164: &str, blacklisted: bool) {
+    let one = NewContact {
+        blacklisted,
+        ..contact(number(e164), r#"{"שם":"דנה"}"#, 2)
+    };
+    import_all(store, campaign, vec![one]);
 }
 
 #[test]
@@ -389,4 +403,59 @@ fn batched_inserts_write_every_contact_exactly() {
         assert_eq!(contact.consent.as_deref(), (i % 3 == 0).then_some("given"));
         assert_eq!(contact.blacklisted, i == 7);
     }
+}
+
+/// Security probe: a contact search matched the stored JSON text of the
+/// metadata, so `name`, `{` or `"` found every contact. It matches the values
+/// (and the number) only, and `%` and `_` are literal.
+#[test]
+fn a_contact_search_matches_metadata_values_never_the_json_around_them() {
+    let mut store = Store::open_in_memory().unwrap();
+    let contacts = [
+        r#"{"name":"Dana Cohen","city":"Tel Aviv"}"#,
+        r#"{"name":"Moshe","note":"gave 100% in 2024"}"#,
+        r#"{"name":"Rina","note":"first_one only"}"#,
+    ]
+    .into_iter()
+    .zip(1..)
+    .map(|(metadata, i)| {
+        contact(
+            E164::from_u64(972_525_550_000 + i).unwrap(),
+            metadata,
+            i + 1,
+        )
+    })
+    .collect();
+    import_all(&mut store, "donors", contacts);
+    let campaign = store.require_campaign("donors").unwrap();
+    let check = |search: &str, expected: &[u64]| {
+        let query = contacts::ContactQuery {
+            search: Some(search.to_owned()),
+            status: None,
+        };
+        let (found, total) = store.contact_page(campaign, &query, 0, 100).unwrap();
+        let found: Vec<u64> = found
+            .iter()
+            .map(|c| c.e164[c.e164.len() - 1..].parse().unwrap())
+            .collect();
+        assert_eq!(
+            (found.as_slice(), total),
+            (expected, expected.len() as u64),
+            "search {search:?}"
+        );
+    };
+    // The JSON around the values: keys, braces, quotes, separators.
+    for search in ["name", "city", "{", "}", "\"", ":", ",", "\":\""] {
+        check(search, &[]);
+    }
+    // A value's text, in any case, and the number's digits.
+    check("cohen", &[1]);
+    check("Tel Aviv", &[1]);
+    check("0525550003", &[3]);
+    // LIKE's wildcards are the characters themselves.
+    check("%", &[2]);
+    check("100%", &[2]);
+    check("_", &[3]);
+    check("c_hen", &[]);
+    check("d%n", &[]);
 }

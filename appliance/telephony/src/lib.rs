@@ -6,20 +6,27 @@
 //! - This crate never builds ARI JSON or URLs (that is `shofar-ari`) and never
 //!   decides what a caller hears next (that is `shofar-ivr`).
 //! - It never dials without a permit from `SharedDnc::predial_check`, taken
-//!   right before the originate.
+//!   right before the originate: a backend originates only a [`Dial`], which only
+//!   a spent permit makes.
+//! - ARI's wire types stay in `shofar-ari` and [`AriLink`]: the [`Backend`] trait
+//!   speaks [`ChannelEvent`]s and [`Dial`]s.
 #![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod config;
 pub mod outcome;
+pub mod plan;
 pub mod prompts;
 pub mod render;
 pub mod session;
 
 use shofar_phone::E164;
 
-pub use backend::{AriLink, Backend, CallSignal, Link, SimConfig, Simulator};
-pub use session::{Amd, CallRequest, CallStop, DialGate, SharedStore, Telephony, TransferRoute};
+pub use backend::{
+    AgentDial, AriLink, Backend, CallSignal, ChannelEvent, Dial, Link, SimConfig, Simulator,
+};
+pub use plan::{Amd, CallPlan, CallPlanner, CallTemplate, Overrides, Problem};
+pub use session::{CallControl, CallStop, DialGate, Telephony};
 
 /// Why a call could not be made or finished.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,9 @@ pub enum TelephonyError {
     MissingPrompts(Vec<String>),
     #[error(transparent)]
     Store(#[from] shofar_store::StoreError),
+    /// Stopped before it was recorded or dialed: nothing happened.
+    #[error("not placed: {reason}")]
+    NotPlaced { reason: String },
     /// The telephony engine refused a command (the simulator's own errors).
     #[error("{0}")]
     Backend(String),

@@ -10,7 +10,6 @@
 //! - an unreachable far end → cause 19 while never ringing (short timeout), or 18
 //!   after SIP timer B.
 
-use shofar_campaign::retry::Outcome as RetryOutcome;
 use shofar_store::calls::CallOutcome;
 
 /// What the session saw of a call.
@@ -52,22 +51,6 @@ pub fn classify(facts: &CallFacts) -> CallOutcome {
         Some(18 | 20) => CallOutcome::NoAnswer,
         // Cause 19 without ever ringing: nothing answered the INVITE at all.
         _ => CallOutcome::Failed,
-    }
-}
-
-/// What the retry policy sees of an outcome; an opt-out ends the contact.
-pub fn retry_outcome(outcome: CallOutcome, opted_out: bool) -> RetryOutcome {
-    if opted_out {
-        return RetryOutcome::OptedOut;
-    }
-    match outcome {
-        CallOutcome::Answered => RetryOutcome::Answered,
-        CallOutcome::Voicemail => RetryOutcome::Voicemail,
-        CallOutcome::Busy => RetryOutcome::Busy,
-        CallOutcome::NoAnswer => RetryOutcome::NoAnswer,
-        CallOutcome::Congestion => RetryOutcome::Congestion,
-        CallOutcome::Rejected | CallOutcome::Failed => RetryOutcome::Failed,
-        CallOutcome::Blacklisted => RetryOutcome::Blacklisted,
     }
 }
 
@@ -139,18 +122,5 @@ mod tests {
             answered.amd_result = Some("NOTSURE".into());
             assert_eq!(classify(&answered), CallOutcome::Answered);
         }
-    }
-
-    #[test]
-    fn an_opt_out_wins_over_the_outcome() {
-        assert_eq!(
-            retry_outcome(CallOutcome::Answered, true),
-            RetryOutcome::OptedOut
-        );
-        assert_eq!(
-            retry_outcome(CallOutcome::Rejected, false),
-            RetryOutcome::Failed
-        );
-        assert_eq!(retry_outcome(CallOutcome::Busy, false), RetryOutcome::Busy);
     }
 }

@@ -81,6 +81,43 @@ impl PromptLibrary {
         }
         (found, missing)
     }
+
+    /// Converts `file` into `folder/name` (8 kHz G.711 and linear, what the trunk
+    /// plays without transcoding).
+    pub fn convert(
+        &self,
+        file: &Path,
+        folder: &str,
+        name: &str,
+    ) -> Result<shofar_audio::Converted, String> {
+        let out_dir = self.folder(folder);
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|error| format!("cannot create {}: {error}", out_dir.display()))?;
+        shofar_audio::convert_file(file, &out_dir, name, &shofar_audio::Limits::default())
+            .map_err(|error| format!("cannot use {} as a prompt: {error}", file.display()))
+    }
+
+    /// Converts a one-off message (`shofar call --audio FILE`, a campaign's
+    /// `audio` setting) as prompt `name` into a folder named by its content,
+    /// once; returns the folder.
+    pub fn add_message(&self, file: &Path, name: &str) -> Result<String, String> {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(file)
+            .map_err(|error| format!("cannot read the message {}: {error}", file.display()))?;
+        let digest = Sha256::digest(&bytes);
+        let folder = format!(
+            "calls/{}",
+            digest
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        if !self.has(&folder, name) {
+            self.convert(file, &folder, name)?;
+        }
+        Ok(folder)
+    }
 }
 
 #[cfg(test)]

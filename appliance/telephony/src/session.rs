@@ -6,9 +6,15 @@
 //! writes down what happened as it happens.
 //!
 //! Invariants:
-//! - Nothing is dialed without a fresh [`DialPermit`] from the one pre-dial check,
-//!   taken right before the originate; a refused number gets a record with
+//! - Nothing is dialed without a fresh [`DialPermit`](shofar_dnc::DialPermit)
+//!   from the one pre-dial check, taken right before the originate and spent on
+//!   the [`Dial`] the backend consumes (a permit too old is refused by its own
+//!   `spend`, and the check taken again); a refused number gets a record with
 //!   outcome `blacklisted` and no dial.
+//! - Every write goes through the store's one [`Writer`], in order; nothing here
+//!   touches SQLite on the async runtime. A reaction (the next prompt) never
+//!   waits for a write, except the opt-out's, which commits before its
+//!   confirmation plays; the call's end waits for everything before it.
 //! - The record is written before the originate and ended exactly once.
 //! - An opt-out is written to the do-not-call list (and the in-memory index)
 //!   before the next IVR command runs: the confirmation prompt plays only once
@@ -22,76 +28,47 @@ use std::time::Duration;
 
 use chrono::Utc;
 use parking_lot::Mutex;
-use shofar_ari::{ChannelState, Event, Originate};
-use shofar_dnc::{DialPermit, SharedDnc};
-use shofar_ivr::{Action, Command, Flow, Session};
-use shofar_phone::E164;
+use shofar_dnc::{PermitRefused, SharedDnc};
+use shofar_ivr::{Action, Command, Session};
 use shofar_store::Store;
 use shofar_store::blacklist::{BlacklistSource, NewEntry};
-use shofar_store::calls::{CallEnd, CallKind, CallOutcome, CallProgress, CallRecord, NewCall};
-use shofar_store::campaigns::CampaignId;
+use shofar_store::calls::{
+    CallAction, CallEnd, CallOutcome, CallProgress, CallRecord, EndedBy, NewCall,
+};
+use shofar_store::writer::Writer;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::TelephonyError;
-use crate::backend::{Backend, CallSignal};
-use crate::outcome::{CallFacts, cause_text, classify};
-use crate::render::AMD_CONTEXT;
+use crate::backend::{AgentDial, Backend, CallSignal, ChannelEvent, Dial};
+use crate::outcome::{CallFacts, classify};
+use crate::plan::{Amd, CallPlan, CallPlanner};
 
-/// The store, shared by the calls of one process. Store operations are short;
-/// they run on the blocking pool so a slow disk never stalls the event loop.
-pub type SharedStore = Arc<Mutex<Store>>;
-
-/// What to do when answering-machine detection says a machine answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Amd {
-    /// No detection: the IVR starts at once.
-    Off,
-    /// Detect; on a machine, hang up.
-    HangUp,
-    /// Detect; on a machine, play this prompt (the voicemail drop), then hang up.
-    LeaveMessage { prompt: String },
-}
-
-/// One call to place.
-#[derive(Debug, Clone)]
-pub struct CallRequest {
-    /// The channel id. Asterisk matches ids by prefix when it checks for
-    /// duplicates (measured: `x-1` is refused while `x-10` is up), so ids must be
-    /// of fixed width — a timestamp or a zero-padded counter.
-    pub call_id: String,
-    pub number: E164,
-    pub campaign: Option<CampaignId>,
-    pub contact_id: Option<i64>,
-    pub attempt: u32,
-    pub kind: CallKind,
-    /// The number callees see; `None` leaves it to the trunk.
-    pub caller_id: Option<String>,
-    pub flow: Arc<Flow>,
-    /// Prompt name → media URI (`sound:/var/lib/asterisk/sounds/shofar/…`).
-    pub prompts: Arc<HashMap<String, String>>,
-    pub amd: Amd,
-    /// The dial string, e.g. `PJSIP/0525551234@trunk`.
-    pub endpoint: String,
-    pub ring_timeout: Duration,
-    pub max_call: Duration,
-    /// Transfers dial `PJSIP/<digits>@<trunk>`: the trunk's name and how to
-    /// write a number for it.
-    pub transfer: Option<TransferRoute>,
+/// How a call is steered from outside while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct CallControl {
     /// Ends the call from outside (its campaign ended, the supervisor is
     /// shutting down): the supervisor hangs up and records why.
     pub stop: CallStop,
-    /// Awaited right before the last pre-dial check and the originate: the
-    /// dialer's calls-per-second ceiling, counted at the dial itself.
+    /// The dialer's calls-per-second ceilings: the call waits for its slot
+    /// before its record is written, and is counted right before the last
+    /// pre-dial check and the originate.
     pub dial_gate: Option<Arc<dyn DialGate>>,
+    /// Cancelled when no new call may start (the dialer is shutting down): a
+    /// call still waiting for its slot is not placed — no record, no dial
+    /// ([`TelephonyError::NotPlaced`]); one already recorded goes on.
+    pub hold: Option<CancellationToken>,
 }
 
-/// Decides when a call may be dialed: [`DialGate::wait_turn`] returns once it
-/// may, having counted the dial.
+/// Decides when a call may be dialed, in two steps: [`DialGate::wait_slot`]
+/// returns at the call's slot on the schedule (before its record is written);
+/// [`DialGate::count`] right before the dial counts it, waiting again only if a
+/// late dial would break a ceiling.
 #[async_trait::async_trait]
 pub trait DialGate: Send + Sync {
-    async fn wait_turn(&self);
+    async fn wait_slot(&self);
+    async fn count(&self);
 }
 
 impl std::fmt::Debug for dyn DialGate {
@@ -128,56 +105,44 @@ impl CallStop {
     }
 }
 
-/// Turns a transfer target ("03-6123456") into a dial string, or `None` when the
-/// trunk cannot dial it.
-pub type EndpointFor = dyn Fn(&str) -> Option<String> + Send + Sync;
-
-/// How a transfer reaches an agent.
-#[derive(Clone)]
-pub struct TransferRoute {
-    pub endpoint_for: Arc<EndpointFor>,
-}
-
-impl std::fmt::Debug for TransferRoute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TransferRoute")
-    }
-}
-
 /// Everything a call needs from the process.
 #[derive(Clone)]
 pub struct Telephony {
     /// Asterisk, or the simulator.
     pub backend: Arc<dyn Backend>,
-    pub store: SharedStore,
+    /// Every write of every call goes through it.
+    pub writer: Writer,
     pub dnc: SharedDnc,
+    /// What a call dials: its number's and a transfer's dial strings.
+    pub planner: Arc<CallPlanner>,
     /// How long a call waits for the link to come up before it gives up.
     pub link_wait: Duration,
 }
 
 async fn with_store<T: Send + 'static>(
-    store: &SharedStore,
+    writer: &Writer,
     work: impl FnOnce(&mut Store) -> Result<T, shofar_store::StoreError> + Send + 'static,
 ) -> Result<T, TelephonyError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || work(&mut store.lock()))
-        .await
-        .map_err(|e| TelephonyError::Internal(format!("a store task failed: {e}")))?
-        .map_err(TelephonyError::Store)
+    writer.write(work).await.map_err(TelephonyError::Store)
 }
 
 impl Telephony {
     /// Places one call and runs it to its end; returns its record.
-    pub async fn call(&self, request: CallRequest) -> Result<CallRecord, TelephonyError> {
-        let missing: Vec<&String> = request
+    pub async fn call(
+        &self,
+        request: CallPlan,
+        control: CallControl,
+    ) -> Result<CallRecord, TelephonyError> {
+        let template = request.template.clone();
+        let missing: Vec<&String> = template
             .flow
             .prompts()
             .iter()
-            .chain(match &request.amd {
+            .chain(match &template.amd {
                 Amd::LeaveMessage { prompt } => Some(prompt),
                 _ => None,
             })
-            .filter(|p| !request.prompts.contains_key(*p))
+            .filter(|p| !template.prompts.contains_key(*p))
             .collect();
         if !missing.is_empty() {
             return Err(TelephonyError::MissingPrompts(
@@ -186,6 +151,23 @@ impl Telephony {
         }
         // Never originate while the event socket is down.
         self.backend.wait_up(self.link_wait).await?;
+        // The call's slot on the dialer's schedule; a stop or a shutdown before
+        // it leaves nothing behind.
+        if let Some(gate) = &control.dial_gate {
+            let never = CancellationToken::new();
+            let hold = control.hold.as_ref().unwrap_or(&never);
+            tokio::select! {
+                () = gate.wait_slot() => {}
+                () = control.stop.token.cancelled() => {
+                    return Err(TelephonyError::NotPlaced { reason: control.stop.reason() });
+                }
+                () = hold.cancelled() => {
+                    return Err(TelephonyError::NotPlaced {
+                        reason: "the supervisor is shutting down".to_owned(),
+                    });
+                }
+            }
+        }
 
         let new_call = NewCall {
             call_id: request.call_id.clone(),
@@ -207,7 +189,10 @@ impl Telephony {
                 };
                 let call_id = call.call_id.clone();
                 let detail = format!("not dialed: {refusal}");
-                with_store(&self.store, move |store| store.call_refused(&call, &detail)).await?;
+                with_store(&self.writer, move |store| {
+                    store.call_refused(&call, &detail)
+                })
+                .await?;
                 tracing::info!(call_id = %call_id, "number is on the do-not-call list; not dialed");
                 return Err(TelephonyError::Blacklisted {
                     number: request.number,
@@ -219,12 +204,12 @@ impl Telephony {
             dnc_version: Some(permit.list_version()),
             ..new_call
         };
-        with_store(&self.store, move |store| store.call_started(&call)).await?;
+        with_store(&self.writer, move |store| store.call_started(&call)).await?;
 
         let (sender, receiver) = mpsc::unbounded_channel();
         self.backend.register(&request.call_id, sender.clone());
-        let mut call = CallRun::new(self.clone(), request, sender, receiver);
-        let result = call.run(permit).await;
+        let mut call = CallRun::new(self.clone(), request, control, sender, receiver);
+        let result = call.run().await;
         self.backend.unregister(&call.request.call_id);
         if let Some(agent) = &call.agent {
             self.backend.unregister(&agent.channel_id);
@@ -248,7 +233,8 @@ struct Agent {
 /// The running state of one call.
 struct CallRun {
     telephony: Telephony,
-    request: CallRequest,
+    request: CallPlan,
+    control: CallControl,
     sender: mpsc::UnboundedSender<CallSignal>,
     receiver: mpsc::UnboundedReceiver<CallSignal>,
     facts: CallFacts,
@@ -261,7 +247,7 @@ struct CallRun {
     /// The voicemail drop's playback, while it plays.
     voicemail_playback: Option<String>,
     /// Who ended the call, once someone did.
-    ended_by: Option<&'static str>,
+    ended_by: Option<EndedBy>,
     agent: Option<Agent>,
     deadline: Instant,
     /// The call outlived its maximum and was hung up by the supervisor.
@@ -273,14 +259,16 @@ struct CallRun {
 impl CallRun {
     fn new(
         telephony: Telephony,
-        request: CallRequest,
+        request: CallPlan,
+        control: CallControl,
         sender: mpsc::UnboundedSender<CallSignal>,
         receiver: mpsc::UnboundedReceiver<CallSignal>,
     ) -> CallRun {
-        let deadline = Instant::now() + request.ring_timeout + request.max_call;
+        let deadline = Instant::now() + request.template.ring_timeout + request.template.max_call;
         CallRun {
             telephony,
             request,
+            control,
             sender,
             receiver,
             facts: CallFacts::default(),
@@ -305,23 +293,15 @@ impl CallRun {
         &self.request.call_id
     }
 
-    /// `_early` is the permit that let the call be recorded; the dial itself needs
-    /// a second check, taken after the record was written and right before the
-    /// originate, so a number listed meanwhile is still never dialed.
-    async fn run(&mut self, _early: DialPermit) -> Result<CallRecord, TelephonyError> {
-        let originate = Originate {
-            channel_id: self.request.call_id.clone(),
-            endpoint: self.request.endpoint.clone(),
-            app_args: vec!["call".to_owned(), self.request.call_id.clone()],
-            caller_id: self.request.caller_id.clone(),
-            timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
-            variables: [("SHOFAR_APP".to_owned(), self.client().app().to_owned())].into(),
-        };
-        if let Some(gate) = self.request.dial_gate.clone() {
-            gate.wait_turn().await;
+    /// The check that let the call be recorded is not the one it dials on: the
+    /// dial needs a second check, taken after the record was written and right
+    /// before the originate, so a number listed meanwhile is still never dialed.
+    async fn run(&mut self) -> Result<CallRecord, TelephonyError> {
+        if let Some(gate) = self.control.dial_gate.clone() {
+            gate.count().await;
         }
-        if self.request.stop.is_stopped() {
-            let detail = format!("not dialed: {}", self.request.stop.reason());
+        if self.control.stop.is_stopped() {
+            let detail = format!("not dialed: {}", self.control.stop.reason());
             return self.finish_unplaced(&detail).await;
         }
         if !self.telephony.backend.is_up() {
@@ -329,21 +309,29 @@ impl CallRun {
                 .finish_unplaced("the link to Asterisk went down before the dial; not dialed")
                 .await;
         }
-        // The last moment before the dial.
-        let permit = match self.telephony.dnc.predial_check(self.request.number) {
-            Ok(permit) => permit,
+        // The last moment before the dial: the check, spent on the dial at once.
+        let dial = match self.last_check() {
+            Ok(Ok(dial)) => dial,
+            Ok(Err(refused)) => {
+                return self
+                    .finish_unplaced(&format!("not dialed: {refused}"))
+                    .await;
+            }
             Err(refusal) => {
                 let detail = format!("not dialed: {refusal} (listed while the call was prepared)");
-                self.finish(Some(CallOutcome::Blacklisted), "supervisor", Some(detail))
-                    .await?;
+                self.finish(
+                    Some(CallOutcome::Blacklisted),
+                    EndedBy::Supervisor,
+                    Some(detail),
+                )
+                .await?;
                 return Err(TelephonyError::Blacklisted {
                     number: self.request.number,
                     call_id: self.request.call_id.clone(),
                 });
             }
         };
-        debug_assert_eq!(permit.number(), self.request.number);
-        if let Err(error) = self.client().originate(&originate).await {
+        if let Err(error) = self.client().originate(dial).await {
             tracing::warn!(call_id = %self.call_id(), %error, "originate failed");
             return self
                 .finish_unplaced(&format!("Asterisk did not place the call: {error}"))
@@ -351,7 +339,7 @@ impl CallRun {
         }
         tracing::info!(call_id = %self.call_id(), number = %self.request.number, "dialing");
 
-        let stop = self.request.stop.clone();
+        let stop = self.control.stop.clone();
         loop {
             let timer = self.timer;
             let signal = tokio::select! {
@@ -360,7 +348,7 @@ impl CallRun {
                     let reason = stop.reason();
                     tracing::info!(call_id = %self.call_id(), %reason, "ending the call");
                     self.stopped = Some(reason);
-                    self.hang_up("supervisor").await;
+                    self.hang_up(EndedBy::Supervisor).await;
                     self.deadline = self.deadline.min(Instant::now() + Duration::from_secs(10));
                     continue;
                 }
@@ -374,94 +362,96 @@ impl CallRun {
                     if self.overdue {
                         // The hangup's events never came (the link is down):
                         // close the record anyway.
-                        return self.finish(None, "supervisor", Some("the call did not end after the supervisor hung it up".to_owned())).await;
+                        return self.finish(None, EndedBy::Supervisor, Some("the call did not end after the supervisor hung it up".to_owned())).await;
                     }
                     tracing::warn!(call_id = %self.call_id(), "call exceeded its maximum length; hanging up");
                     self.overdue = true;
-                    self.progress.actions.push("max_call_length".to_owned());
-                    self.hang_up("supervisor").await;
+                    self.progress.actions.push(CallAction::MaxCallLength);
+                    self.hang_up(EndedBy::Supervisor).await;
                     self.deadline = Instant::now() + Duration::from_secs(10);
                     continue;
                 }
             };
             // The sender half is held by this struct, so the channel never closes.
             let Some(signal) = signal else { continue };
-            match signal {
-                CallSignal::Vanished { detail } => {
-                    return self.finish(None, "reconcile", Some(detail)).await;
-                }
-                CallSignal::Ari(event) => {
-                    if let Some(record) = self.on_event(event).await? {
-                        return Ok(record);
-                    }
-                }
+            if let Some(record) = self.on_signal(signal).await? {
+                return Ok(record);
             }
         }
     }
 
-    async fn on_event(&mut self, event: Event) -> Result<Option<CallRecord>, TelephonyError> {
-        let is_caller = |id: &str, me: &str| id == me;
+    /// The pre-dial check (`Err`: the number is listed), spent on this call's
+    /// [`Dial`] the moment it passes. A permit is refused by its own `spend` only
+    /// when the thread stalled between the two (longer than
+    /// `DialPermit::MAX_AGE`): then the check is taken again, a few times.
+    fn last_check(&self) -> Result<Result<Dial, PermitRefused>, shofar_dnc::DialRefusal> {
+        let number = self.request.number;
+        let mut tries = 0;
+        loop {
+            let permit = self.telephony.dnc.predial_check(number)?;
+            match permit.spend(number, std::time::Instant::now()) {
+                Ok(spent) => {
+                    return Ok(Ok(Dial::new(
+                        spent,
+                        self.request.call_id.clone(),
+                        self.telephony.planner.endpoint(number),
+                        self.request.template.caller_id.clone(),
+                        self.request.template.ring_timeout,
+                    )));
+                }
+                Err(refused) if tries < 3 => {
+                    tries += 1;
+                    tracing::warn!(call_id = %self.call_id(), %refused, "the pre-dial check could not be spent; checking again");
+                }
+                Err(refused) => return Ok(Err(refused)),
+            }
+        }
+    }
+
+    async fn on_signal(
+        &mut self,
+        CallSignal { channel_id, event }: CallSignal,
+    ) -> Result<Option<CallRecord>, TelephonyError> {
+        if channel_id != self.request.call_id {
+            self.on_agent_event(&channel_id, event).await;
+            return Ok(None);
+        }
         match event {
-            Event::Dial { peer, dialstatus } if is_caller(&peer.id, self.call_id()) => {
-                match dialstatus.as_str() {
-                    "RINGING" | "PROGRESS" => self.facts.rang = true,
-                    "" => {}
-                    status => self.facts.dial_status = Some(status.to_owned()),
+            ChannelEvent::Ringing => self.facts.rang = true,
+            ChannelEvent::DialStatus(status) => self.facts.dial_status = Some(status),
+            ChannelEvent::MachineDetection(result) => {
+                tracing::info!(call_id = %self.call_id(), amd = %result, "answering-machine detection done");
+                self.progress.amd_result = Some(result.clone());
+                self.facts.amd_result = Some(result.clone());
+                self.save_progress().await?;
+                if result == "MACHINE" {
+                    self.on_machine().await;
+                } else {
+                    self.start_ivr().await?;
                 }
             }
-            Event::ChannelStateChange { channel }
-                if is_caller(&channel.id, self.call_id())
-                    && channel.state == ChannelState::Ringing =>
-            {
-                self.facts.rang = true;
-            }
-            Event::StasisStart { channel, args } => {
-                if channel.id != self.request.call_id {
-                    self.agent_answered(&channel.id).await;
-                    return Ok(None);
-                }
-                match args.first().map(String::as_str) {
-                    Some("amd") => {
-                        let result = args.get(1).cloned().unwrap_or_default();
-                        tracing::info!(call_id = %self.call_id(), amd = %result, "answering-machine detection done");
-                        self.progress.amd_result = Some(result.clone());
-                        self.facts.amd_result = Some(result.clone());
-                        self.save_progress().await?;
-                        if result == "MACHINE" {
-                            self.on_machine().await;
-                        } else {
-                            self.start_ivr().await?;
-                        }
-                    }
-                    _ if !self.facts.answered => {
-                        self.facts.answered = true;
-                        let call_id = self.request.call_id.clone();
-                        let at = Utc::now();
-                        with_store(&self.telephony.store, move |store| {
-                            store.call_answered(&call_id, at)
-                        })
-                        .await?;
-                        tracing::info!(call_id = %self.call_id(), "answered");
-                        if self.request.amd == Amd::Off {
-                            self.start_ivr().await?;
-                        } else if let Err(error) = self
-                            .client()
-                            .continue_in_dialplan(&self.request.call_id, AMD_CONTEXT, "s")
-                            .await
-                        {
-                            tracing::warn!(call_id = %self.call_id(), %error, "cannot run answering-machine detection; starting the IVR");
-                            self.start_ivr().await?;
-                        }
-                    }
-                    _ => {}
+            ChannelEvent::Answered if !self.facts.answered => {
+                self.facts.answered = true;
+                let call_id = self.request.call_id.clone();
+                let at = Utc::now();
+                // Recorded in the writer's order, not waited for: the caller
+                // hears the IVR without waiting on the disk.
+                self.telephony
+                    .writer
+                    .write_later("call answered", move |store| {
+                        store.call_answered(&call_id, at)
+                    });
+                tracing::info!(call_id = %self.call_id(), "answered");
+                if self.request.template.amd == Amd::Off {
+                    self.start_ivr().await?;
+                } else if let Err(error) = self.client().detect_machine(&self.request.call_id).await
+                {
+                    tracing::warn!(call_id = %self.call_id(), %error, "cannot run answering-machine detection; starting the IVR");
+                    self.start_ivr().await?;
                 }
             }
-            Event::ChannelDtmfReceived { channel, digit, .. }
-                if is_caller(&channel.id, self.call_id()) =>
-            {
-                let Some(key) = digit.chars().next() else {
-                    return Ok(None);
-                };
+            ChannelEvent::Answered => {}
+            ChannelEvent::Key(key) => {
                 self.progress.dtmf.push(key);
                 tracing::info!(call_id = %self.call_id(), key = %key, "key pressed");
                 if self.ivr.is_some() {
@@ -470,83 +460,94 @@ impl CallRun {
                     self.save_progress().await?;
                 }
             }
-            Event::PlaybackFinished { playback } => {
-                if self.voicemail_playback.as_deref() == Some(playback.id.as_str()) {
+            ChannelEvent::PlaybackFinished { playback_id } => {
+                if self.voicemail_playback.as_deref() == Some(playback_id.as_str()) {
                     self.voicemail_playback = None;
-                    self.hang_up("flow").await;
-                } else if let Some(id) = self.playbacks.remove(&playback.id) {
+                    self.hang_up(EndedBy::Flow).await;
+                } else if let Some(id) = self.playbacks.remove(&playback_id) {
                     self.ivr_events(vec![shofar_ivr::Event::PlaybackFinished { id }])
                         .await?;
                 }
             }
-            Event::ChannelHangupRequest { channel, .. }
-                if is_caller(&channel.id, self.call_id()) && self.ended_by.is_none() =>
-            {
-                self.ended_by = Some(if self.facts.answered {
-                    "callee"
-                } else {
-                    "network"
-                });
-            }
-            Event::ChannelDestroyed {
-                channel,
-                cause,
-                cause_txt,
-            } => {
-                if channel.id != self.request.call_id {
-                    // The agent left: the transfer is over for the caller too.
-                    if let Some(agent) = &self.agent
-                        && agent.channel_id == channel.id
-                    {
-                        tracing::info!(call_id = %self.call_id(), cause, "the agent's leg ended");
-                        // Never bridged: the agent did not answer (busy, no answer).
-                        if !self
-                            .progress
-                            .actions
-                            .iter()
-                            .any(|a| a == "transfer_connected")
-                        {
-                            self.progress.actions.push("transfer_failed".to_owned());
-                        }
-                        self.hang_up("callee").await;
-                    }
-                    return Ok(None);
+            ChannelEvent::HangupRequested => {
+                if self.ended_by.is_none() {
+                    self.ended_by = Some(if self.facts.answered {
+                        EndedBy::Callee
+                    } else {
+                        EndedBy::Network
+                    });
                 }
+            }
+            ChannelEvent::Ended { cause, cause_text } => {
                 self.facts.cause = Some(cause);
                 let ended_by = self.ended_by.unwrap_or(if self.facts.answered {
-                    "callee"
+                    EndedBy::Callee
                 } else {
-                    "network"
+                    EndedBy::Network
                 });
-                let text = if cause_txt.is_empty() {
-                    cause_text(cause).to_owned()
+                let text = if cause_text.is_empty() {
+                    crate::outcome::cause_text(cause).to_owned()
                 } else {
-                    cause_txt
+                    cause_text
                 };
                 return self
                     .finish_with_cause(ended_by, cause, text)
                     .await
                     .map(Some);
             }
-            _ => {}
+            ChannelEvent::Vanished { detail } => {
+                return self
+                    .finish(None, EndedBy::Reconcile, Some(detail))
+                    .await
+                    .map(Some);
+            }
         }
         Ok(None)
+    }
+
+    /// An event of a transfer's agent leg.
+    async fn on_agent_event(&mut self, channel_id: &str, event: ChannelEvent) {
+        let is_agent = self
+            .agent
+            .as_ref()
+            .is_some_and(|agent| agent.channel_id == channel_id);
+        if !is_agent {
+            return;
+        }
+        match event {
+            ChannelEvent::Answered => self.agent_answered(channel_id).await,
+            ChannelEvent::Ended { .. } | ChannelEvent::Vanished { .. } => {
+                // The agent left: the transfer is over for the caller too.
+                tracing::info!(call_id = %self.call_id(), ?event, "the agent's leg ended");
+                // Never bridged: the agent did not answer (busy, no answer).
+                if !self
+                    .progress
+                    .actions
+                    .contains(&CallAction::TransferConnected)
+                {
+                    self.progress.actions.push(CallAction::TransferFailed);
+                }
+                self.hang_up(EndedBy::Callee).await;
+            }
+            _ => {}
+        }
     }
 
     async fn start_ivr(&mut self) -> Result<(), TelephonyError> {
         if self.ivr.is_some() {
             return Ok(());
         }
-        let (session, commands) = Session::start(&self.request.flow);
+        let (session, commands) = Session::start(&self.request.template.flow);
         self.ivr = Some(session);
         self.execute(commands).await
     }
 
     async fn on_machine(&mut self) {
-        match self.request.amd.clone() {
+        match self.request.template.amd.clone() {
             Amd::LeaveMessage { prompt } => {
                 let media = self
                     .request
+                    .template
                     .prompts
                     .get(&prompt)
                     .cloned()
@@ -558,16 +559,16 @@ impl CallRun {
                     .await
                 {
                     Ok(_) => {
-                        self.progress.actions.push("voicemail_drop".to_owned());
+                        self.progress.actions.push(CallAction::VoicemailDrop);
                         self.voicemail_playback = Some(playback_id);
                     }
                     Err(error) => {
                         tracing::warn!(call_id = %self.call_id(), %error, "cannot play the voicemail message");
-                        self.hang_up("flow").await;
+                        self.hang_up(EndedBy::Flow).await;
                     }
                 }
             }
-            Amd::HangUp | Amd::Off => self.hang_up("flow").await,
+            Amd::HangUp | Amd::Off => self.hang_up(EndedBy::Flow).await,
         }
     }
 
@@ -579,7 +580,7 @@ impl CallRun {
             let Some(session) = self.ivr.as_mut() else {
                 return Ok(());
             };
-            let commands = session.handle(&self.request.flow, event);
+            let commands = session.handle(&self.request.template.flow, event);
             for synthetic in self.execute_collect(commands).await? {
                 queue.push_back(synthetic);
             }
@@ -609,6 +610,7 @@ impl CallRun {
                 Command::Play { id, prompt } => {
                     let media = self
                         .request
+                        .template
                         .prompts
                         .get(&prompt)
                         .cloned()
@@ -641,7 +643,7 @@ impl CallRun {
                 }
                 Command::Run(action) => self.run_action(action).await?,
                 Command::Transfer { to } => self.transfer(&to).await,
-                Command::Hangup => self.hang_up("flow").await,
+                Command::Hangup => self.hang_up(EndedBy::Flow).await,
             }
         }
         Ok(follow_up)
@@ -661,7 +663,7 @@ impl CallRun {
                 };
                 let dnc = self.telephony.dnc.clone();
                 let call_id = self.request.call_id.clone();
-                with_store(&self.telephony.store, move |store| {
+                with_store(&self.telephony.writer, move |store| {
                     store.blacklist_add(
                         &dnc,
                         [entry],
@@ -672,21 +674,20 @@ impl CallRun {
                 .await?;
                 tracing::info!(call_id = %self.call_id(), number = %self.request.number, "opted out: number listed");
                 self.progress.opted_out = true;
-                self.progress.actions.push("blacklist".to_owned());
+                self.progress.actions.push(CallAction::Blacklist);
                 self.save_progress().await?;
             }
             Action::Donate { amount } => {
                 self.progress.converted = true;
                 // The thank-you SMS arrives with the SMS issue: recorded as pending.
-                self.progress.actions.push(match amount {
-                    Some(amount) => format!("donate:{amount}"),
-                    None => "donate".to_owned(),
-                });
-                self.progress.actions.push("send_sms:pending".to_owned());
+                self.progress
+                    .actions
+                    .push(CallAction::donate(amount.as_deref()));
+                self.progress.actions.push(CallAction::SendSmsPending);
                 self.save_progress().await?;
             }
             Action::SendSms { .. } => {
-                self.progress.actions.push("send_sms:pending".to_owned());
+                self.progress.actions.push(CallAction::SendSmsPending);
                 self.save_progress().await?;
             }
         }
@@ -695,16 +696,17 @@ impl CallRun {
 
     /// Bridges the caller to an agent dialed through the trunk.
     async fn transfer(&mut self, to: &str) {
-        self.progress.actions.push(format!("transfer:{to}"));
+        self.progress.actions.push(CallAction::transfer(to));
         let endpoint = self
             .request
-            .transfer
-            .as_ref()
-            .and_then(|route| (route.endpoint_for)(to));
+            .template
+            .transfers
+            .then(|| self.telephony.planner.agent_endpoint(to))
+            .flatten();
         let Some(endpoint) = endpoint else {
             tracing::warn!(call_id = %self.call_id(), to, "cannot transfer: not a number the trunk can dial");
-            self.progress.actions.push("transfer_failed".to_owned());
-            self.hang_up("flow").await;
+            self.progress.actions.push(CallAction::TransferFailed);
+            self.hang_up(EndedBy::Flow).await;
             return;
         };
         let agent = Agent {
@@ -722,13 +724,12 @@ impl CallRun {
                 .await?;
             let _ = client.ring(&self.request.call_id).await;
             client
-                .originate(&Originate {
+                .originate_agent(AgentDial {
                     channel_id: agent.channel_id.clone(),
+                    for_call: self.request.call_id.clone(),
                     endpoint,
-                    app_args: vec!["agent".to_owned(), self.request.call_id.clone()],
-                    caller_id: self.request.caller_id.clone(),
-                    timeout_seconds: self.request.ring_timeout.as_secs().max(1) as u32,
-                    variables: Default::default(),
+                    caller_id: self.request.template.caller_id.clone(),
+                    ring_timeout: self.request.template.ring_timeout,
                 })
                 .await
         };
@@ -736,8 +737,8 @@ impl CallRun {
         self.agent = Some(agent);
         if let Err(error) = result {
             tracing::warn!(call_id = %self.call_id(), %error, "transfer failed");
-            self.progress.actions.push("transfer_failed".to_owned());
-            self.hang_up("flow").await;
+            self.progress.actions.push(CallAction::TransferFailed);
+            self.hang_up(EndedBy::Flow).await;
         }
     }
 
@@ -753,11 +754,11 @@ impl CallRun {
         {
             tracing::warn!(call_id = %self.call_id(), %error, "cannot bridge the agent");
         } else {
-            self.progress.actions.push("transfer_connected".to_owned());
+            self.progress.actions.push(CallAction::TransferConnected);
         }
     }
 
-    async fn hang_up(&mut self, by: &'static str) {
+    async fn hang_up(&mut self, by: EndedBy) {
         self.ended_by.get_or_insert(by);
         self.timer = None;
         if let Err(error) = self.client().hangup(&self.request.call_id).await {
@@ -765,13 +766,18 @@ impl CallRun {
         }
     }
 
+    /// Records the call's progress in the writer's order, without waiting for it
+    /// (what waits for the disk is the opt-out, before its confirmation, and the
+    /// end). Async only so its callers read as the writes they are.
     async fn save_progress(&self) -> Result<(), TelephonyError> {
         let call_id = self.request.call_id.clone();
         let progress = self.progress.clone();
-        with_store(&self.telephony.store, move |store| {
-            store.call_progress(&call_id, &progress)
-        })
-        .await
+        self.telephony
+            .writer
+            .write_later("call progress", move |store| {
+                store.call_progress(&call_id, &progress)
+            });
+        Ok(())
     }
 
     async fn cleanup_transfer(&mut self) {
@@ -784,7 +790,7 @@ impl CallRun {
 
     async fn finish_with_cause(
         &mut self,
-        ended_by: &str,
+        ended_by: EndedBy,
         cause: i64,
         cause_text: String,
     ) -> Result<CallRecord, TelephonyError> {
@@ -799,7 +805,7 @@ impl CallRun {
                 .clone()
                 .or(self.facts.answered.then(|| "ANSWER".to_owned())),
             ended_at: Some(Utc::now()),
-            ended_by: Some(ended_by.to_owned()),
+            ended_by: Some(ended_by),
             detail: self.stopped.clone(),
         };
         self.store_end(end).await
@@ -809,7 +815,7 @@ impl CallRun {
     async fn finish(
         &mut self,
         outcome: Option<CallOutcome>,
-        ended_by: &str,
+        ended_by: EndedBy,
         detail: Option<String>,
     ) -> Result<CallRecord, TelephonyError> {
         self.cleanup_transfer().await;
@@ -822,7 +828,7 @@ impl CallRun {
             outcome: Some(outcome),
             dial_status: self.facts.dial_status.clone(),
             ended_at: Some(Utc::now()),
-            ended_by: Some(ended_by.to_owned()),
+            ended_by: Some(ended_by),
             detail,
             ..CallEnd::default()
         };
@@ -832,7 +838,7 @@ impl CallRun {
     async fn finish_unplaced(&mut self, detail: &str) -> Result<CallRecord, TelephonyError> {
         self.finish(
             Some(CallOutcome::Failed),
-            "supervisor",
+            EndedBy::Supervisor,
             Some(detail.to_owned()),
         )
         .await
@@ -841,7 +847,7 @@ impl CallRun {
     async fn store_end(&mut self, end: CallEnd) -> Result<CallRecord, TelephonyError> {
         self.save_progress().await?;
         let call_id = self.request.call_id.clone();
-        let record = with_store(&self.telephony.store, move |store| {
+        let record = with_store(&self.telephony.writer, move |store| {
             store.call_finished(&call_id, &end)?;
             store.call_record(&call_id)
         })
@@ -851,7 +857,7 @@ impl CallRun {
         })?;
         tracing::info!(
             call_id = %record.call_id,
-            outcome = record.outcome.as_deref().unwrap_or(""),
+            outcome = record.outcome.as_ref().map_or("", |o| o.as_str()),
             cause = record.hangup_code.unwrap_or(-1),
             keys = %record.dtmf,
             "call ended"

@@ -167,17 +167,32 @@ impl ApiError {
         ApiError::new(ErrorCode::Internal, message)
     }
 
-    /// A validation failure naming its fields.
-    pub fn invalid(fields: Vec<FieldProblem>) -> ApiError {
+    /// A validation failure naming its fields. The message names them and
+    /// leaves why to `fields`: saying it twice would send any value a field's
+    /// message quotes twice. At most [`MAX_FIELDS`] are listed.
+    pub fn invalid(mut fields: Vec<FieldProblem>) -> ApiError {
+        let count = fields.len();
+        fields.truncate(MAX_FIELDS);
+        for problem in &mut fields {
+            problem.field = bounded(&problem.field, FIELD_CHARS);
+        }
+        let names = |fields: &[FieldProblem]| {
+            fields
+                .iter()
+                .map(|f| f.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let message = match fields.as_slice() {
-            [one] => format!("{}: {}", one.field, one.message),
+            [one] => format!("{} is not acceptable (see fields for why)", one.field),
+            many if count == many.len() => format!(
+                "{count} fields are not acceptable: {} (see fields for why)",
+                names(many)
+            ),
             many => format!(
-                "{} fields are not acceptable: {}",
-                many.len(),
-                many.iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                "{count} fields are not acceptable: {} (see fields for why; the first \
+                 {MAX_FIELDS} are listed)",
+                names(many)
             ),
         };
         ApiError {
@@ -196,17 +211,87 @@ impl ApiError {
     }
 }
 
+/// The most problems a validation failure lists.
+pub const MAX_FIELDS: usize = 100;
+/// The most characters of a value a person sent that an error quotes back.
+pub const EXCERPT_CHARS: usize = 40;
+/// The most characters of a message: a backstop for text that quotes a value
+/// without quote marks.
+pub const MESSAGE_CHARS: usize = 1000;
+/// The most characters of a field's name (a request can name unknown ones).
+pub const FIELD_CHARS: usize = 100;
+
+/// Text as the API sends it back, at most `max_chars` long. Messages quote the
+/// values they refuse the way Rust and serde print them (`"050-12": too short`,
+/// `invalid type: string "…"`, ``unknown field `…` ``); a quoted value longer
+/// than [`EXCERPT_CHARS`] keeps its first characters and ends in `…`, so an error
+/// never carries a pasted megabyte back.
+pub fn bounded(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars));
+    let mut written = 0;
+    // Inside a quoted value: its closing mark, and how many characters were read.
+    let mut quoted: Option<(char, usize)> = None;
+    // The last character read inside a "quoted" value was an escaping `\`.
+    let mut escaping = false;
+    for c in text.chars() {
+        if written == max_chars {
+            out.push('…');
+            break;
+        }
+        let keep = match quoted {
+            None => {
+                if c == '"' || c == '`' {
+                    quoted = Some((c, 0));
+                }
+                true
+            }
+            Some((close, _)) if c == close && !escaping => {
+                quoted = None;
+                true
+            }
+            Some((close, read)) => {
+                let escaped = escaping;
+                escaping = close == '"' && c == '\\' && !escaping;
+                quoted = Some((close, read + 1));
+                if read == EXCERPT_CHARS {
+                    // Not a lone `\` before the cut: it would escape nothing.
+                    if escaped {
+                        out.pop();
+                        written -= 1;
+                    }
+                    out.push('…');
+                    written += 1;
+                }
+                read < EXCERPT_CHARS
+            }
+        };
+        if keep {
+            out.push(c);
+            written += 1;
+        }
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = bounded(&self.message, MESSAGE_CHARS);
         if self.code == ErrorCode::Internal {
-            tracing::error!(message = %self.message, "request failed");
+            tracing::error!(%message, "request failed");
         }
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
-                message: self.message,
+                message,
                 kind: self.code.kind().to_owned(),
-                fields: self.fields,
+                fields: self
+                    .fields
+                    .into_iter()
+                    .map(|problem| FieldProblem {
+                        message: bounded(&problem.message, MESSAGE_CHARS),
+                        field: problem.field,
+                    })
+                    .collect(),
             },
         };
         let mut response = (self.code.status(), axum::Json(body)).into_response();
@@ -294,6 +379,69 @@ mod tests {
             );
             assert_eq!(code.status().as_u16(), *status);
         }
+    }
+
+    /// Security probe: a refused value came back whole, twice.
+    #[test]
+    fn a_quoted_value_is_cut_to_an_excerpt_and_the_rest_kept() {
+        let check = |text: &str, expected: &str| {
+            assert_eq!(bounded(text, MESSAGE_CHARS), expected, "{text:?}");
+        };
+        let nines = "9".repeat(40);
+        check(
+            &format!("{:?}: too long: 1048576 digits", "9".repeat(1 << 20)),
+            &format!("\"{nines}…\": too long: 1048576 digits"),
+        );
+        check(
+            &format!("unknown field `{}`, expected `name`", "k".repeat(50)),
+            &format!("unknown field `{}…`, expected `name`", "k".repeat(40)),
+        );
+        // An escaped quote does not end the value; an escape is not cut in two.
+        let escaped = format!(
+            "{:?} is not a date",
+            format!("{}\"{}", "a".repeat(39), "b".repeat(9))
+        );
+        check(&escaped, &format!("\"{}…\" is not a date", "a".repeat(39)));
+        // Short values and our own quoted examples are left alone.
+        for text in [
+            "\"050-12\": too short: 5 digits, a phone number has at least 7",
+            "give a range like \"09:00-20:00\", a list of ranges, or \"closed\"",
+            "no quotes at all",
+            "",
+        ] {
+            check(text, text);
+        }
+        // Without quote marks, the whole is bounded.
+        assert_eq!(
+            bounded(&"z".repeat(5000), 100),
+            format!("{}…", "z".repeat(100))
+        );
+    }
+
+    #[test]
+    fn a_validation_message_names_the_fields_and_leaves_why_to_them() {
+        let problem = |field: &str| FieldProblem {
+            field: field.to_owned(),
+            message: "\"050-12\": too short".to_owned(),
+        };
+        let one = ApiError::invalid(vec![problem("caller_id")]);
+        assert_eq!(
+            one.message,
+            "caller_id is not acceptable (see fields for why)"
+        );
+        let many = ApiError::invalid(
+            (0..250)
+                .map(|i| problem(&format!("numbers[{i}]")))
+                .collect(),
+        );
+        assert_eq!(many.fields.len(), MAX_FIELDS);
+        assert!(
+            many.message
+                .starts_with("250 fields are not acceptable: numbers[0], numbers[1]"),
+            "{}",
+            many.message
+        );
+        assert!(!many.message.contains("050-12"));
     }
 
     #[test]

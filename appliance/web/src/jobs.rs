@@ -3,13 +3,20 @@
 //! and ends with the same summary and rejected-rows file as the CLI.
 //!
 //! A job's record of progress lives in memory (the last [`KEEP`] jobs); what an
-//! import did is also in the store's `import_jobs` table for good. A job that
-//! fails changed nothing (imports are one transaction) and says why.
+//! import did is also in the store's `import_jobs` table for good. A contact
+//! import that fails changed nothing (it is all or nothing) and says why.
+//!
+//! [`housekeeping`] is what `shofar serve` runs beside the jobs: it finishes or
+//! removes what imports left in the store (a process killed mid-import, rows of
+//! a completed import still joining the dispatch order) at start and every
+//! minute, and keeps the uploads and rejected-rows files bounded at start and
+//! every day.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
@@ -269,6 +276,9 @@ pub struct Failure {
     pub message: String,
     pub code: &'static str,
     pub params: BTreeMap<String, String>,
+    /// Whether the failed work changed nothing (a do-not-call import that
+    /// stopped half way keeps what it listed, and says so).
+    pub nothing_done: bool,
 }
 
 impl From<String> for Failure {
@@ -277,6 +287,7 @@ impl From<String> for Failure {
             message,
             code: "other",
             params: BTreeMap::new(),
+            nothing_done: true,
         }
     }
 }
@@ -284,6 +295,10 @@ impl From<String> for Failure {
 impl From<shofar_import::ImportError> for Failure {
     fn from(error: shofar_import::ImportError) -> Failure {
         Failure {
+            nothing_done: !matches!(
+                error,
+                shofar_import::ImportError::BlacklistPartlyAdded { .. }
+            ),
             code: error.code(),
             params: error
                 .params()
@@ -306,7 +321,7 @@ pub struct Finished {
 }
 
 /// Runs `work` on a thread of its own, with its own connection to the database
-/// at `db` (an import holds its write transaction for seconds). The job ends
+/// at `db` (an import writes for seconds, in short transactions). The job ends
 /// completed with what `work` returns, or failed with its error — the upload's
 /// path on the box replaced by the file's name, which is all its sender knows,
 /// and `nothing_done` said.
@@ -334,11 +349,66 @@ pub fn run(
                     let error = failure
                         .message
                         .replace(&upload.display().to_string(), &job.snapshot().file_name);
-                    job.fail(format!("{error}; {nothing_done}"), failure.code, failure.params);
+                    let error = if failure.nothing_done {
+                        format!("{error}; {nothing_done}")
+                    } else {
+                        error
+                    };
+                    job.fail(error, failure.code, failure.params);
                 }
             }
         })?;
     Ok(())
+}
+
+/// How often [`housekeeping`] recovers unfinished imports in the store.
+const RECOVER_EVERY: Duration = Duration::from_secs(60);
+
+/// How often [`housekeeping`] sweeps old upload and rejected-rows files.
+const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// `shofar serve`'s upkeep of imports, until `stop`: what imports left in the
+/// store at `db` is recovered ([`shofar_store::Store::recover_imports`]) at
+/// start and every minute; `data_dir`'s `uploads/` and `rejected/` are swept
+/// ([`shofar_import::cleanup::sweep`]) at start and every day. Each pass runs on
+/// the blocking pool; a failed pass is logged and tried again next time.
+pub async fn housekeeping(
+    db: PathBuf,
+    data_dir: PathBuf,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut recover = tokio::time::interval(RECOVER_EVERY);
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        let work: Box<dyn FnOnce() + Send> = tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = recover.tick() => {
+                let db = db.clone();
+                Box::new(move || {
+                    let recovered = shofar_store::Store::open(&db)
+                        .and_then(|mut store| store.recover_imports());
+                    if let Err(error) = recovered {
+                        tracing::warn!(%error, "cannot recover unfinished imports yet");
+                    }
+                })
+            }
+            _ = sweep.tick() => {
+                let dirs = [data_dir.join("uploads"), data_dir.join("rejected")];
+                Box::new(move || {
+                    let retention = shofar_import::cleanup::Retention::default();
+                    for dir in &dirs {
+                        let swept = shofar_import::cleanup::sweep(dir, &retention, std::time::SystemTime::now());
+                        if let Err(error) = swept {
+                            tracing::warn!(dir = %dir.display(), %error, "cannot sweep old import files");
+                        }
+                    }
+                })
+            }
+        };
+        if let Err(error) = tokio::task::spawn_blocking(work).await {
+            tracing::error!(%error, "an import upkeep pass failed");
+        }
+    }
 }
 
 /// A file name from an upload, made safe to use as a path component: its last

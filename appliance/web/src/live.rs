@@ -21,6 +21,7 @@ use serde::Serialize;
 use shofar_dialer::DialerStatus;
 use shofar_report::{CallRow, Totals};
 use shofar_store::calls::{CallChanges, CallRecord, CallsSnapshot, EndedAggregate};
+use shofar_vocab::{CallOutcome, NO_OUTCOME, Stored};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
@@ -50,7 +51,7 @@ pub fn call_row(record: &CallRecord) -> CallRow {
                 record
                     .outcome
                     .clone()
-                    .unwrap_or_else(|| "unknown".to_owned()),
+                    .unwrap_or_else(|| Stored::parse(NO_OUTCOME)),
             )
         },
         started_at: record.started_at,
@@ -196,9 +197,10 @@ pub struct Figures {
     pub calls: u64,
     /// Calls up now (records not yet ended).
     pub in_call: u64,
-    /// Ended records by outcome: `answered`, `voicemail`, `busy`, `no_answer`,
-    /// `congestion`, `rejected`, `failed`, `blacklisted`.
-    pub by_outcome: BTreeMap<String, u64>,
+    /// Ended records by outcome (the names of `CallOutcome`; `unknown` for an
+    /// ended record without one, and a name this version does not know as it is).
+    #[schema(value_type = BTreeMap<String, u64>)]
+    pub by_outcome: BTreeMap<Stored<CallOutcome>, u64>,
     /// Ended records that were dialed (all but `blacklisted`).
     pub dialed: u64,
     pub answered: u64,
@@ -589,10 +591,12 @@ impl Live {
         data_dir: std::path::PathBuf,
         shutdown: CancellationToken,
     ) {
+        // The two lookers below are this task's: aborted when it returns.
+        let mut lookers = tokio::task::JoinSet::new();
         let (disk_tx, disk_rx) = watch::channel(None::<(u64, u64)>);
         {
             let shutdown = shutdown.clone();
-            tokio::spawn(async move {
+            lookers.spawn(async move {
                 loop {
                     let dir = data_dir.clone();
                     let free = tokio::task::spawn_blocking(move || disk_free(&dir))
@@ -612,7 +616,7 @@ impl Live {
         let (trunk_tx, trunk_rx) = watch::channel(None::<String>);
         if let Some(probe) = probe {
             let shutdown = shutdown.clone();
-            tokio::spawn(async move {
+            lookers.spawn(async move {
                 loop {
                     let telephony = probe.telephony_status().await;
                     trunk_tx.send_replace(trunk_state(&telephony));

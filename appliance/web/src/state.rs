@@ -74,6 +74,26 @@ pub enum TestCallRefused {
     Unavailable(String),
 }
 
+/// The dialer's test-call engine, as the API uses it.
+impl TestCalls for shofar_dialer::test_calls::TestCallEngine {
+    fn start(
+        &self,
+        number: shofar_phone::E164,
+        campaign: Option<i64>,
+    ) -> Pin<Box<dyn Future<Output = Result<String, TestCallRefused>> + Send + '_>> {
+        use shofar_dialer::test_calls::TestCallError;
+        Box::pin(async move {
+            shofar_dialer::test_calls::TestCallEngine::start(self, number, campaign)
+                .await
+                .map_err(|error| match error {
+                    TestCallError::NotReady(message) => TestCallRefused::NotReady(message),
+                    TestCallError::Busy => TestCallRefused::Busy,
+                    TestCallError::Unavailable(message) => TestCallRefused::Unavailable(message),
+                })
+        })
+    }
+}
+
 pub struct Shared {
     pub config: WebConfig,
     pub pool: StorePool,

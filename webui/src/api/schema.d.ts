@@ -119,8 +119,9 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a user's role, language, or whether they may log in. The last enabled
-         *     admin can be neither demoted nor disabled.
+         * Change a user's role, language, or whether they may log in. Disabling ends
+         *     their sessions and revokes their tokens. The last enabled admin can be neither
+         *     demoted nor disabled.
          */
         patch: operations["patch_users_id"];
         trace?: never;
@@ -1082,6 +1083,24 @@ export interface components {
             allowed: components["schemas"]["IntervalOut"][];
             blocked: components["schemas"]["IntervalOut"][];
         };
+        /**
+         * @description What the IVR did during a call: `blacklist`, `donate`, `donate:{amount}`, `send_sms:pending`, `transfer:{to}`, `transfer_connected`, `transfer_failed`, `voicemail_drop`, `max_call_length`.
+         * @example blacklist
+         * @example donate
+         * @example donate:{amount}
+         * @example send_sms:pending
+         * @example transfer:{to}
+         * @example transfer_connected
+         * @example transfer_failed
+         * @example voicemail_drop
+         * @example max_call_length
+         */
+        CallAction: string;
+        /**
+         * @description Why a call was made.
+         * @enum {string}
+         */
+        CallKind: "campaign" | "tts_fallback" | "test";
         /** @description A call as recorded. */
         CallOut: {
             call_id: string;
@@ -1093,15 +1112,9 @@ export interface components {
             number: string;
             /** Format: int32 */
             attempt: number;
-            /** @description `campaign`, `tts_fallback` or `test`. */
-            kind: string;
-            /** @description `dialing`, `ringing`, `answered` or `ended`. */
-            status: string;
-            /**
-             * @description Once ended: `answered`, `voicemail`, `busy`, `no_answer`, `congestion`,
-             *     `rejected`, `failed` or `blacklisted` (never dialed).
-             */
-            outcome?: string | null;
+            kind: components["schemas"]["CallKind"];
+            status: components["schemas"]["CallStatus"];
+            outcome?: null | components["schemas"]["CallOutcome"];
             /** Format: int64 */
             hangup_code?: number | null;
             hangup_cause?: string | null;
@@ -1121,12 +1134,11 @@ export interface components {
             talk_ms?: number | null;
             /** @description Keys pressed, in order. */
             dtmf: string;
-            /** @description What the IVR did (`donate`, `blacklist`, `send_sms:…`). */
-            actions: string[];
+            /** @description What the IVR did, in order. */
+            actions: components["schemas"]["CallAction"][];
             converted: boolean;
             opted_out: boolean;
-            /** @description `callee`, `flow`, `network`, `supervisor` or `reconcile`. */
-            ended_by?: string | null;
+            ended_by?: null | components["schemas"]["EndedBy"];
             detail?: string | null;
             /**
              * Format: int64
@@ -1134,6 +1146,17 @@ export interface components {
              */
             dnc_version?: number | null;
         };
+        /**
+         * @description How a call ended, as reports count it.
+         * @enum {string}
+         */
+        CallOutcome: "answered" | "voicemail" | "busy" | "no_answer" | "congestion" | "rejected" | "failed" | "blacklisted";
+        /**
+         * @description Where a call record stands: `dialing → answered → ended` (`ringing` is
+         *     allowed by the schema and read, not written today).
+         * @enum {string}
+         */
+        CallStatus: "dialing" | "ringing" | "answered" | "ended";
         /** @description A campaign with where it stands. */
         CampaignDetail: {
             campaign: components["schemas"]["CampaignOut"];
@@ -1392,6 +1415,11 @@ export interface components {
             /** Format: double */
             maximum?: number | null;
         };
+        /**
+         * @description Who ended a call.
+         * @enum {string}
+         */
+        EndedBy: "callee" | "flow" | "network" | "supervisor" | "reconcile";
         /** @description A listed number. */
         EntryOut: {
             /** @description E.164: `+972525551234`. */
@@ -1441,8 +1469,8 @@ export interface components {
              */
             in_call: number;
             /**
-             * @description Ended records by outcome: `answered`, `voicemail`, `busy`, `no_answer`,
-             *     `congestion`, `rejected`, `failed`, `blacklisted`.
+             * @description Ended records by outcome (the names of `CallOutcome`; `unknown` for an
+             *     ended record without one, and a name this version does not know as it is).
              */
             by_outcome: {
                 [key: string]: number;
@@ -1790,10 +1818,18 @@ export interface components {
             gate: components["schemas"]["GateOut"];
             contacts: components["schemas"]["NextContact"][];
         };
+        /**
+         * @description A call outcome, or `in_call` for a call not ended yet.
+         * @enum {string}
+         */
+        OutcomeFilter: "answered" | "voicemail" | "busy" | "no_answer" | "congestion" | "rejected" | "failed" | "blacklisted" | "in_call";
         /** @description One outcome's count and share of the calls. */
         OutcomeShare: {
-            /** @description An outcome, or `in_call` for calls not yet ended. */
-            outcome: string;
+            /**
+             * @description An outcome, or `in_call` for calls not yet ended (or a name this version
+             *     does not know, as stored).
+             */
+            outcome: components["schemas"]["OutcomeFilter"];
             /** Format: int64 */
             count: number;
             /**
@@ -1842,15 +1878,9 @@ export interface components {
                 number: string;
                 /** Format: int32 */
                 attempt: number;
-                /** @description `campaign`, `tts_fallback` or `test`. */
-                kind: string;
-                /** @description `dialing`, `ringing`, `answered` or `ended`. */
-                status: string;
-                /**
-                 * @description Once ended: `answered`, `voicemail`, `busy`, `no_answer`, `congestion`,
-                 *     `rejected`, `failed` or `blacklisted` (never dialed).
-                 */
-                outcome?: string | null;
+                kind: components["schemas"]["CallKind"];
+                status: components["schemas"]["CallStatus"];
+                outcome?: null | components["schemas"]["CallOutcome"];
                 /** Format: int64 */
                 hangup_code?: number | null;
                 hangup_cause?: string | null;
@@ -1870,12 +1900,11 @@ export interface components {
                 talk_ms?: number | null;
                 /** @description Keys pressed, in order. */
                 dtmf: string;
-                /** @description What the IVR did (`donate`, `blacklist`, `send_sms:…`). */
-                actions: string[];
+                /** @description What the IVR did, in order. */
+                actions: components["schemas"]["CallAction"][];
                 converted: boolean;
                 opted_out: boolean;
-                /** @description `callee`, `flow`, `network`, `supervisor` or `reconcile`. */
-                ended_by?: string | null;
+                ended_by?: null | components["schemas"]["EndedBy"];
                 detail?: string | null;
                 /**
                  * Format: int64
@@ -2186,7 +2215,10 @@ export interface components {
         UserPatch: {
             role?: null | components["schemas"]["RoleName"];
             locale?: string | null;
-            /** @description A disabled user cannot log in; their sessions end and tokens stop working. */
+            /**
+             * @description A disabled user cannot log in; their sessions end and their API tokens
+             *     are revoked: enabling them again brings neither back.
+             */
             disabled?: boolean | null;
         };
         /** @description The settings as they would be stored, or every problem with them. */
@@ -3450,7 +3482,10 @@ export interface operations {
     get_campaigns_id_contacts: {
         parameters: {
             query?: {
-                /** @description Digits of the number (`0525551234`, any part) or text in other columns. */
+                /**
+                 * @description Digits of the number (`0525551234`, any part) or text in the values of
+                 *     other columns (not their headers); `%` and `_` are literal.
+                 */
                 search?: string | null;
                 /** @description `pending`, `in_progress`, `completed`, `failed` or `blacklisted`. */
                 status?: string | null;
@@ -3657,7 +3692,11 @@ export interface operations {
     get_blacklist: {
         parameters: {
             query?: {
-                /** @description Digits anywhere in the number (`0525551234` or `5551234`). */
+                /**
+                 * @description Digits anywhere in the number (`0525551234` or `5551234`); other
+                 *     characters are ignored, but a search with no digit at all is refused
+                 *     (422 naming `search`) rather than listing everything.
+                 */
                 search?: string | null;
                 /**
                  * @description Only entries from this source: `user_optout`, `admin_import`,
@@ -4367,10 +4406,10 @@ export interface operations {
                 /** @description Only this campaign's calls. */
                 campaign?: number | null;
                 /**
-                 * @description `answered`, `voicemail`, `busy`, `no_answer`, `congestion`, `rejected`,
-                 *     `failed`, `blacklisted`, or `in_call`.
+                 * @description An outcome, or `in_call` for calls not ended yet. Read as text and checked
+                 *     here, so a wrong one is answered as a field error naming `outcome`.
                  */
-                outcome?: string | null;
+                outcome?: null | components["schemas"]["OutcomeFilter"];
                 /** @description Calls started at or after (RFC 3339, or a date: midnight in Israel). */
                 from?: string | null;
                 /** @description Calls started before (RFC 3339, or a date: midnight in Israel). */

@@ -30,17 +30,20 @@ export type PaceChange = Schemas['PaceChange'];
 export type AuditEntry = Schemas['AuditOut'];
 export type Token = Schemas['TokenOut'];
 export type Alert = Schemas['Alert'];
+export type CallOutcome = Schemas['CallOutcome'];
+/** A call outcome, or `in_call`: what the calls list filters by and outcome counts are keyed by. */
+export type OutcomeFilter = Schemas['OutcomeFilter'];
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
-export const OUTCOMES = ['answered', 'voicemail', 'busy', 'no_answer', 'congestion', 'rejected', 'failed', 'blacklisted'] as const;
 export const STATUSES = ['draft', 'scheduled', 'active', 'paused', 'completed', 'cancelled'] as const;
 export const PURPOSES = ['informational', 'donation', 'advertising', 'political', 'emergency'] as const;
 export const CAMPAIGN_TYPES = ['voice', 'sms', 'hybrid'] as const;
 export const AMD_MODES = ['off', 'hang_up', 'leave_message'] as const;
 export const BLACKLIST_SOURCES = ['admin_import', 'user_optout', 'compliance', 'central'] as const;
-export const RETRY_OUTCOMES = ['busy', 'no_answer', 'congestion', 'failed', 'voicemail'] as const;
+// The campaign file's retry keys (shofar_campaign::retry::RETRY_KEYS): outcomes, checked against the API's.
+export const RETRY_OUTCOMES = ['busy', 'no_answer', 'congestion', 'failed', 'voicemail'] as const satisfies readonly CallOutcome[];
 
 /** A campaign's settings, in the campaign file's shape (docs/campaigns.md). */
 export interface CampaignSettings {

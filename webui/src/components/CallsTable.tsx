@@ -4,7 +4,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, ok } from '../api/client';
-import { OUTCOMES, type CallRecord } from '../api/types';
+import { OUTCOME_FILTER } from '../api/enums';
+import type { CallRecord, OutcomeFilter } from '../api/types';
 import { useI18n } from '../i18n';
 import { formatDuration } from '../lib/format';
 import { Dialog } from './Dialog';
@@ -53,7 +54,7 @@ export function OutcomeBadge({ call }: { call: CallRecord }) {
 
 export function CallsTable({ campaignId, showCampaign = false, initialNumber = '' }: { campaignId?: number; showCampaign?: boolean; initialNumber?: string }) {
   const { t, code } = useI18n();
-  const [outcome, setOutcome] = useState('');
+  const [outcome, setOutcome] = useState<OutcomeFilter | ''>('');
   const [numberDraft, setNumberDraft] = useState(initialNumber);
   const [number, setNumber] = useState(initialNumber);
   const [from, setFrom] = useState('');
@@ -91,10 +92,10 @@ export function CallsTable({ campaignId, showCampaign = false, initialNumber = '
           label={t('calls.outcome')}
           value={outcome}
           onChange={(e) => {
-            setOutcome(e.target.value);
+            setOutcome(e.target.value as OutcomeFilter | '');
             setPage(1);
           }}
-          options={[{ value: '', label: t('common.all') }, ...[...OUTCOMES, 'in_call'].map((o) => ({ value: o, label: code('outcome', o) }))]}
+          options={[{ value: '', label: t('common.all') }, ...OUTCOME_FILTER.map((o) => ({ value: o, label: code('outcome', o) }))]}
         />
         <TextField label={t('common.from')} type="date" value={from} onChange={(e) => setFrom(e.target.value)} ltr />
         <TextField label={t('common.to')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr hint={t('common.toExclusive')} />

@@ -3,9 +3,11 @@
 // Hebrew, time runs from right to left and the value axis sits on the right, as
 // the rest of the page is mirrored). Every chart has a text alternative.
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import type { OutcomeFilter } from '../api/types';
 import { useI18n } from '../i18n';
 
-export const OUTCOME_COLORS: Record<string, string> = {
+/** A color for every outcome and `in_call` (the type makes a new outcome need one). */
+export const OUTCOME_COLORS: Record<OutcomeFilter, string> = {
   answered: '#15803d',
   voicemail: '#0e7490',
   busy: '#b45309',

@@ -277,7 +277,8 @@ export function ImportPanel({
       {job?.status === 'running' && <JobProgress job={job} />}
       {job?.status === 'failed' && (
         <Notice kind="error">
-          <strong>{t('import.failedTitle')}</strong> {t('import.failedBody')}
+          {/* A do-not-call import that stopped half way keeps what it listed (its error says how many). */}
+          <strong>{t('import.failedTitle')}</strong> {job.error_code !== 'blacklist_partly_added' && t('import.failedBody')}
           {job.error && (
             <div className="detail">
               <JobErrorText job={job} />

@@ -2,7 +2,8 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ok } from '../api/client';
-import { OUTCOMES, WEEKDAYS, type CampaignSettings } from '../api/types';
+import { OUTCOME_FILTER } from '../api/enums';
+import { WEEKDAYS, type CampaignSettings } from '../api/types';
 import { useSession } from '../auth/session';
 import { CampaignProblem } from '../components/CampaignProblem';
 import { CallsTable } from '../components/CallsTable';
@@ -218,7 +219,7 @@ export function CampaignDetailPage() {
   const figures = live?.figures;
   const byOutcome: Record<string, number> = figures ? { ...figures.by_outcome, in_call: figures.in_call } : detail.data.calls;
   const totalCalls = Object.values(byOutcome).reduce((sum, n) => sum + n, 0);
-  const rows = [...OUTCOMES, 'in_call']
+  const rows = OUTCOME_FILTER
     .map((key) => ({ key, label: code('outcome', key), count: byOutcome[key] ?? 0, share: totalCalls ? (byOutcome[key] ?? 0) / totalCalls : 0, color: OUTCOME_COLORS[key] }))
     .filter((r) => r.count > 0);
   const done = contacts.completed + contacts.failed + contacts.blacklisted;

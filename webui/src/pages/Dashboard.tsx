@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, ok } from '../api/client';
 import type { Alert, CampaignLive, LiveSnapshot } from '../api/types';
-import { OUTCOMES } from '../api/types';
+import { OUTCOME_FILTER } from '../api/enums';
 import { useSession } from '../auth/session';
 import { CampaignProblem } from '../components/CampaignProblem';
 import { BarChart, BreakdownBars, LineChart, OUTCOME_COLORS } from '../components/Charts';
@@ -132,7 +132,7 @@ export function DashboardPage() {
     );
   }
   const totals = snapshot.totals;
-  const outcomeRows = [...OUTCOMES, 'in_call']
+  const outcomeRows = OUTCOME_FILTER
     .map((key) => ({
       key,
       label: code('outcome', key),

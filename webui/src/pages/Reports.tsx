@@ -2,7 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, ok } from '../api/client';
-import { OUTCOMES, type CampaignListItem } from '../api/types';
+import { OUTCOME_FILTER } from '../api/enums';
+import type { CampaignListItem } from '../api/types';
 import { BarChart, BreakdownBars, OUTCOME_COLORS } from '../components/Charts';
 import { IconDownload, IconReport } from '../components/Icons';
 import { Card, DownloadLink, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pct, SelectField, Stat, Tabs, TextField, UserText, When } from '../components/ui';
@@ -99,7 +100,7 @@ function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
           <Card title={t('reports.perDay')}>
             <BarChart
               label={t('reports.perDay')}
-              keys={[...OUTCOMES, 'in_call'].map((o) => ({ key: o, label: code('outcome', o), color: OUTCOME_COLORS[o] }))}
+              keys={OUTCOME_FILTER.map((o) => ({ key: o, label: code('outcome', o), color: OUTCOME_COLORS[o] }))}
               groups={[...byDay.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, values]) => ({ label: date(day).slice(0, 5), values }))}
               summary={[...byDay.entries()]
                 .filter(([, values]) => Object.keys(values).length > 0)

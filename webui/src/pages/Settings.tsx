@@ -40,7 +40,7 @@ export function PacingReason({ change }: { change: { reason: string; reason_deta
   for (const [key, value] of Object.entries(detail)) {
     if (typeof value === 'number') vars[key] = kind === 'answer_rate_low' ? value * 100 : value;
   }
-  return <span title={change.reason}>{t(`pacing.${kind}` as MessageKey, vars)}</span>;
+  return <span>{t(`pacing.${kind}` as MessageKey, vars)}</span>;
 }
 
 function TelephonyCard({ telephony }: { telephony: TelephonyState }) {

@@ -8,7 +8,8 @@ use shofar_store::calls::CallRecord;
 use shofar_telephony::SimConfig;
 
 use crate::support::{
-    CampaignSpec, World, alone, dialer_config, max_overlap, mobile_numbers, wait_until,
+    CampaignSpec, MISSING_FLOW, World, alone, dialer_config, max_overlap, mobile_numbers,
+    wait_until,
 };
 
 /// Properties 9 and 27: two voice campaigns compete for a box with fewer
@@ -42,16 +43,10 @@ async fn property_9_27_campaigns_share_the_box_fairly_and_stay_isolated() {
             kind: Kind::Sms,
             ..CampaignSpec::voice("Texts", mobile_numbers(2_000, 20), 15.0, 10)
         });
-        let broken = world.campaign(&CampaignSpec::voice(
-            "Broken",
-            mobile_numbers(3_000, 20),
-            15.0,
-            10,
-        ));
-        world.broken.lock().insert(
-            broken,
-            "the flow plays prompts that have no audio: campaign".to_owned(),
-        );
+        let broken = world.campaign(&CampaignSpec {
+            flow: Some(MISSING_FLOW.to_owned()),
+            ..CampaignSpec::voice("Broken", mobile_numbers(3_000, 20), 15.0, 10)
+        });
         let box_channels = 14;
         let running = world.start(dialer_config(40.0, box_channels));
         let mut status = running.status.clone();
@@ -73,7 +68,7 @@ async fn property_9_27_campaigns_share_the_box_fairly_and_stay_isolated() {
             .find(|c| c.campaign == broken)
             .and_then(|c| c.problem.clone());
         assert!(
-            problem.is_some_and(|p| p.message.contains("no audio")),
+            problem.is_some_and(|p| p.code == "flow_missing" && p.message.contains(MISSING_FLOW)),
             "{snapshot:?}"
         );
         let summary = running.stop().await;
@@ -192,16 +187,10 @@ async fn a_campaign_that_cannot_call_takes_no_share_of_the_box() {
         10.0,
         10,
     ));
-    let broken = world.campaign(&CampaignSpec::voice(
-        "Broken",
-        mobile_numbers(1_000, 40),
-        10.0,
-        10,
-    ));
-    world.broken.lock().insert(
-        broken,
-        "the flow plays prompts that have no audio: campaign".to_owned(),
-    );
+    let broken = world.campaign(&CampaignSpec {
+        flow: Some(MISSING_FLOW.to_owned()),
+        ..CampaignSpec::voice("Broken", mobile_numbers(1_000, 40), 10.0, 10)
+    });
     let running = world.start(dialer_config(20.0, 10));
     let mut status = running.status.clone();
     wait_until(

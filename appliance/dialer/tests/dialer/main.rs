@@ -14,3 +14,4 @@ mod pacing;
 mod recovery;
 mod shutdown;
 mod support;
+mod tasks;

@@ -11,10 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
-use shofar_campaign::{BoxCalendar, Event, NextStep, Retry, RetryPolicy};
+use shofar_campaign::{Event, NextStep, Retry, RetryPolicy};
 use shofar_dialer::recover::{Recovery, recover};
 use shofar_phone::E164;
-use shofar_scheduler::Scheduler;
 use shofar_store::calls::{CallEnd, CallKind, CallOutcome, NewCall};
 use shofar_store::campaigns::CampaignId;
 use shofar_telephony::{Backend, SimConfig};
@@ -131,7 +130,7 @@ fn crash(world: &World) -> Crashed {
                     outcome: Some(CallOutcome::Busy),
                     hangup_code: Some(17),
                     dial_status: Some("BUSY".to_owned()),
-                    ended_by: Some("network".to_owned()),
+                    ended_by: Some(shofar_store::calls::EndedBy::Network),
                     ..CallEnd::default()
                 },
             )
@@ -198,8 +197,8 @@ fn assert_recovered(world: &World, crashed: &Crashed) {
     assert_eq!(
         (
             one.status.as_str(),
-            one.outcome.as_deref(),
-            one.ended_by.as_deref()
+            one.outcome.as_ref().map(|o| o.as_str()),
+            one.ended_by.as_ref().map(|by| by.as_str())
         ),
         ("ended", Some("failed"), Some("reconcile"))
     );
@@ -214,20 +213,29 @@ fn assert_recovered(world: &World, crashed: &Crashed) {
     // 2: answered before the crash: closed as answered, the contact reached.
     let two = record(&call_id(OURS, 2));
     assert_eq!(
-        (two.outcome.as_deref(), two.ended_by.as_deref()),
+        (
+            two.outcome.as_ref().map(|o| o.as_str()),
+            two.ended_by.as_ref().map(|by| by.as_str())
+        ),
         (Some("answered"), Some("reconcile"))
     );
     assert_eq!(status(2), ("completed".to_owned(), 1));
     // 3: the ended record's outcome applied: busy on the last attempt.
     assert_eq!(status(3), ("failed".to_owned(), 2));
     assert_eq!(
-        record(&call_id(OURS, 4)).ended_by.as_deref(),
+        record(&call_id(OURS, 4))
+            .ended_by
+            .as_ref()
+            .map(|by| by.as_str()),
         Some("network")
     );
     // 4: hung up and closed.
     let four = record(&crashed.still_up);
     assert_eq!(
-        (four.outcome.as_deref(), four.ended_by.as_deref()),
+        (
+            four.outcome.as_ref().map(|o| o.as_str()),
+            four.ended_by.as_ref().map(|by| by.as_str())
+        ),
         (Some("failed"), Some("reconcile"))
     );
     assert_eq!(
@@ -275,15 +283,7 @@ fn recover_settles_every_kind_of_unfinished_call() {
     let present: HashSet<String> = [crashed.still_up.clone(), crashed.theirs.clone()].into();
     let (recovery, hang_up) = {
         let mut store = world.store.lock();
-        recover(
-            &mut store,
-            &Scheduler::new(BoxCalendar::default()),
-            OURS,
-            &present,
-            "simulator",
-            Utc::now(),
-        )
-        .expect("recovery")
+        recover(&mut store, OURS, &present, "simulator", Utc::now()).expect("recovery")
     };
     assert_eq!(recovery, expected_recovery());
     assert_eq!(hang_up, std::slice::from_ref(&crashed.still_up));
@@ -291,15 +291,8 @@ fn recover_settles_every_kind_of_unfinished_call() {
 
     // Recovery twice is recovery once.
     let mut store = world.store.lock();
-    let (again, hang_up) = recover(
-        &mut store,
-        &Scheduler::new(BoxCalendar::default()),
-        OURS,
-        &present,
-        "simulator",
-        Utc::now(),
-    )
-    .expect("recovery");
+    let (again, hang_up) =
+        recover(&mut store, OURS, &present, "simulator", Utc::now()).expect("recovery");
     assert_eq!((again, hang_up), (Recovery::default(), Vec::new()));
 }
 
@@ -319,16 +312,22 @@ async fn a_dialer_start_recovers_what_a_crashed_run_left() {
     });
     let crashed = crash(&world);
     for (id, index) in [(&crashed.still_up, 4), (&crashed.theirs, 5)] {
+        let number = crashed.numbers[index];
+        let permit = world
+            .dnc
+            .predial_check(number)
+            .expect("not listed")
+            .spend(number, std::time::Instant::now())
+            .expect("a fresh permit");
         world
             .sim
-            .originate(&shofar_ari::Originate {
-                channel_id: id.clone(),
-                endpoint: endpoint(crashed.numbers[index]),
-                app_args: vec!["call".to_owned(), id.clone()],
-                caller_id: None,
-                timeout_seconds: 600,
-                variables: Default::default(),
-            })
+            .originate(shofar_telephony::Dial::new(
+                permit,
+                id.clone(),
+                endpoint(number),
+                None,
+                Duration::from_secs(600),
+            ))
             .await
             .expect("the call is up");
     }

@@ -148,7 +148,7 @@ async fn shutdown_ends_the_calls_still_up_when_the_grace_runs_out() {
         assert_eq!(cut.len(), summary.calls_cut, "{records:#?}");
         assert!(
             cut.iter()
-                .all(|r| r.ended_by.as_deref() == Some("supervisor"))
+                .all(|r| r.ended_by.as_ref().map(|by| by.as_str()) == Some("supervisor"))
         );
         assert_eq!(summary.calls_started, records.len() as u64);
         assert_eq!(summary.calls_ended, summary.calls_started);

@@ -6,7 +6,7 @@
 //! Nothing here reads or asserts on durations: a limit given to [`wait_until`] is
 //! only there so a broken dialer fails the test instead of hanging it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,11 +21,8 @@ use shofar_campaign::{
 };
 use shofar_dialer::health::FixedHealth;
 use shofar_dialer::metrics::{Metrics, OutcomeLabels};
-use shofar_dialer::{
-    CallTemplate, Dialer, DialerConfig, DialerError, DialerParts, DialerStatus, RunSummary,
-};
+use shofar_dialer::{Dialer, DialerConfig, DialerError, DialerParts, DialerStatus, RunSummary};
 use shofar_dnc::SharedDnc;
-use shofar_ivr::Flow;
 use shofar_pacing::{Cps, Thresholds};
 use shofar_phone::{E164, LineType};
 use shofar_scheduler::Scheduler;
@@ -33,7 +30,9 @@ use shofar_store::Store;
 use shofar_store::calls::{CallFilter, CallRecord};
 use shofar_store::campaigns::{CampaignId, NewCampaign};
 use shofar_store::contacts::{Contact, ImportCounts, NewContact};
-use shofar_telephony::{Amd, SharedStore, SimConfig, Simulator, Telephony};
+use shofar_store::writer::{Writer, WriterThread};
+use shofar_telephony::config::{AsteriskConfig, TrunkConfig};
+use shofar_telephony::{CallPlanner, SimConfig, Simulator, Telephony};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -100,6 +99,8 @@ pub struct CampaignSpec {
     pub max_channels: u32,
     pub max_attempts: u32,
     pub retry: RetryPolicy,
+    /// The campaign's `ivr_flow` setting (`None`: the default flow).
+    pub flow: Option<String>,
 }
 
 impl CampaignSpec {
@@ -112,33 +113,31 @@ impl CampaignSpec {
             max_channels,
             max_attempts: 1,
             retry: no_retries(),
+            flow: None,
         }
     }
 }
 
-/// A prompts map for the default flow (the simulator plays nothing; any text
-/// will do).
-pub fn template(amd: Amd) -> CallTemplate {
-    let flow = Flow::default_flow();
-    let mut prompts: HashMap<String, String> = flow
-        .prompts()
-        .iter()
-        .map(|name| (name.clone(), format!("sound:simulated/{name}")))
-        .collect();
-    prompts.insert(
-        "voicemail".to_owned(),
-        "sound:simulated/voicemail".to_owned(),
-    );
-    CallTemplate {
-        flow: Arc::new(flow),
-        prompts: Arc::new(prompts),
-        amd,
+/// The box's call planner for tests: the simulator (no audio needed), the
+/// default trunk (national dial strings, [`endpoint`]), 20 s of ringing and calls
+/// of at most 5 minutes.
+pub fn planner() -> CallPlanner {
+    let asterisk = AsteriskConfig {
+        ring_timeout_seconds: 20,
+        max_call_seconds: 300,
+        ..AsteriskConfig::default()
+    };
+    let trunk = TrunkConfig {
         caller_id: Some("+97236123456".to_owned()),
-        transfer: None,
-        ring_timeout: Duration::from_secs(20),
-        max_call: Duration::from_secs(300),
-    }
+        ..TrunkConfig::default()
+    };
+    let normalizer = shofar_phone::Normalizer::new("IL", &["IL".to_owned()]).expect("Israel");
+    CallPlanner::new(&asterisk, trunk, normalizer, true)
 }
+
+/// A campaign's `ivr_flow` that cannot be read: the planner reports the campaign
+/// as unable to call (`flow_missing`), as a real box does.
+pub const MISSING_FLOW: &str = "/nonexistent/shofar-test/flow.json";
 
 /// A dialer configuration for tests: fast plans, health read often, channel
 /// thresholds out of the way (tests that want them set them).
@@ -157,9 +156,10 @@ pub struct World {
     _dir: tempfile::TempDir,
     pub db: PathBuf,
     /// The test's own connection, as an operator's command would have.
-    pub store: SharedStore,
-    /// The connection every call writes its record through (`Telephony::store`).
-    pub calls_store: SharedStore,
+    pub store: Arc<Mutex<Store>>,
+    /// The writer every call writes its record through (`Telephony::writer`).
+    pub writer: Writer,
+    _writer_thread: WriterThread,
     /// The index the calls check; shared with the dialer's [`Telephony`].
     pub dnc: SharedDnc,
     /// The `blacklist_history` position `dnc` reflects (what `load_dnc`
@@ -172,11 +172,6 @@ pub struct World {
     pub engine_stop: CancellationToken,
     pub metrics: Arc<Metrics>,
     pub health: FixedHealth,
-    /// Campaign id → why its calls cannot be prepared (a missing prompt).
-    pub broken: Arc<Mutex<HashMap<CampaignId, String>>>,
-    /// What the calls do about answering machines (hang up, so machines end as
-    /// `voicemail`).
-    pub amd: Amd,
 }
 
 impl World {
@@ -187,9 +182,8 @@ impl World {
         let db = dir.path().join("shofar.db");
         let store = Store::open(&db).expect("a new database");
         let (index, dnc_cursor) = store.load_dnc().expect("an empty list");
-        let calls_store = Arc::new(Mutex::new(
-            Store::open(&db).expect("the database opens again"),
-        ));
+        let (writer, writer_thread) =
+            shofar_store::writer::spawn(Store::open(&db).expect("the database opens again"));
         let engine_stop = CancellationToken::new();
         let sim = Simulator::new(sim, "shofar", "shofar-d-", engine_stop.clone())
             .expect("a valid simulator");
@@ -197,15 +191,14 @@ impl World {
             _dir: dir,
             db,
             store: Arc::new(Mutex::new(store)),
-            calls_store,
+            writer,
+            _writer_thread: writer_thread,
             dnc: SharedDnc::new(index),
             dnc_cursor,
             sim,
             engine_stop,
             metrics: Arc::new(Metrics::new()),
             health: FixedHealth::default(),
-            broken: Arc::default(),
-            amd: Amd::HangUp,
         }
     }
 
@@ -224,6 +217,9 @@ impl World {
                 cps: spec.cps,
                 max_channels: spec.max_channels,
             },
+            // Machines are hung up on, so they end as `voicemail`.
+            amd: shofar_campaign::AnsweringMachine::HangUp,
+            ivr_flow: spec.flow.clone(),
             ..always_open()
         };
         let id = store
@@ -269,24 +265,27 @@ impl World {
 
     /// A dialer wired as `shofar serve` wires it, each part on its own connection.
     pub fn dialer(&self, config: DialerConfig) -> Dialer {
+        self.dialer_with(config, Arc::new(self.sim.clone()))
+    }
+
+    /// A dialer with another telephony engine than the plain simulator.
+    pub fn dialer_with(
+        &self,
+        config: DialerConfig,
+        backend: Arc<dyn shofar_telephony::Backend>,
+    ) -> Dialer {
         let telephony = Telephony {
-            backend: Arc::new(self.sim.clone()),
-            store: self.calls_store.clone(),
+            backend,
+            writer: self.writer.clone(),
             dnc: self.dnc.clone(),
+            planner: Arc::new(planner()),
             link_wait: Duration::from_secs(5),
         };
-        let broken = self.broken.clone();
-        let amd = self.amd.clone();
         Dialer::new(DialerParts {
             config,
             telephony,
-            store: Arc::new(Mutex::new(self.open_store())),
+            store: self.open_store(),
             scheduler: Scheduler::new(BoxCalendar::default()),
-            prepare: Arc::new(move |campaign| match broken.lock().get(&campaign.id) {
-                Some(problem) => Err(problem.clone().into()),
-                None => Ok(template(amd.clone())),
-            }),
-            endpoint_for: Arc::new(endpoint),
             metrics: self.metrics.clone(),
             health: Box::new(self.health.clone()),
             dnc_cursor: self.dnc_cursor,
@@ -296,7 +295,13 @@ impl World {
 
     /// Starts a dialer on its own task.
     pub fn start(&self, config: DialerConfig) -> Running {
-        let dialer = self.dialer(config);
+        Running::of(self.dialer(config))
+    }
+}
+
+impl Running {
+    /// Runs `dialer` on its own task.
+    pub fn of(dialer: Dialer) -> Running {
         let status = dialer.status();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(dialer.run(shutdown.clone()));
@@ -306,7 +311,9 @@ impl World {
             handle,
         }
     }
+}
 
+impl World {
     pub fn status_of(&self, campaign: CampaignId) -> Status {
         self.store
             .lock()

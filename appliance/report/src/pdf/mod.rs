@@ -658,7 +658,7 @@ fn calls_table(
             call.number.clone(),
             count(u64::from(call.attempt)),
             date_time(call.started_at, zone),
-            outcome_label(lang, call.outcome.as_deref()).to_owned(),
+            outcome_label(lang, call.outcome.as_ref()).to_owned(),
             call.talk_ms.map(duration).unwrap_or_default(),
             call.dtmf.clone(),
         ]

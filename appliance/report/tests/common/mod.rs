@@ -8,7 +8,7 @@ use std::convert::Infallible;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
-use shofar_report::{CallRow, CampaignInfo, outcome};
+use shofar_report::{CallOutcome, CallRow, CampaignInfo, Stored};
 
 pub fn ok_rows(rows: &[CallRow]) -> impl Iterator<Item = Result<CallRow, Infallible>> + '_ {
     rows.iter().cloned().map(Ok)
@@ -32,14 +32,14 @@ pub fn campaign(id: i64, name: &str) -> CampaignInfo {
 /// A call that ended with `outcome` (or is still in progress: `None`).
 pub fn call(call_id: &str, number: &str, outcome: Option<&str>, started_at: &str) -> CallRow {
     let started = at(started_at);
-    let answered = outcome == Some(outcome::ANSWERED);
+    let answered = outcome == Some(CallOutcome::Answered.as_str());
     let ended = outcome.is_some();
     CallRow {
         call_id: call_id.to_owned(),
         campaign_id: Some(12),
         number: number.to_owned(),
         attempt: 1,
-        outcome: outcome.map(str::to_owned),
+        outcome: outcome.map(Stored::parse),
         started_at: started,
         answered_at: answered.then(|| started + Duration::seconds(7)),
         ended_at: ended.then(|| started + Duration::seconds(if answered { 95 } else { 30 })),
@@ -142,12 +142,12 @@ pub fn israeli_number() -> impl Strategy<Value = String> {
     prop_oneof!["\\+97252555[0-9]{4}", "\\+972361[0-9]{5}"]
 }
 
-pub fn any_outcome() -> impl Strategy<Value = Option<String>> {
+pub fn any_outcome() -> impl Strategy<Value = Option<Stored<CallOutcome>>> {
     prop_oneof![
         2 => Just(None),
-        10 => proptest::sample::select(outcome::ALL.to_vec()).prop_map(|o| Some(o.to_owned())),
+        10 => proptest::sample::select(CallOutcome::ALL.to_vec()).prop_map(|o| Some(o.into())),
         // Outcomes a later version might add: counted under their own name.
-        1 => "[a-z_]{1,10}".prop_map(Some),
+        1 => "[a-z_]{1,10}".prop_map(|name| Some(Stored::parse(&name))),
     ]
 }
 
@@ -203,7 +203,7 @@ pub fn calls(max: usize) -> impl Strategy<Value = Vec<CallRow>> {
                     ),
                 )| {
                     let ended = outcome.is_some();
-                    let answered = outcome.as_deref() == Some(outcome::ANSWERED);
+                    let answered = outcome == Some(CallOutcome::Answered.into());
                     let answered_at =
                         (answered).then(|| started_at + Duration::milliseconds(ring.unwrap_or(0)));
                     let talk_ms = answered.then(|| talk.unwrap_or(0));

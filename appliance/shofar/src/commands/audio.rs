@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use shofar_audio::{Converted, Limits};
+use shofar_audio::Converted;
 use shofar_telephony::prompts::{FORMATS, PromptLibrary, valid_name};
 
 use crate::App;
 use crate::cli::AudioCommand;
-use crate::commands::call::CAMPAIGN_PROMPT;
 use crate::output::print_json;
 
 fn library(app: &App) -> PromptLibrary {
@@ -99,31 +98,9 @@ fn convert(
     folder: &str,
     name: &str,
 ) -> anyhow::Result<Converted> {
-    let out_dir = library.folder(folder);
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    shofar_audio::convert_file(file, &out_dir, name, &Limits::default())
-        .with_context(|| format!("cannot use {} as a prompt", file.display()))
-}
-
-/// Converts a one-off message (`shofar call --audio FILE`) into a folder named by
-/// its content, once; returns the folder.
-pub fn add_message(library: &PromptLibrary, file: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(file)
-        .with_context(|| format!("cannot read the message {}", file.display()))?;
-    let digest = Sha256::digest(&bytes);
-    let folder = format!(
-        "calls/{}",
-        digest
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    if !library.has(&folder, CAMPAIGN_PROMPT) {
-        convert(library, file, &folder, CAMPAIGN_PROMPT)?;
-    }
-    Ok(folder)
+    library
+        .convert(file, folder, name)
+        .map_err(anyhow::Error::msg)
 }
 
 #[derive(Debug, Serialize)]

@@ -138,11 +138,17 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
                 &progress,
             );
             progress.done();
-            let summary = outcome.with_context(|| {
-                format!(
-                    "blacklist import of {} failed; nothing was added",
+            let summary = outcome.map_err(|error| {
+                // One that stopped half way keeps what it listed, and says so.
+                let partly = matches!(
+                    error,
+                    shofar_import::ImportError::BlacklistPartlyAdded { .. }
+                );
+                let nothing = if partly { "" } else { "; nothing was added" };
+                anyhow::Error::new(error).context(format!(
+                    "blacklist import of {} failed{nothing}",
                     file.display()
-                )
+                ))
             })?;
             if json {
                 print_json(&summary)?;

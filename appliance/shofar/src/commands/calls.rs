@@ -36,8 +36,11 @@ pub fn run(app: &mut App, command: CallsCommand) -> anyhow::Result<ExitCode> {
                         "{}  {}  {:<12} {:<11} keys {:<6} {}",
                         record.started_at.format("%Y-%m-%d %H:%M:%S"),
                         record.number,
-                        record.outcome.as_deref().unwrap_or(&record.status),
-                        record.ended_by.as_deref().unwrap_or("-"),
+                        record
+                            .outcome
+                            .as_ref()
+                            .map_or(record.status.as_str(), |outcome| outcome.as_str()),
+                        record.ended_by.as_ref().map_or("-", |by| by.as_str()),
                         if record.dtmf.is_empty() {
                             "-"
                         } else {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::Value;
+use shofar_store::calls::CallOutcome;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -207,7 +208,7 @@ fn line(snapshot: &Value) -> String {
     );
     for campaign in snapshot["campaigns"].as_array().into_iter().flatten() {
         let figures = &campaign["figures"];
-        let outcome = |name: &str| count(&figures["by_outcome"][name]);
+        let outcome = |outcome: CallOutcome| count(&figures["by_outcome"][outcome.as_str()]);
         out.push_str(&format!(
             " | {}: {} calls, answered {} ({}), busy {}, no answer {}, failed {}, converted {}, \
              opted out {}",
@@ -215,9 +216,9 @@ fn line(snapshot: &Value) -> String {
             count(&figures["calls"]),
             count(&figures["answered"]),
             percent(&figures["answer_rate"]),
-            outcome("busy"),
-            outcome("no_answer"),
-            outcome("failed"),
+            outcome(CallOutcome::Busy),
+            outcome(CallOutcome::NoAnswer),
+            outcome(CallOutcome::Failed),
             count(&figures["converted"]),
             count(&figures["opted_out"]),
         ));

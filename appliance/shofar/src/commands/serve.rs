@@ -13,14 +13,14 @@ use anyhow::Context;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use parking_lot::Mutex;
 use shofar_dialer::health::SystemHealth;
 use shofar_dialer::metrics::Metrics;
+use shofar_dialer::test_calls::TestCallEngine;
 use shofar_dialer::{Dialer, DialerConfig, DialerParts, DialerStatus};
 use shofar_dnc::SharedDnc;
 use shofar_scheduler::Scheduler;
 use shofar_store::Store;
-use shofar_telephony::{AriLink, Backend, Simulator, Telephony};
+use shofar_telephony::{AriLink, Backend, CallPlanner, Simulator, Telephony};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -29,12 +29,11 @@ use shofar_web::auth::{LoginThrottle, SessionPolicy};
 use shofar_web::jobs::Jobs;
 use shofar_web::live::{AlertLimits, Live};
 use shofar_web::pool::StorePool;
-use shofar_web::server::{self, Bound, TlsFiles};
-use shofar_web::{AppState, Shared, SystemProbe, TestCallRefused, TestCalls, WebConfig};
+use shofar_web::server::{self, Bound, ServeOptions, Timeouts, TlsFiles};
+use shofar_web::{AppState, Shared, SystemProbe, WebConfig};
 
 use crate::App;
 use crate::cli::ServeArgs;
-use crate::commands::call::{Overrides, call_template, campaign_problem};
 use crate::config::{BackendKind, Config};
 
 pub fn run(app: &mut App, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -83,8 +82,9 @@ async fn serve(
         .context("cannot load the do-not-call list")?;
     let dnc = SharedDnc::new(index);
     let web_dnc = dnc.clone();
-    let calls_store = Arc::new(Mutex::new(Store::open(&db)?));
-    let dialer_store = Arc::new(Mutex::new(Store::open(&db)?));
+    // Every call's and settlement's writes go through one writer thread.
+    let (writer, writer_thread) = shofar_store::writer::spawn(Store::open(&db)?);
+    let dialer_store = Store::open(&db)?;
 
     let app_name = config.asterisk.app.clone();
     let prefix = format!("{app_name}-d-");
@@ -104,56 +104,46 @@ async fn serve(
         )?),
     };
     let simulated = backend_kind == BackendKind::Simulator;
+    let planner = CallPlanner::new(
+        &config.asterisk,
+        config.trunk.clone(),
+        config.normalizer()?,
+        simulated,
+    );
     let telephony = Telephony {
         backend: backend.clone(),
-        store: calls_store,
+        writer,
         dnc,
+        planner: Arc::new(planner),
         link_wait: Duration::from_secs(10),
     };
-    let test_calls = Arc::new(BoxCalls {
-        telephony: telephony.clone(),
-        config: config.clone(),
-        db: db.clone(),
-        simulated: backend_kind == BackendKind::Simulator,
-        prefix: prefix.clone(),
-        sequence: std::sync::atomic::AtomicU64::new(0),
-        up: Arc::new(tokio::sync::Semaphore::new(3)),
-        stop: engine_stop.clone(),
-    });
+    let test_calls = Arc::new(TestCallEngine::new(
+        telephony.clone(),
+        db.clone(),
+        prefix.clone(),
+    ));
     let mut dialer_config = DialerConfig::new(config.dialer.ceiling()?, config.dialer.max_channels);
     dialer_config.thresholds = config.dialer.thresholds()?;
     dialer_config.grace = Duration::from_secs(u64::from(config.dialer.grace_seconds));
     dialer_config.call_prefix = prefix;
-    let template_config = config.clone();
-    let template_db = db.clone();
-    let trunk = config.trunk.clone();
     let metrics = Arc::new(Metrics::new());
     let dialer = Dialer::new(DialerParts {
         config: dialer_config,
         telephony,
         store: dialer_store,
         scheduler: Scheduler::new(config.calendar.box_calendar()?),
-        prepare: Arc::new(move |campaign| {
-            // Its own connection: flows saved in the web UI are read from the store.
-            let store = Store::open(&template_db).map_err(|error| format!("{error:#}"))?;
-            call_template(
-                &template_config,
-                Some(campaign),
-                &Overrides::default(),
-                simulated,
-                &store,
-            )
-            .map_err(|error| campaign_problem(&error))
-        }),
-        endpoint_for: Arc::new(move |number| trunk.endpoint(number)),
         metrics: metrics.clone(),
         health: Box::new(SystemHealth::new()),
         dnc_cursor,
     })?;
     let status = dialer.status();
 
+    // The names the box answers to: a self-signed certificate is made for them,
+    // and the redirect to HTTPS keeps them (any other goes to the box's address).
+    let mut names = certificate_names(listen);
+    names.extend(config.http.host_names.iter().cloned());
+    names.dedup();
     let tls = if config.http.tls {
-        let names = certificate_names(listen);
         let configured = config
             .http
             .tls_cert
@@ -172,7 +162,13 @@ async fn serve(
     } else {
         None
     };
-    let bound = Bound::bind(listen, tls, config.http.redirect_address()?).await?;
+    let options = ServeOptions {
+        tls,
+        redirect: config.http.redirect_address()?,
+        host_names: names,
+        timeouts: Timeouts::default(),
+    };
+    let bound = Bound::bind(listen, options).await?;
     let listen = bound.address;
     let scheme = if bound.is_tls() { "https" } else { "http" };
 
@@ -214,7 +210,7 @@ async fn serve(
             },
             simulated,
         })),
-        calls: Some(test_calls),
+        calls: Some(test_calls.clone()),
     });
     let (router, _) = shofar_web::router(state.clone());
     let router = router.route(
@@ -234,6 +230,12 @@ async fn serve(
         }
     });
     let http = tokio::spawn(bound.serve(router, http_stop.clone()));
+    // Imports' upkeep (issue 15): what they left in the store and on disk.
+    let housekeeping = tokio::spawn(shofar_web::jobs::housekeeping(
+        db.clone(),
+        app.data_dir.clone(),
+        http_stop.clone(),
+    ));
     first_run(app, listen, scheme)?;
     let dialing = tokio::spawn(dialer.run(shutdown.clone()));
 
@@ -256,8 +258,11 @@ async fn serve(
     notify(&[sd_notify::NotifyState::Stopping]);
     shutdown.cancel();
     http_stop.cancel();
+    test_calls.shut_down().await;
     engine_stop.cancel();
+    backend.finished().await;
     let _ = live_task.await;
+    let _ = housekeeping.await;
     match http.await {
         Ok(Err(error)) => tracing::error!(%error, "the web server failed"),
         Err(error) => tracing::error!(%error, "the web server task failed"),
@@ -269,6 +274,11 @@ async fn serve(
     if let Some(reporter) = reporter {
         reporter.abort();
     }
+    // The last writes (the dialer's and the test calls') are in; the writer
+    // commits what is queued and ends.
+    drop(state);
+    drop(test_calls);
+    let _ = tokio::task::spawn_blocking(move || writer_thread.stop()).await;
     let summary = result
         .context("the dialer task failed")?
         .context("the dialer stopped")?;
@@ -384,111 +394,6 @@ fn first_run(app: &mut App, listen: SocketAddr, scheme: &str) -> anyhow::Result<
          {scheme}://{host}/api/v1/setup), or run `shofar user add NAME --role admin`."
     );
     Ok(())
-}
-
-/// Test calls from the API, through the dialer's own engine and records.
-struct BoxCalls {
-    telephony: Telephony,
-    config: Config,
-    db: std::path::PathBuf,
-    simulated: bool,
-    /// The engine's channel-id prefix (the dialer's): ids of test calls add a
-    /// `t` and the time, so none is a prefix of another.
-    prefix: String,
-    sequence: std::sync::atomic::AtomicU64,
-    /// At most three test calls up at once.
-    up: Arc<tokio::sync::Semaphore>,
-    stop: CancellationToken,
-}
-
-impl TestCalls for BoxCalls {
-    fn start(
-        &self,
-        number: shofar_phone::E164,
-        campaign: Option<i64>,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<String, TestCallRefused>> + Send + '_>,
-    > {
-        Box::pin(async move {
-            let permit = self
-                .up
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| TestCallRefused::Busy)?;
-            if !self.telephony.backend.is_up() {
-                return Err(TestCallRefused::Unavailable(
-                    "the telephony engine is not connected; check Asterisk (Settings)".to_owned(),
-                ));
-            }
-            let (config, db, simulated) = (self.config.clone(), self.db.clone(), self.simulated);
-            let template = tokio::task::spawn_blocking(move || {
-                let store = Store::open(&db)?;
-                let campaign = campaign
-                    .map(|id| store.campaign(shofar_store::campaigns::CampaignId(id)))
-                    .transpose()?;
-                call_template(
-                    &config,
-                    campaign.as_ref(),
-                    &Overrides::default(),
-                    simulated,
-                    &store,
-                )
-            })
-            .await
-            .map_err(|error| TestCallRefused::NotReady(error.to_string()))?
-            .map_err(|error| TestCallRefused::NotReady(format!("{error:#}")))?;
-            let sequence = self
-                .sequence
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let call_id = format!(
-                "{}t{:013}-{:07}",
-                self.prefix,
-                chrono::Utc::now().timestamp_millis().max(0),
-                sequence % 10_000_000
-            );
-            let request = shofar_telephony::CallRequest {
-                call_id: call_id.clone(),
-                number,
-                campaign: campaign.map(shofar_store::campaigns::CampaignId),
-                contact_id: None,
-                attempt: 1,
-                kind: shofar_store::calls::CallKind::Test,
-                caller_id: template.caller_id,
-                flow: template.flow,
-                prompts: template.prompts,
-                amd: template.amd,
-                endpoint: self.config.trunk.endpoint(number),
-                ring_timeout: template.ring_timeout,
-                max_call: template.max_call,
-                transfer: template.transfer,
-                stop: shofar_telephony::CallStop::new(),
-                dial_gate: None,
-            };
-            let telephony = self.telephony.clone();
-            let stop = self.stop.clone();
-            let stopper = request.stop.clone();
-            let id = call_id.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let call = telephony.call(request);
-                tokio::pin!(call);
-                let result = tokio::select! {
-                    result = &mut call => result,
-                    () = stop.cancelled() => {
-                        stopper.stop("ended by the supervisor: it was shutting down");
-                        call.await
-                    }
-                };
-                match result {
-                    Ok(record) => {
-                        tracing::info!(call_id = %id, outcome = ?record.outcome, "test call ended")
-                    }
-                    Err(error) => tracing::warn!(call_id = %id, %error, "test call not completed"),
-                }
-            });
-            Ok(call_id)
-        })
-    }
 }
 
 /// What the settings page shows of Asterisk and the configuration.

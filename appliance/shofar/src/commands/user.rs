@@ -145,7 +145,7 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 ..UserChange::default()
             };
             app.store.user_update(user.id, &change, &app.actor)?;
-            println!("{name} can no longer log in; their sessions ended and tokens stopped");
+            println!("{name} can no longer log in; their sessions ended and tokens were revoked");
         }
         UserCommand::Enable { name } => {
             let user = find(app, &name)?;
@@ -154,7 +154,7 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 ..UserChange::default()
             };
             app.store.user_update(user.id, &change, &app.actor)?;
-            println!("{name} may log in again");
+            println!("{name} may log in again (with new tokens: the old ones stay revoked)");
         }
         UserCommand::Remove { name } => {
             let user = find(app, &name)?;

@@ -11,6 +11,8 @@
 //!   link's id prefix that no call owns is hung up (an orphan).
 //! - A route is registered *before* the originate, so no event of a call is
 //!   ever dropped for arriving before the originate's response.
+//! - ARI's events and requests stop here: sessions get [`ChannelEvent`]s
+//!   ([`translate`]) and give [`Dial`]s.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,12 +20,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use shofar_ari::{AriConfig, Client, Event, EventSource, Feed, Originate};
+use shofar_ari::{AriConfig, ChannelState, Client, Event, EventSource, Feed, Originate};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::TelephonyError;
-use crate::backend::{Backend, CallSignal, Link};
+use crate::backend::{AgentDial, Backend, CallSignal, ChannelEvent, Dial, Link};
+use crate::render::AMD_CONTEXT;
 
 type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<CallSignal>>>>;
 
@@ -36,6 +40,9 @@ pub struct AriLink {
     routes: Routes,
     link: watch::Receiver<Link>,
     prefix: String,
+    /// The event socket's task and the router's: they end with the shutdown
+    /// token, and [`Backend::finished`] waits for them.
+    tasks: TaskTracker,
 }
 
 impl AriLink {
@@ -49,10 +56,11 @@ impl AriLink {
     ) -> Result<AriLink, TelephonyError> {
         let client = Client::new(config.clone())?;
         let (feed_tx, feed_rx) = mpsc::unbounded_channel();
-        EventSource::spawn(&config, feed_tx, shutdown.clone())?;
+        let tasks = TaskTracker::new();
+        tasks.spawn(EventSource::spawn(&config, feed_tx, shutdown.clone())?);
         let (link_tx, link_rx) = watch::channel(Link::Down { error: None });
         let routes: Routes = Arc::default();
-        tokio::spawn(route(
+        tasks.spawn(route(
             client.clone(),
             routes.clone(),
             feed_rx,
@@ -60,11 +68,13 @@ impl AriLink {
             prefix.to_owned(),
             shutdown,
         ));
+        tasks.close();
         Ok(AriLink {
             client,
             routes,
             link: link_rx,
             prefix: prefix.to_owned(),
+            tasks,
         })
     }
 
@@ -139,8 +149,30 @@ impl Backend for AriLink {
         self.routes.lock().len()
     }
 
-    async fn originate(&self, call: &Originate) -> Result<(), TelephonyError> {
-        self.client.originate(call).await?;
+    async fn originate(&self, dial: Dial) -> Result<(), TelephonyError> {
+        let originate = Originate {
+            app_args: vec!["call".to_owned(), dial.channel_id.clone()],
+            // The AMD dialplan returns the channel to this application.
+            variables: [("SHOFAR_APP".to_owned(), self.client.app().to_owned())].into(),
+            timeout_seconds: dial.ring_timeout.as_secs().max(1) as u32,
+            channel_id: dial.channel_id,
+            endpoint: dial.endpoint,
+            caller_id: dial.caller_id,
+        };
+        self.client.originate(&originate).await?;
+        Ok(())
+    }
+
+    async fn originate_agent(&self, dial: AgentDial) -> Result<(), TelephonyError> {
+        let originate = Originate {
+            app_args: vec!["agent".to_owned(), dial.for_call],
+            variables: Default::default(),
+            timeout_seconds: dial.ring_timeout.as_secs().max(1) as u32,
+            channel_id: dial.channel_id,
+            endpoint: dial.endpoint,
+            caller_id: dial.caller_id,
+        };
+        self.client.originate(&originate).await?;
         Ok(())
     }
 
@@ -164,15 +196,12 @@ impl Backend for AriLink {
         Ok(())
     }
 
-    async fn continue_in_dialplan(
-        &self,
-        channel_id: &str,
-        context: &str,
-        extension: &str,
-    ) -> Result<(), TelephonyError> {
+    async fn detect_machine(&self, channel_id: &str) -> Result<(), TelephonyError> {
+        // The project's dialplan runs AMD() and returns the channel to Stasis
+        // with `amd RESULT` (asterisk/extensions.conf).
         Ok(self
             .client
-            .continue_in_dialplan(channel_id, context, extension)
+            .continue_in_dialplan(channel_id, AMD_CONTEXT, "s")
             .await?)
     }
 
@@ -191,6 +220,10 @@ impl Backend for AriLink {
     async fn destroy_bridge(&self, bridge_id: &str) -> Result<(), TelephonyError> {
         self.client.destroy_bridge(bridge_id).await?;
         Ok(())
+    }
+
+    async fn finished(&self) {
+        self.tasks.wait().await;
     }
 
     async fn channels(&self) -> Result<Vec<String>, TelephonyError> {
@@ -245,7 +278,12 @@ async fn route(
                 let sender = routes.lock().get(channel_id).cloned();
                 match sender {
                     Some(sender) => {
-                        let _ = sender.send(CallSignal::Ari(event));
+                        if let Some(event) = translate(&event) {
+                            let _ = sender.send(CallSignal {
+                                channel_id: channel_id.to_owned(),
+                                event,
+                            });
+                        }
                     }
                     None => {
                         if let Event::StasisStart { channel, .. } = &event
@@ -273,8 +311,11 @@ async fn reconcile(client: &Client, routes: &Routes, prefix: &str) -> Result<(),
         .collect();
     for (channel_id, sender) in vanished {
         tracing::warn!(channel = %channel_id, "call vanished while the event socket was down");
-        let _ = sender.send(CallSignal::Vanished {
-            detail: "the channel no longer exists in Asterisk (Asterisk restarted or the call ended while the supervisor was disconnected)".to_owned(),
+        let _ = sender.send(CallSignal {
+            channel_id,
+            event: ChannelEvent::Vanished {
+                detail: "the channel no longer exists in Asterisk (Asterisk restarted or the call ended while the supervisor was disconnected)".to_owned(),
+            },
         });
     }
     let orphans: Vec<&str> = {
@@ -290,4 +331,114 @@ async fn reconcile(client: &Client, routes: &Routes, prefix: &str) -> Result<(),
         let _ = client.hangup(channel_id).await;
     }
     Ok(())
+}
+
+/// What an ARI event means for the call that owns its channel; `None` for events
+/// a call does not act on.
+pub fn translate(event: &Event) -> Option<ChannelEvent> {
+    Some(match event {
+        Event::Dial { dialstatus, .. } => match dialstatus.as_str() {
+            "RINGING" | "PROGRESS" => ChannelEvent::Ringing,
+            "" => return None,
+            status => ChannelEvent::DialStatus(status.to_owned()),
+        },
+        Event::ChannelStateChange { channel } if channel.state == ChannelState::Ringing => {
+            ChannelEvent::Ringing
+        }
+        Event::StasisStart { args, .. } => match args.first().map(String::as_str) {
+            // Back from the AMD dialplan (asterisk/extensions.conf).
+            Some("amd") => ChannelEvent::MachineDetection(args.get(1).cloned().unwrap_or_default()),
+            _ => ChannelEvent::Answered,
+        },
+        Event::ChannelDtmfReceived { digit, .. } => ChannelEvent::Key(digit.chars().next()?),
+        Event::PlaybackFinished { playback } => ChannelEvent::PlaybackFinished {
+            playback_id: playback.id.clone(),
+        },
+        Event::ChannelHangupRequest { .. } => ChannelEvent::HangupRequested,
+        Event::ChannelDestroyed {
+            cause, cause_txt, ..
+        } => ChannelEvent::Ended {
+            cause: *cause,
+            cause_text: cause_txt.clone(),
+        },
+        Event::ChannelStateChange { .. }
+        | Event::StasisEnd { .. }
+        | Event::PlaybackStarted { .. }
+        | Event::Other => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event a call acts on, as Asterisk 22 sends it, and what the session
+    /// is told.
+    fn check(json: &str, expected: Option<ChannelEvent>) {
+        let event: Event = serde_json::from_str(json).unwrap();
+        assert_eq!(translate(&event), expected, "{json}");
+    }
+
+    const CHANNEL: &str = r#""channel":{"id":"c1","name":"PJSIP/carrier-1","state":"Up","caller":{"name":"","number":""},"connected":{"name":"","number":""},"accountcode":"","dialplan":{"context":"","exten":"","priority":1},"creationtime":"2026-11-21T19:00:00.000+0000","language":"he"}"#;
+
+    #[test]
+    fn ari_events_become_channel_events() {
+        let ringing = CHANNEL.replace(r#""state":"Up""#, r#""state":"Ringing""#);
+        check(
+            &format!(r#"{{"type":"StasisStart","args":["call","c1"],{CHANNEL}}}"#),
+            Some(ChannelEvent::Answered),
+        );
+        check(
+            &format!(r#"{{"type":"StasisStart","args":["amd","MACHINE"],{CHANNEL}}}"#),
+            Some(ChannelEvent::MachineDetection("MACHINE".to_owned())),
+        );
+        check(
+            &format!(r#"{{"type":"ChannelStateChange",{ringing}}}"#),
+            Some(ChannelEvent::Ringing),
+        );
+        check(
+            &format!(r#"{{"type":"ChannelStateChange",{CHANNEL}}}"#),
+            None,
+        );
+        check(
+            &format!(r#"{{"type":"ChannelDtmfReceived","digit":"9","duration_ms":120,{CHANNEL}}}"#),
+            Some(ChannelEvent::Key('9')),
+        );
+        check(
+            &format!(r#"{{"type":"ChannelHangupRequest","cause":16,{CHANNEL}}}"#),
+            Some(ChannelEvent::HangupRequested),
+        );
+        check(
+            &format!(
+                r#"{{"type":"ChannelDestroyed","cause":17,"cause_txt":"User busy",{CHANNEL}}}"#
+            ),
+            Some(ChannelEvent::Ended {
+                cause: 17,
+                cause_text: "User busy".to_owned(),
+            }),
+        );
+        let peer = CHANNEL.replace(r#""channel""#, r#""peer""#);
+        check(
+            &format!(r#"{{"type":"Dial","dialstatus":"RINGING",{peer}}}"#),
+            Some(ChannelEvent::Ringing),
+        );
+        check(
+            &format!(r#"{{"type":"Dial","dialstatus":"BUSY",{peer}}}"#),
+            Some(ChannelEvent::DialStatus("BUSY".to_owned())),
+        );
+        check(
+            &format!(r#"{{"type":"Dial","dialstatus":"",{peer}}}"#),
+            None,
+        );
+        check(
+            r#"{"type":"PlaybackFinished","playback":{"id":"c1.3","media_uri":"sound:x","target_uri":"channel:c1","state":"done"}}"#,
+            Some(ChannelEvent::PlaybackFinished {
+                playback_id: "c1.3".to_owned(),
+            }),
+        );
+        check(
+            r#"{"type":"ChannelVarset","variable":"X","value":"1"}"#,
+            None,
+        );
+    }
 }

@@ -1,9 +1,9 @@
 //! A simulated telephone network behind the [`Backend`] trait, for demos and load
 //! benchmarks: calls ring, are answered, busy, unanswered, congested or fail in
 //! configured shares; people listen to prompts, press keys and hang up; machines
-//! answer and AMD finds them. Everything arrives as the ARI events Asterisk would
-//! send, so a simulated call runs through the very same session, IVR engine and
-//! record path as a real one.
+//! answer and AMD finds them. Everything arrives as the [`ChannelEvent`]s the ARI
+//! link makes of what Asterisk sends, so a simulated call runs through the very
+//! same session, IVR engine and record path as a real one.
 //!
 //! Each call's fate is drawn from a generator seeded with the configured seed and
 //! the channel id: the same ids give the same calls.
@@ -22,13 +22,13 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use shofar_ari::{CallerId, Channel, ChannelState, Event, Originate, Playback};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::TelephonyError;
-use crate::backend::{Backend, CallSignal, Link};
+use crate::backend::{AgentDial, Backend, CallSignal, ChannelEvent, Dial, Link};
 
 /// How the simulated world behaves. Shares are of dialed calls; whatever the
 /// answered, busy, congested and failed shares leave rings out unanswered.
@@ -209,6 +209,8 @@ struct Inner {
     playbacks: Mutex<HashMap<String, String>>,
     stats: Mutex<SimStats>,
     shutdown: CancellationToken,
+    /// Every channel's task: each ends with its call or the shutdown token.
+    tasks: TaskTracker,
 }
 
 /// The simulated network. Cheap to clone.
@@ -239,6 +241,7 @@ impl Simulator {
                 playbacks: Mutex::default(),
                 stats: Mutex::default(),
                 shutdown,
+                tasks: TaskTracker::new(),
             }),
         })
     }
@@ -255,6 +258,33 @@ impl Simulator {
     /// Channels up now.
     pub fn active(&self) -> usize {
         self.inner.channels.lock().len()
+    }
+
+    fn start_channel(
+        &self,
+        channel_id: &str,
+        endpoint: &str,
+        agent: bool,
+        ring_timeout: Duration,
+    ) -> Result<(), TelephonyError> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        {
+            let mut channels = self.inner.channels.lock();
+            if channels.contains_key(channel_id) {
+                return Err(TelephonyError::Backend(format!(
+                    "channel {channel_id} already exists"
+                )));
+            }
+            channels.insert(channel_id.to_owned(), sender);
+            let mut stats = self.inner.stats.lock();
+            stats.dialed.push((Instant::now(), endpoint.to_owned()));
+            stats.max_channels = stats.max_channels.max(channels.len());
+        }
+        let channel = SimChannel::new(self.inner.clone(), channel_id, agent, ring_timeout);
+        // The channel's task ends when its call does, or at the simulator's
+        // shutdown (`pause` and `answered` select on it).
+        self.inner.tasks.spawn(channel.run(receiver));
+        Ok(())
     }
 
     fn send(&self, channel_id: &str, command: Command) -> Result<(), TelephonyError> {
@@ -316,24 +346,12 @@ impl Backend for Simulator {
         self.inner.routes.lock().len()
     }
 
-    async fn originate(&self, call: &Originate) -> Result<(), TelephonyError> {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        {
-            let mut channels = self.inner.channels.lock();
-            if channels.contains_key(&call.channel_id) {
-                return Err(TelephonyError::Backend(format!(
-                    "channel {} already exists",
-                    call.channel_id
-                )));
-            }
-            channels.insert(call.channel_id.clone(), sender);
-            let mut stats = self.inner.stats.lock();
-            stats.dialed.push((Instant::now(), call.endpoint.clone()));
-            stats.max_channels = stats.max_channels.max(channels.len());
-        }
-        let channel = SimChannel::new(self.inner.clone(), call);
-        tokio::spawn(channel.run(receiver));
-        Ok(())
+    async fn originate(&self, dial: Dial) -> Result<(), TelephonyError> {
+        self.start_channel(&dial.channel_id, &dial.endpoint, false, dial.ring_timeout)
+    }
+
+    async fn originate_agent(&self, dial: AgentDial) -> Result<(), TelephonyError> {
+        self.start_channel(&dial.channel_id, &dial.endpoint, true, dial.ring_timeout)
     }
 
     async fn hangup(&self, channel_id: &str) -> Result<(), TelephonyError> {
@@ -376,12 +394,7 @@ impl Backend for Simulator {
         }
     }
 
-    async fn continue_in_dialplan(
-        &self,
-        channel_id: &str,
-        _context: &str,
-        _extension: &str,
-    ) -> Result<(), TelephonyError> {
+    async fn detect_machine(&self, channel_id: &str) -> Result<(), TelephonyError> {
         self.send(channel_id, Command::Amd)
     }
 
@@ -411,6 +424,12 @@ impl Backend for Simulator {
         Ok(())
     }
 
+    async fn finished(&self) {
+        self.inner.shutdown.cancelled().await;
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
     async fn channels(&self) -> Result<Vec<String>, TelephonyError> {
         Ok(self.inner.channels.lock().keys().cloned().collect())
     }
@@ -433,7 +452,8 @@ enum Fate {
 struct SimChannel {
     inner: Arc<Inner>,
     id: String,
-    app_args: Vec<String>,
+    /// A transfer's agent, not a callee.
+    agent: bool,
     ring_timeout: Duration,
     rng: rand_chacha::ChaCha8Rng,
     /// When the event that demands a reaction was sent, until the reaction comes.
@@ -457,16 +477,16 @@ const REACTION_HORIZON: Duration = Duration::from_secs(5);
 impl SimChannel {
     /// The generator depends on the seed and the channel id only, not on the
     /// order of the originates, which concurrent sessions do not fix.
-    fn new(inner: Arc<Inner>, call: &Originate) -> SimChannel {
+    fn new(inner: Arc<Inner>, id: &str, agent: bool, ring_timeout: Duration) -> SimChannel {
         let mut seed = inner.config.seed;
-        for byte in call.channel_id.bytes() {
+        for byte in id.bytes() {
             seed = seed.rotate_left(5) ^ u64::from(byte);
             seed = seed.wrapping_mul(0x0100_0000_01b3);
         }
         SimChannel {
-            id: call.channel_id.clone(),
-            app_args: call.app_args.clone(),
-            ring_timeout: Duration::from_secs(u64::from(call.timeout_seconds.max(1))),
+            id: id.to_owned(),
+            agent,
+            ring_timeout: Duration::from_secs(ring_timeout.as_secs().max(1)),
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
             inner,
             awaiting_reaction: None,
@@ -497,7 +517,7 @@ impl SimChannel {
     fn draw_fate(&mut self) -> Fate {
         let config = self.inner.config.clone();
         // An agent leg of a transfer always answers: agents are at their desks.
-        if self.app_args.first().map(String::as_str) == Some("agent") {
+        if self.agent {
             return Fate::Answer {
                 ring: self.between([1.0, 3.0]),
                 machine: false,
@@ -544,38 +564,22 @@ impl SimChannel {
         None
     }
 
-    fn channel(&self, state: ChannelState) -> Channel {
-        Channel {
-            id: self.id.clone(),
-            name: format!("SIM/{}", self.id),
-            state,
-            caller: CallerId::default(),
-            connected: CallerId::default(),
-            creationtime: String::new(),
-        }
-    }
-
-    fn emit(&self, event: Event) {
+    fn emit(&self, event: ChannelEvent) {
         let sender = self.inner.routes.lock().get(&self.id).cloned();
         if let Some(sender) = sender {
-            let _ = sender.send(CallSignal::Ari(event));
+            let _ = sender.send(CallSignal {
+                channel_id: self.id.clone(),
+                event,
+            });
         }
     }
 
-    fn playback(&self, playback_id: &str) -> Playback {
-        Playback {
-            id: playback_id.to_owned(),
-            media_uri: String::new(),
-            target_uri: format!("channel:{}", self.id),
-            state: "done".to_owned(),
-        }
+    fn playback_finished(&self, playback_id: String) {
+        self.emit(ChannelEvent::PlaybackFinished { playback_id });
     }
 
     fn dial_status(&self, status: &str) {
-        self.emit(Event::Dial {
-            peer: self.channel(ChannelState::Down),
-            dialstatus: status.to_owned(),
-        });
+        self.emit(ChannelEvent::DialStatus(status.to_owned()));
     }
 
     /// The channel is removed before its end is reported, as Asterisk does: a
@@ -583,10 +587,9 @@ impl SimChannel {
     /// `active()` and `channels()`.
     fn destroyed(&self, cause: i64, text: &str) {
         self.remove();
-        self.emit(Event::ChannelDestroyed {
-            channel: self.channel(ChannelState::Down),
+        self.emit(ChannelEvent::Ended {
             cause,
-            cause_txt: text.to_owned(),
+            cause_text: text.to_owned(),
         });
     }
 
@@ -685,10 +688,7 @@ impl SimChannel {
     }
 
     fn start_ringing(&self) {
-        self.dial_status("RINGING");
-        self.emit(Event::ChannelStateChange {
-            channel: self.channel(ChannelState::Ringing),
-        });
+        self.emit(ChannelEvent::Ringing);
     }
 
     fn mark_reaction_due(&mut self) {
@@ -716,10 +716,7 @@ impl SimChannel {
             self.key = self.draw_key();
         }
         self.mark_reaction_due();
-        self.emit(Event::StasisStart {
-            channel: self.channel(ChannelState::Up),
-            args: self.app_args.clone(),
-        });
+        self.emit(ChannelEvent::Answered);
         loop {
             let next = [self.playing_until, self.key_at, self.amd_at, self.hangup_at]
                 .into_iter()
@@ -764,9 +761,7 @@ impl SimChannel {
                 };
                 self.playing.remove(index);
                 self.inner.playbacks.lock().remove(&playback_id);
-                self.emit(Event::PlaybackFinished {
-                    playback: self.playback(&playback_id),
-                });
+                self.playback_finished(playback_id);
                 if index == 0 {
                     self.next_prompt();
                 }
@@ -805,11 +800,7 @@ impl SimChannel {
     fn on_time(&mut self) -> bool {
         let now = Instant::now();
         if self.hangup_at.is_some_and(|at| at <= now) {
-            self.emit(Event::ChannelHangupRequest {
-                channel: self.channel(ChannelState::Up),
-                cause: Some(16),
-                soft: None,
-            });
+            self.emit(ChannelEvent::HangupRequested);
             self.destroyed(16, "Normal Clearing");
             return false;
         }
@@ -817,29 +808,20 @@ impl SimChannel {
             self.amd_at = None;
             self.mark_reaction_due();
             let verdict = if self.machine { "MACHINE" } else { "HUMAN" };
-            self.emit(Event::StasisStart {
-                channel: self.channel(ChannelState::Up),
-                args: vec!["amd".to_owned(), verdict.to_owned()],
-            });
+            self.emit(ChannelEvent::MachineDetection(verdict.to_owned()));
         }
         if self.key_at.is_some_and(|at| at <= now) {
             self.key_at = None;
             if let Some(key) = self.key.take() {
                 self.mark_reaction_due();
-                self.emit(Event::ChannelDtmfReceived {
-                    channel: self.channel(ChannelState::Up),
-                    digit: key.to_string(),
-                    duration_ms: 120,
-                });
+                self.emit(ChannelEvent::Key(key));
             }
         }
         if self.playing_until.is_some_and(|at| at <= now)
             && let Some(playback_id) = self.playing.pop_front()
         {
             self.inner.playbacks.lock().remove(&playback_id);
-            self.emit(Event::PlaybackFinished {
-                playback: self.playback(&playback_id),
-            });
+            self.playback_finished(playback_id);
             self.next_prompt();
         }
         true

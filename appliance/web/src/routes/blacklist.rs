@@ -97,7 +97,9 @@ fn parse_source(field: &str, text: &str) -> ApiResult<BlacklistSource> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// Digits anywhere in the number (`0525551234` or `5551234`).
+    /// Digits anywhere in the number (`0525551234` or `5551234`); other
+    /// characters are ignored, but a search with no digit at all is refused
+    /// (422 naming `search`) rather than listing everything.
     pub search: Option<String>,
     /// Only entries from this source: `user_optout`, `admin_import`,
     /// `compliance` or `central`.
@@ -118,11 +120,7 @@ pub async fn list(
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<EntryOut>>> {
     let (offset, limit) = page.window()?;
-    let digits = query.search.as_deref().map(|typed| {
-        let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
-        // A local number's leading 0 stands for the country code.
-        digits.strip_prefix('0').unwrap_or(&digits).to_owned()
-    });
+    let digits = search_digits(query.search.as_deref())?;
     let source = query
         .source
         .as_deref()
@@ -142,6 +140,24 @@ pub async fn list(
     Ok(Json(
         page.of(entries.into_iter().map(Into::into).collect(), total),
     ))
+}
+
+/// The digits a list search looks for, from what was typed: `None` for no
+/// search (none given, or blank). Text without a digit is refused: it would
+/// otherwise match every number, and the list would look like a match.
+fn search_digits(typed: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(typed) = typed.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return Err(ApiError::field(
+            "search",
+            "type at least one digit of the number (the list is searched by number only)",
+        ));
+    }
+    // A local number's leading 0 stands for the country code.
+    Ok(Some(digits.strip_prefix('0').unwrap_or(&digits).to_owned()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shofar_store::calls::{CallOrder, CallQuery, CallRecord};
 use shofar_store::campaigns::CampaignId;
+use shofar_vocab::{
+    CallAction, CallKind, CallOutcome, CallStatus, EndedBy, OutcomeFilter, Stored, UnknownWord,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Analyst, Caller};
@@ -22,13 +25,11 @@ pub struct CallOut {
     /// E.164: `+972525551234`.
     pub number: String,
     pub attempt: u32,
-    /// `campaign`, `tts_fallback` or `test`.
-    pub kind: String,
-    /// `dialing`, `ringing`, `answered` or `ended`.
-    pub status: String,
-    /// Once ended: `answered`, `voicemail`, `busy`, `no_answer`, `congestion`,
-    /// `rejected`, `failed` or `blacklisted` (never dialed).
-    pub outcome: Option<String>,
+    pub kind: CallKind,
+    pub status: CallStatus,
+    /// Once ended (a name a later version wrote is sent as it is).
+    #[schema(value_type = Option<CallOutcome>)]
+    pub outcome: Option<Stored<CallOutcome>>,
     pub hangup_code: Option<i64>,
     pub hangup_cause: Option<String>,
     pub dial_status: Option<String>,
@@ -41,12 +42,13 @@ pub struct CallOut {
     pub talk_ms: Option<i64>,
     /// Keys pressed, in order.
     pub dtmf: String,
-    /// What the IVR did (`donate`, `blacklist`, `send_sms:…`).
-    pub actions: Vec<String>,
+    /// What the IVR did, in order.
+    pub actions: Vec<CallAction>,
     pub converted: bool,
     pub opted_out: bool,
-    /// `callee`, `flow`, `network`, `supervisor` or `reconcile`.
-    pub ended_by: Option<String>,
+    /// Who ended the call (a name a later version wrote is sent as it is).
+    #[schema(value_type = Option<EndedBy>)]
+    pub ended_by: Option<Stored<EndedBy>>,
     pub detail: Option<String>,
     /// The do-not-call list version the pre-dial check passed against.
     pub dnc_version: Option<u64>,
@@ -88,11 +90,9 @@ impl From<CallRecord> for CallOut {
 pub struct CallListQuery {
     /// Only this campaign's calls.
     pub campaign: Option<i64>,
-    /// `answered`, `voicemail`, `busy`, `no_answer`, `congestion`, `rejected`,
-    /// `failed`, `blacklisted`, or `in_call`.
-    #[param(
-        pattern = "^(answered|voicemail|busy|no_answer|congestion|rejected|failed|blacklisted|in_call)$"
-    )]
+    /// An outcome, or `in_call` for calls not ended yet. Read as text and checked
+    /// here, so a wrong one is answered as a field error naming `outcome`.
+    #[param(value_type = Option<OutcomeFilter>)]
     pub outcome: Option<String>,
     /// Calls started at or after (RFC 3339, or a date: midnight in Israel).
     pub from: Option<String>,
@@ -104,18 +104,6 @@ pub struct CallListQuery {
     #[param(pattern = "^(-started_at|started_at|-talk_ms|number)$")]
     pub sort: Option<String>,
 }
-
-const OUTCOMES: [&str; 9] = [
-    "answered",
-    "voicemail",
-    "busy",
-    "no_answer",
-    "congestion",
-    "rejected",
-    "failed",
-    "blacklisted",
-    "in_call",
-];
 
 /// An instant as a query gives it: RFC 3339, or a date meaning its midnight in
 /// `zone`.
@@ -130,14 +118,17 @@ pub fn query_time(field: &str, text: &str, zone: chrono_tz::Tz) -> ApiResult<Dat
 
 impl CallListQuery {
     pub fn to_query(&self, state: &AppState) -> ApiResult<CallQuery> {
-        if let Some(outcome) = &self.outcome
-            && !OUTCOMES.contains(&outcome.as_str())
-        {
-            return Err(ApiError::field(
-                "outcome",
-                format!("use one of {}", OUTCOMES.join(", ")),
-            ));
-        }
+        let outcome = self
+            .outcome
+            .as_deref()
+            .map(str::parse::<OutcomeFilter>)
+            .transpose()
+            .map_err(|unknown: UnknownWord| {
+                ApiError::field(
+                    "outcome",
+                    format!("use one of {}", unknown.expected.join(", ")),
+                )
+            })?;
         let zone = state.config.zone;
         let from = self
             .from
@@ -165,7 +156,7 @@ impl CallListQuery {
             .transpose()?;
         Ok(CallQuery {
             campaigns: self.campaign.map(CampaignId).into_iter().collect(),
-            outcome: self.outcome.clone(),
+            outcome,
             from,
             to,
             number,

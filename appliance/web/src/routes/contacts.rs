@@ -45,7 +45,8 @@ pub struct ContactOut {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ContactListQuery {
-    /// Digits of the number (`0525551234`, any part) or text in other columns.
+    /// Digits of the number (`0525551234`, any part) or text in the values of
+    /// other columns (not their headers); `%` and `_` are literal.
     pub search: Option<String>,
     /// `pending`, `in_progress`, `completed`, `failed` or `blacklisted`.
     #[param(pattern = "^(pending|in_progress|completed|failed|blacklisted)$")]

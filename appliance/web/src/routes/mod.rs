@@ -34,7 +34,9 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
-/// The largest JSON body accepted.
+/// The largest JSON body accepted: room for a do-not-call addition of tens of
+/// thousands of numbers or a large IVR flow; files go through the upload routes,
+/// under their own limits.
 const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Which page of a list.
@@ -96,7 +98,7 @@ pub struct Page<T> {
                        Authorization: Bearer. Every error is {\"error\": {\"code\", \
                        \"message\", \"type\"}}. Roles: docs/api.md."
     ),
-    components(schemas(ErrorBody, ErrorCode)),
+    components(schemas(ErrorBody, ErrorCode, shofar_vocab::OutcomeFilter)),
     tags(
         (name = "session", description = "Logging in and out, first-run setup"),
         (name = "users", description = "Users (admins)"),

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shofar_report::{Lang, Report, Timeline, Totals, compare as compare_reports};
 use shofar_store::campaigns::CampaignId;
+use shofar_vocab::{OutcomeFilter, Stored};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Analyst, Caller};
@@ -33,7 +34,9 @@ pub struct ReportCampaign {
 /// One outcome's count and share of the calls.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutcomeShare {
-    /// An outcome, or `in_call` for calls not yet ended.
+    /// An outcome, or `in_call` for calls not yet ended (or a name this version
+    /// does not know, as stored).
+    #[schema(value_type = shofar_vocab::OutcomeFilter)]
     pub outcome: String,
     pub count: u64,
     /// Of all the calls, 0 to 1.
@@ -81,7 +84,9 @@ fn shares(totals: &Totals) -> Vec<OutcomeShare> {
         .outcome_rows()
         .into_iter()
         .map(|(outcome, count)| OutcomeShare {
-            outcome: outcome.unwrap_or("in_call").to_owned(),
+            outcome: outcome
+                .map_or(OutcomeFilter::InCall.as_str(), Stored::as_str)
+                .to_owned(),
             count,
             share: if totals.calls == 0 {
                 0.0

@@ -98,12 +98,14 @@ pub async fn show(
 pub struct UserPatch {
     pub role: Option<RoleName>,
     pub locale: Option<String>,
-    /// A disabled user cannot log in; their sessions end and tokens stop working.
+    /// A disabled user cannot log in; their sessions end and their API tokens
+    /// are revoked: enabling them again brings neither back.
     pub disabled: Option<bool>,
 }
 
-/// Change a user's role, language, or whether they may log in. The last enabled
-/// admin can be neither demoted nor disabled.
+/// Change a user's role, language, or whether they may log in. Disabling ends
+/// their sessions and revokes their tokens. The last enabled admin can be neither
+/// demoted nor disabled.
 #[utoipa::path(
     patch, path = "/api/v1/users/{id}", operation_id = "users_update", tag = "users",
     params(("id" = i64, Path, description = "The user's id")),

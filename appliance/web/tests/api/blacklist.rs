@@ -8,7 +8,7 @@ use shofar_dnc::DialRefusal;
 use shofar_phone::E164;
 use shofar_store::accounts::Role;
 
-use crate::support::{Client, TestApp, donors_xlsx, xlsx};
+use crate::support::{Client, TestApp, donors_xlsx, urlencode, xlsx};
 
 fn e164(text: &str) -> E164 {
     text.parse().unwrap()
@@ -382,6 +382,34 @@ async fn the_list_and_its_history_are_paged_searched_and_filtered() {
         mia.get(&format!("/api/v1/blacklist/history{query}"))
             .await
             .expect_fields(&[field]);
+    }
+}
+
+/// Security probe: a list search with no digits matched every entry, so typing
+/// a name listed the whole do-not-call list as if it had matched. It is refused,
+/// naming `search`; a blank search is no search.
+#[tokio::test]
+async fn a_list_search_without_a_digit_is_refused_not_matched_by_everything() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    add(&mia, &["052-5551234", "03-6123456"], "opt-out").await;
+    for search in ["dana", "כהן", "-", "%", "+()"] {
+        let refused = mia
+            .get(&format!("/api/v1/blacklist?search={}", urlencode(search)))
+            .await;
+        refused.expect_fields(&["search"]);
+        let message = refused.json()["error"]["fields"][0]["message"].clone();
+        assert!(
+            message.as_str().unwrap().contains("at least one digit"),
+            "{message}"
+        );
+    }
+    for (search, total) in [("", 2), ("  ", 2), ("5551234", 1), ("+972-3", 1)] {
+        let found = mia
+            .get(&format!("/api/v1/blacklist?search={}", urlencode(search)))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(found["total"], total, "search {search:?}");
     }
 }
 

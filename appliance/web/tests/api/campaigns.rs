@@ -251,6 +251,51 @@ async fn a_value_of_the_wrong_type_or_an_unknown_key_names_its_field() {
     }
 }
 
+/// Security probe: a 422 echoed the refused value back twice, so a 1 MB
+/// `caller_id` made a 2 MB answer. An error names the field and what is wrong,
+/// and quotes at most a short excerpt of the value, once.
+#[tokio::test]
+async fn a_refused_value_is_quoted_once_and_short_however_long_it_was() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let megabyte = "9".repeat(1 << 20);
+    let letters = "x".repeat(1 << 20);
+    for body in [
+        json!({"name": "x", "caller_id": megabyte}),
+        json!({"name": "x", "caller_id": letters}),
+        // serde's own words quote it too.
+        json!({"name": "x", "max_attempts": letters}),
+        json!({"name": "x", "windows": {"sunday": letters}}),
+    ] {
+        for path in ["/api/v1/campaigns", "/api/v1/campaigns/validate"] {
+            let refused = mia.post(path, body.clone()).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+            assert!(
+                refused.body.len() < 2048,
+                "{path}: {} bytes: {}",
+                refused.body.len(),
+                &refused.text()[..2048.min(refused.body.len())]
+            );
+            let text = refused.text();
+            let field = refused.fields()[0].clone();
+            assert!(
+                ["caller_id", "max_attempts", "windows.sunday"].contains(&field.as_str()),
+                "{text}"
+            );
+            assert!(text.contains(&field), "{text}");
+            // The value's runs of 9s or xs in the answer: one, of at most 40.
+            let runs: Vec<usize> = text
+                .split(|c| c != '9' && c != 'x')
+                .map(str::len)
+                .filter(|&run| run >= 10)
+                .collect();
+            assert_eq!(runs.len(), 1, "{text}");
+            assert!(runs[0] <= 40, "{text}");
+            assert!(text.contains('…'), "{text}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn validate_fills_in_defaults_and_saves_nothing() {
     let app = TestApp::new();

@@ -170,6 +170,54 @@ async fn contacts_are_paged_in_import_order_and_searchable() {
         .expect_error(StatusCode::NOT_FOUND, "not_found");
 }
 
+/// Security probe: the contact search matched the JSON text the columns are
+/// kept in, so a header (`שם`), `{` or `"` found every contact. It matches the
+/// columns' values and the number only, and `%` is a percent sign.
+#[tokio::test]
+async fn a_contact_search_matches_column_values_not_the_json_they_are_kept_in() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let id = app.create_campaign(&mia, json!({"name": "הנחות"})).await;
+    let sheet = xlsx(&[
+        &["name", "phone", "note"],
+        &["Dana Cohen", "052-5551234", "10% off"],
+        &["Moshe Levi", "03-6123456", "regular"],
+    ]);
+    app.import_contacts(&mia, id, "discounts.xlsx", &sheet)
+        .await;
+    let found = |search: &str| {
+        let mia = mia.clone();
+        let path = format!(
+            "/api/v1/campaigns/{id}/contacts?search={}",
+            urlencode(search)
+        );
+        async move {
+            let page = mia.get(&path).await.expect(StatusCode::OK);
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["number"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for search in ["name", "note", "{", "}", "\"", "\":\"", ":", ","] {
+        assert_eq!(
+            found(search).await,
+            Vec::<String>::new(),
+            "search {search:?}"
+        );
+    }
+    assert_eq!(found("cohen").await, ["+972525551234"]);
+    assert_eq!(found("regular").await, ["+97236123456"]);
+    assert_eq!(found("03-6123456").await, ["+97236123456"]);
+    assert_eq!(found("%").await, ["+972525551234"]);
+    assert_eq!(found("0%").await, ["+972525551234"]);
+    // As wildcards these would match "Dana Cohen" and "Moshe Levi".
+    assert_eq!(found("d%n").await, Vec::<String>::new());
+    assert_eq!(found("l_vi").await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn imports_are_recorded_and_their_rejected_rows_download_with_hebrew_intact() {
     let app = TestApp::new();

@@ -132,22 +132,33 @@ async fn validate_returns_the_engines_own_problems_with_node_and_field() {
     );
 }
 
-/// Every problem the engine can report, and every reason an import fails, is
-/// worded in both of the web UI's languages (webui/src/i18n: `flow.problem.CODE`,
-/// `import.error.CODE`), so the UI never falls back to English for a known code.
+/// `prefix.NAME` for each name: a dictionary key.
+fn keyed<T: std::fmt::Display>(prefix: &str, names: impl IntoIterator<Item = T>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|name| format!("{prefix}.{name}"))
+        .collect()
+}
+
+/// Every problem the engine can report, every reason an import fails, and every
+/// word of the call vocabulary is worded in both of the web UI's languages
+/// (webui/src/i18n: `flow.problem.CODE`, `import.error.CODE`, `outcome.NAME`,
+/// `callStatus.NAME`, `callKind.NAME`, `endedBy.NAME`), so the UI never falls
+/// back to the bare code for a known one.
 #[test]
-fn every_engine_problem_and_import_failure_is_worded_in_hebrew_and_english() {
+fn every_engine_problem_import_failure_and_call_word_is_worded_in_hebrew_and_english() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../webui/src/i18n");
     for language in ["he.ts", "en.ts"] {
         let dictionary = std::fs::read_to_string(root.join(language)).unwrap();
-        let keys = shofar_ivr::CODES
-            .iter()
-            .map(|code| format!("flow.problem.{code}"))
-            .chain(
-                shofar_import::ImportError::CODES
-                    .iter()
-                    .map(|code| format!("import.error.{code}")),
-            );
+        let keys = [
+            keyed("flow.problem", shofar_ivr::CODES),
+            keyed("import.error", shofar_import::ImportError::CODES),
+            keyed("outcome", shofar_vocab::OutcomeFilter::ALL),
+            keyed("callStatus", shofar_vocab::CallStatus::ALL),
+            keyed("callKind", shofar_vocab::CallKind::ALL),
+            keyed("endedBy", shofar_vocab::EndedBy::ALL),
+        ]
+        .concat();
         for key in keys {
             assert!(
                 dictionary.contains(&format!("'{key}':")),

@@ -1,5 +1,6 @@
 //! The API in-process: the real router over a real SQLite database in a temporary
-//! folder, called as a tower service. One module per area.
+//! folder, called as a tower service (`server`: served on a loopback socket).
+//! One module per area.
 
 mod audio;
 mod blacklist;
@@ -9,6 +10,7 @@ mod contacts;
 mod flows;
 mod reports;
 mod roles;
+mod server;
 mod session;
 mod support;
 mod system;

@@ -278,7 +278,7 @@ impl TestApp {
                         hangup_code: Some(16),
                         hangup_cause: Some("normal".to_owned()),
                         ended_at: Some(ended),
-                        ended_by: Some("callee".to_owned()),
+                        ended_by: Some(shofar_store::calls::EndedBy::Callee),
                         ..CallEnd::default()
                     },
                 )

@@ -429,6 +429,76 @@ async fn the_status_snapshot_follows_the_call_records() {
     assert_eq!(snapshot["totals"]["answered"], 2);
 }
 
+/// The call vocabulary is described as string enums listing exactly its values
+/// (the web UI's types and lists are generated from them), and the call record,
+/// the calls list's filter and the report's outcome rows refer to them.
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_call_vocabulary() {
+    use shofar_vocab::{CallKind, CallStatus, EndedBy, OutcomeFilter};
+    let app = TestApp::new();
+    let document = app
+        .anonymous()
+        .get("/api/v1/openapi.json")
+        .await
+        .expect(StatusCode::OK);
+    let schemas = &document["components"]["schemas"];
+    let names = |values: Vec<&str>| json!(values);
+    for (schema, values) in [
+        (
+            "CallOutcome",
+            names(CallOutcome::ALL.map(CallOutcome::as_str).to_vec()),
+        ),
+        (
+            "CallStatus",
+            names(CallStatus::ALL.map(CallStatus::as_str).to_vec()),
+        ),
+        ("EndedBy", names(EndedBy::ALL.map(EndedBy::as_str).to_vec())),
+        (
+            "CallKind",
+            names(CallKind::ALL.map(CallKind::as_str).to_vec()),
+        ),
+        (
+            "OutcomeFilter",
+            names(OutcomeFilter::ALL.map(OutcomeFilter::as_str).to_vec()),
+        ),
+    ] {
+        assert_eq!(schemas[schema]["type"], "string", "{schema}");
+        assert_eq!(schemas[schema]["enum"], values, "{schema}");
+    }
+    assert_eq!(
+        schemas["OutcomeFilter"]["enum"].as_array().unwrap().last(),
+        Some(&json!("in_call"))
+    );
+    let refers = |value: &Value, schema: &str| {
+        value
+            .to_string()
+            .contains(&format!("\"#/components/schemas/{schema}\""))
+    };
+    let call = &schemas["CallOut"]["properties"];
+    assert!(
+        refers(&call["outcome"], "CallOutcome"),
+        "{}",
+        call["outcome"]
+    );
+    assert!(refers(&call["status"], "CallStatus"), "{}", call["status"]);
+    assert!(refers(&call["ended_by"], "EndedBy"), "{}", call["ended_by"]);
+    assert!(refers(&call["kind"], "CallKind"), "{}", call["kind"]);
+    assert!(
+        refers(&call["actions"], "CallAction"),
+        "{}",
+        call["actions"]
+    );
+    assert!(refers(
+        &schemas["OutcomeShare"]["properties"]["outcome"],
+        "OutcomeFilter"
+    ));
+    let parameters = document["paths"]["/api/v1/calls"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let outcome = parameters.iter().find(|p| p["name"] == "outcome").unwrap();
+    assert!(refers(&outcome["schema"], "OutcomeFilter"), "{outcome}");
+}
+
 #[tokio::test]
 async fn the_openapi_document_is_public_and_lists_every_route() {
     let app = TestApp::new();

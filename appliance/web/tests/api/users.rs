@@ -208,19 +208,20 @@ async fn the_last_admin_can_be_neither_demoted_nor_disabled_nor_removed() {
         .expect_error(StatusCode::CONFLICT, "conflict");
 }
 
+/// Disabling a user ends their sessions and revokes their tokens at once.
+/// Security probe: enabling them again revived their old API tokens; they stay
+/// revoked, and the audit log says who revoked them.
 #[tokio::test]
-async fn disabling_a_user_ends_their_sessions_and_tokens_at_once() {
+async fn disabling_a_user_ends_their_sessions_and_revokes_their_tokens_for_good() {
     let app = TestApp::new();
     let admin = app.login_as("adam", Role::Admin).await;
     let mia = app.login_as("mia", Role::Manager).await;
-    let secret = mia
+    let created = mia
         .post("/api/v1/tokens", json!({"name": "nightly export"}))
         .await
-        .expect(StatusCode::CREATED)["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let script = app.bearer(&secret);
+        .expect(StatusCode::CREATED);
+    let token_id = created["token"]["id"].as_i64().unwrap();
+    let script = app.bearer(created["secret"].as_str().unwrap());
     script.get("/api/v1/campaigns").await.expect(StatusCode::OK);
 
     let id = user_id(&app, "mia");
@@ -244,12 +245,30 @@ async fn disabling_a_user_ends_their_sessions_and_tokens_at_once() {
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
 
-    // Enabled again, mia logs in again.
+    // Enabled again, mia logs in again; her old token stays revoked.
     admin
         .patch(&format!("/api/v1/users/{id}"), json!({"disabled": false}))
         .await
         .expect(StatusCode::OK);
-    app.login("mia").await;
+    let mia = app.login("mia").await;
+    script
+        .get("/api/v1/campaigns")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let tokens = mia.get("/api/v1/tokens").await.expect(StatusCode::OK);
+    assert_eq!(tokens[0]["id"], token_id);
+    assert!(tokens[0]["revoked_at"].is_string(), "{tokens:#}");
+    let audit = admin.get("/api/v1/audit").await.expect(StatusCode::OK);
+    let revocations: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "token.revoke")
+        .collect();
+    assert_eq!(revocations.len(), 1, "{audit:#}");
+    assert_eq!(revocations[0]["actor"], "web:adam");
+    assert_eq!(revocations[0]["subject_id"], token_id.to_string());
+    assert_eq!(revocations[0]["details"]["because"], "user.disable");
 }
 
 #[tokio::test]

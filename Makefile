@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make webui          build the web UI (Node.js) into webui/dist, embedded by the next cargo build"
 	@echo "make test-webui     the web UI's Vitest tests, then end to end in headless Chromium"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
+	@echo "make test-units     the systemd units: verify and hardening score <= 2.0 in a Debian forky root (root)"
 
 build:
 	$(CARGO) build --release --locked -p shofar -p shofar-testdata
@@ -77,6 +78,13 @@ bench-api:
 	$(CARGO) build --release --locked -p shofar -p shofar-testdata
 	$(CARGO) build --release --locked -p shofar-web --example live_freshness
 	tests/api/bench.sh "$(SHOFAR)" "$(CARGO_TARGET_DIR)/release/examples/live_freshness"
+
+## test-units: the systemd units in systemd/ checked inside a Debian forky root
+## (the image's systemd): sysusers/tmpfiles apply, `systemd-analyze verify` is
+## clean, every service scores <= 2.0 on `systemd-analyze security`. The root is
+## cached in $(SHOFAR_CACHE) (about 50-90 s once, then about 7 s). Needs root.
+test-units:
+	tests/image/units.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -497,10 +497,13 @@ fn spawn_watchdog(
     let interval = Duration::from_micros(usec) / 2;
     Some(tokio::spawn(async move {
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(interval) => {}
-            }
+            // A plain sleep, not a select on `shutdown`: once it is cancelled its
+            // future is always ready, and the loop spun — pinging without pause
+            // and never yielding, so `abort()` never landed, the runtime could
+            // not be dropped, and `systemctl stop shofar` ended in SIGKILL after
+            // TimeoutStopSec (seen running shofar.service, issue 16). Winding
+            // down is pinged at the same pace; the task is aborted at the end.
+            tokio::time::sleep(interval).await;
             let at = status.borrow().at;
             // Fresh: published in the last 10 s; before the first one (waiting for
             // Asterisk), alive enough.

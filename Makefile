@@ -82,7 +82,7 @@ bench-api:
 ## test-units: the systemd units in systemd/ checked inside a Debian forky root
 ## (the image's systemd): sysusers/tmpfiles apply, `systemd-analyze verify` is
 ## clean, every service scores <= 2.0 on `systemd-analyze security`. The root is
-## cached in $(SHOFAR_CACHE) (about 50-90 s once, then about 7 s). Needs root.
+## cached in $(SHOFAR_CACHE) (about 50-100 s once, then 3-13 s). Needs root.
 test-units:
 	tests/image/units.sh
 

@@ -22,8 +22,13 @@ help:
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 	@echo "make test-units     the systemd units: verify and hardening score <= 2.0 in a Debian forky root (root)"
 
+## One set of packages for every build the Makefile makes (and the README's
+## commands use), so switching between them never rebuilds: a different set can
+## unify dependencies' features differently and rebuild them.
+PACKAGES = -p shofar -p shofar-testdata
+
 build:
-	$(CARGO) build --release --locked -p shofar -p shofar-testdata
+	$(CARGO) build --release --locked $(PACKAGES)
 
 ## test: what CI runs (.ci/run calls exactly this): lint, then every test with the
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
@@ -43,13 +48,13 @@ test: lint
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
 ## (tests/api/schemathesis.sh; its venv is cached in $(SHOFAR_CACHE)).
 test-api-schema:
-	$(CARGO) build --locked -p shofar -p shofar-testdata
+	$(CARGO) build --locked $(PACKAGES)
 	tests/api/schemathesis.sh "$(SHOFAR_DEBUG)"
 
 ## testbed-up: Debian's Asterisk in a chroot (cached in $(SHOFAR_CACHE)), configured
 ## by `shofar asterisk-config`; leaves target/testbed/shofar.toml.
 testbed-up:
-	$(CARGO) build --locked -p shofar
+	$(CARGO) build --locked $(PACKAGES)
 	tests/testbed/up.sh "$(SHOFAR_DEBUG)"
 
 testbed-down:
@@ -75,7 +80,7 @@ bench-dialer:
 ## socket's freshness, on a release build dialing the demo campaign on the
 ## simulator; prints one JSON line (docs/benchmarks.md, "HTTP API and live figures").
 bench-api:
-	$(CARGO) build --release --locked -p shofar -p shofar-testdata
+	$(CARGO) build --release --locked $(PACKAGES)
 	$(CARGO) build --release --locked -p shofar-web --example live_freshness
 	tests/api/bench.sh "$(SHOFAR)" "$(CARGO_TARGET_DIR)/release/examples/live_freshness"
 
@@ -111,14 +116,14 @@ webui:
 ## Screenshots of every page land in target/webui/screenshots.
 test-webui: webui
 	cd webui && npx vitest run
-	$(CARGO) build --locked -p shofar
+	$(CARGO) build --locked $(PACKAGES)
 	webui/scripts/ensure-chromium.sh
 	cd webui && SHOFAR_BIN="$(SHOFAR_DEBUG)" node e2e/run.mjs
 
 ## webui-screenshots: the end-to-end run, saving its screenshots over the ones
 ## docs/webui.md shows (docs/screenshots/he, docs/screenshots/en).
 webui-screenshots: webui
-	$(CARGO) build --locked -p shofar
+	$(CARGO) build --locked $(PACKAGES)
 	webui/scripts/ensure-chromium.sh
 	cd webui && SHOFAR_BIN="$(SHOFAR_DEBUG)" SCREENSHOTS="$(CURDIR)/docs/screenshots" node e2e/run.mjs
 

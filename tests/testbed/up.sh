@@ -68,8 +68,8 @@ fi
 # A fresh root from the cache every time: nothing a previous test run left in it
 # (sounds, logs, a half-written config) survives.
 if [ -d "$root" ]; then rm -rf "$root"; fi
-: > "$testbed/asterisk.log" 2>/dev/null || true
 mkdir -p "$root"
+: > "$testbed/asterisk.log"
 zstd -dc -q "$tarball" | tar -C "$root" -xf -
 say "unpacked the Asterisk root into $root"
 

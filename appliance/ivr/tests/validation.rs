@@ -499,3 +499,16 @@ proptest! {
         }
     }
 }
+
+/// docs/examples/flow.json, the flow the README's and docs/ivr.md's examples use.
+#[test]
+fn the_example_flow_the_docs_use_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/flow.json");
+    let json = std::fs::read_to_string(path).expect("docs/examples/flow.json exists");
+    let flow = Flow::from_json(&json).unwrap_or_else(|errors| panic!("{errors}"));
+    assert!(
+        flow.nodes()
+            .any(|(_, node)| matches!(node, shofar_ivr::Node::Action { .. })),
+        "the example opts out with 9"
+    );
+}

@@ -118,6 +118,7 @@ Example: echo 'correct horse battery' | shofar user add dana --role admin --pass
     Add {
         /// What they log in with: letters, digits, '.', '-', '_', '@'.
         name: String,
+        /// Their role: admin (everything, users too), manager (campaigns, lists, calls) or analyst (reads figures and reports).
         #[arg(long, value_enum)]
         role: RoleArg,
         /// The UI's language for them.
@@ -129,29 +130,44 @@ Example: echo 'correct horse battery' | shofar user add dana --role admin --pass
     },
     /// List users.
     List {
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Set a user's password (their sessions end).
     Passwd {
+        /// The user's name.
         name: String,
+        /// Read the new password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Change a user's role.
     Role {
+        /// The user's name.
         name: String,
+        /// Their role: admin (everything, users too), manager (campaigns, lists, calls) or analyst (reads figures and reports).
         #[arg(value_enum)]
         role: RoleArg,
     },
     /// Stop a user from logging in (their sessions end, their tokens are revoked).
-    Disable { name: String },
+    Disable {
+        /// The user's name.
+        name: String,
+    },
     /// Let a disabled user log in again (their old tokens stay revoked).
-    Enable { name: String },
+    Enable {
+        /// The user's name.
+        name: String,
+    },
     /// Remove a user (their audit entries stay).
-    Remove { name: String },
+    Remove {
+        /// The user's name.
+        name: String,
+    },
     /// Make an API token for a user (printed once; the box keeps only its hash).
     Token {
+        /// The user's name.
         name: String,
         /// What the token is for.
         #[arg(long, default_value = "cli")]
@@ -189,6 +205,7 @@ Example: shofar report 3 --format pdf -o winter.pdf")]
 pub struct ReportArgs {
     /// The campaign's id or name.
     pub campaign: String,
+    /// csv (a row a call), xlsx (a workbook) or pdf (a printable report; --lang).
     #[arg(long, value_enum)]
     pub format: ReportFormatArg,
     /// The file to write.
@@ -287,8 +304,8 @@ pub struct CallArgs {
     /// The message to play (WAV or MP3), converted once for the trunk.
     #[arg(long, value_name = "FILE")]
     pub audio: Option<PathBuf>,
-    /// Answering-machine detection: off; hang up on a machine; or leave the
-    /// prompt \"voicemail\" as a message (default: the campaign's `amd`, else off).
+    /// Answering-machine detection: off; hang_up on a machine; or leave_message:
+    /// play the prompt `voicemail` to it (default: the campaign's `amd`, else off).
     #[arg(long, value_enum)]
     pub amd: Option<AmdArg>,
     /// Seconds to let it ring (default: [asterisk] ring_timeout_seconds).
@@ -299,11 +316,15 @@ pub struct CallArgs {
     pub json: bool,
 }
 
+/// Spelled as the campaign file's `amd` spells it; the older `hangup` and
+/// `message` are still read.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AmdArg {
     Off,
-    Hangup,
-    Message,
+    #[value(name = "hang_up", alias = "hangup")]
+    HangUp,
+    #[value(name = "leave_message", alias = "message")]
+    LeaveMessage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,6 +346,7 @@ with --campaign the prompt is that campaign's own and wins over the box's.")]
     },
     /// List the prompts on the box.
     List {
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -340,12 +362,15 @@ pub enum CallsCommand {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// One call record.
     Show {
+        /// The call's id, as `shofar calls list` shows it.
         call_id: String,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -411,29 +436,36 @@ pub enum DuplicatesArg {
 pub enum BlacklistCommand {
     /// Add numbers to the list.
     Add {
+        /// Numbers, in any local spelling (052-5551234, +972525551234, …).
         #[arg(required = true, value_name = "NUMBER")]
         numbers: Vec<String>,
         /// Why they are listed.
         #[arg(long, default_value = "")]
         reason: String,
+        /// Where the listing comes from: user_optout (the person asked), admin_import, compliance (the national registry) or central (the fleet's list).
         #[arg(long, value_enum, default_value = "admin_import")]
         source: SourceArg,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Remove numbers from the list (recorded in the history and the audit log).
     Remove {
+        /// Numbers, in any local spelling (052-5551234, +972525551234, …).
         #[arg(required = true, value_name = "NUMBER")]
         numbers: Vec<String>,
         /// Why they are removed.
         #[arg(long, default_value = "no reason given")]
         reason: String,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Add every number in a file (.csv, .xlsx, .xls, .ods).
     Import {
+        /// The file: a column of numbers (found by its header), with an optional reason column.
         file: PathBuf,
+        /// Where the listing comes from: user_optout (the person asked), admin_import, compliance (the national registry) or central (the fleet's list).
         #[arg(long, value_enum, default_value = "admin_import")]
         source: SourceArg,
         /// Reason for rows without a reason column of their own.
@@ -442,15 +474,19 @@ pub enum BlacklistCommand {
         /// For --source compliance: the date the national registry was checked (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         checked_on: Option<String>,
+        /// The sheet to read (default: the first).
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
+        /// The column with the numbers, by its header or its letter (default: found by its header).
         #[arg(long, value_name = "HEADER")]
         phone_column: Option<String>,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Write the whole list as CSV.
     Export {
+        /// The file format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
         /// The file to write (default: standard output).
@@ -459,7 +495,9 @@ pub enum BlacklistCommand {
     },
     /// Say whether a number is listed (exit 0: listed, 1: not listed).
     Check {
+        /// The number, in any local spelling (052-5551234, +972525551234, …).
         number: String,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -467,8 +505,10 @@ pub enum BlacklistCommand {
     History {
         /// Only this number's history.
         number: Option<String>,
+        /// How many entries, newest first.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -500,6 +540,7 @@ then `shofar campaign start ID`.")]
     Create(Box<CreateArgs>),
     /// List campaigns with their status and contact counts.
     List {
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -513,6 +554,7 @@ then `shofar campaign start ID`.")]
         /// The instant to look from (default: now), e.g. "2026-11-22 10:00".
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -543,10 +585,13 @@ pub struct CreateArgs {
     /// IANA time zone of the windows (default Asia/Jerusalem).
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
+    /// When calling may begin, local to --time-zone ("2026-12-20 09:00") or RFC 3339.
     #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
+    /// When the campaign ends; a bare date (2026-12-31) runs to the end of that day.
     #[arg(long, value_name = "TIME")]
     pub end: Option<String>,
+    /// Calls per contact at most, 1-20 (default 3).
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<i64>,
     /// The number callees see, e.g. 03-6123456.
@@ -562,6 +607,7 @@ pub struct CreateArgs {
     /// campaign, for this reason (audited; an admin's decision).
     #[arg(long, value_name = "REASON")]
     pub consent_override: Option<String>,
+    /// Print the result as JSON, for scripts.
     #[arg(long)]
     pub json: bool,
 }
@@ -573,6 +619,7 @@ pub struct TransitionArgs {
     /// Why (kept in the audit log).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Print the result as JSON, for scripts.
     #[arg(long)]
     pub json: bool,
 }
@@ -607,9 +654,44 @@ pub struct CalendarArgs {
 pub enum DbCommand {
     /// Where the database is, its schema version and what it holds.
     Info {
+        /// Print the result as JSON, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Apply pending schema migrations (opening the database does this too).
     Migrate,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag and argument of every subcommand says what it is in `--help`.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "shofar", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
 }

@@ -24,10 +24,6 @@ pub const SYSTEM_CONFIG: &str = "/etc/shofar/shofar.toml";
 /// `StateDirectory`).
 pub const SYSTEM_DATA_DIR: &str = "/var/lib/shofar";
 
-/// The checkout this binary was built from; a development build keeps its data in
-/// `var/` inside it (git-ignored) so `cargo run` never touches the system.
-const CHECKOUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -485,29 +481,89 @@ pub fn config_path(flag: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// The data directory: `--data-dir`, else `$SHOFAR_DATA_DIR`, else the config's
-/// `data_dir`, else `var/` in the checkout of a development build, else
-/// `/var/lib/shofar`.
-pub fn data_dir(flag: Option<&Path>, config: &Config) -> PathBuf {
-    flag.map(Path::to_owned)
+/// `data_dir`, else [`default_data_dir`]. The flag says whether the default was
+/// taken (nobody chose the place), so a new database there can be announced.
+pub fn data_dir(flag: Option<&Path>, config: &Config) -> (PathBuf, bool) {
+    match flag
+        .map(Path::to_owned)
         .or_else(|| std::env::var_os("SHOFAR_DATA_DIR").map(PathBuf::from))
         .or_else(|| config.data_dir.clone())
-        .unwrap_or_else(default_data_dir)
+    {
+        Some(dir) => (dir, false),
+        None => (default_data_dir(), true),
+    }
 }
 
-fn default_data_dir() -> PathBuf {
-    let checkout = Path::new(CHECKOUT);
-    if cfg!(debug_assertions)
-        || checkout.join("Cargo.toml").exists() && checkout.join(".git").exists()
-    {
-        checkout.join("var")
-    } else {
-        PathBuf::from(SYSTEM_DATA_DIR)
+/// Where data lives when nobody said: for a development build (a debug build, or
+/// a binary inside a Cargo target directory such as `~/.cache/shofar/target`),
+/// `var/` in the checkout the command is run from (or in the current directory,
+/// outside any checkout) — so two clones sharing one cached build keep their own
+/// data; for an installed binary, `/var/lib/shofar`.
+pub fn default_data_dir() -> PathBuf {
+    if !development_build() {
+        return PathBuf::from(SYSTEM_DATA_DIR);
     }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    checkout_of(&cwd).unwrap_or(&cwd).join("var")
+}
+
+/// Whether this binary is a development build: see [`built_by_cargo`].
+pub fn development_build() -> bool {
+    built_by_cargo(std::env::current_exe().ok().as_deref())
+}
+
+/// A debug build, or an executable that Cargo built (its target directory holds
+/// Cargo's `CACHEDIR.TAG`, at most three levels up: `target/release/shofar`,
+/// `target/<triple>/release/shofar`, `target/debug/deps/…`).
+fn built_by_cargo(executable: Option<&Path>) -> bool {
+    cfg!(debug_assertions)
+        || executable.is_some_and(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(4)
+                .any(|dir| dir.join("CACHEDIR.TAG").is_file())
+        })
+}
+
+/// The Shofar checkout `dir` is in: the nearest ancestor holding the workspace's
+/// `Cargo.toml` and `appliance/shofar`.
+fn checkout_of(dir: &Path) -> Option<&Path> {
+    dir.ancestors().find(|candidate| {
+        candidate.join("Cargo.toml").is_file()
+            && candidate.join("appliance/shofar/Cargo.toml").is_file()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_development_build_keeps_its_data_in_the_checkout_it_runs_in() {
+        let clone = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(clone.path().join("appliance/shofar/src")).unwrap();
+        std::fs::write(clone.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+        std::fs::write(clone.path().join("appliance/shofar/Cargo.toml"), "").unwrap();
+        let deep = clone.path().join("appliance/shofar/src");
+        assert_eq!(checkout_of(&deep), Some(clone.path()));
+        assert_eq!(checkout_of(clone.path()), Some(clone.path()));
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(checkout_of(elsewhere.path()), None);
+    }
+
+    #[test]
+    fn a_binary_cargo_built_is_a_development_build() {
+        let target = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(target.path().join("release")).unwrap();
+        std::fs::write(target.path().join("CACHEDIR.TAG"), "").unwrap();
+        let built = target.path().join("release/shofar");
+        assert!(built_by_cargo(Some(&built)));
+        // Tests are debug builds; an installed release binary is not: only the
+        // target directory's tag can say so here.
+        let installed = tempfile::tempdir().unwrap();
+        let installed = installed.path().join("usr/bin/shofar");
+        assert_eq!(built_by_cargo(Some(&installed)), cfg!(debug_assertions));
+    }
 
     #[test]
     fn an_empty_file_is_the_defaults() {

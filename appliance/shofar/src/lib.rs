@@ -6,7 +6,9 @@
 pub mod cli;
 mod commands;
 pub mod config;
-mod output;
+pub mod output;
+
+pub use output::is_broken_pipe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,8 +35,26 @@ impl App {
             None => Config::default(),
         };
         init_logging(&config);
-        let data_dir = config::data_dir(cli.global.data_dir.as_deref(), &config);
+        let mut config = config;
+        let (data_dir, by_default) = config::data_dir(cli.global.data_dir.as_deref(), &config);
+        // A development build with no Asterisk of its own keeps converted prompts
+        // beside its data, not in the system's Asterisk folder (which a developer
+        // cannot write); a configured `sounds_dir` (the testbed's) is kept.
+        if config::development_build()
+            && config.asterisk.sounds_dir
+                == shofar_telephony::config::AsteriskConfig::default().sounds_dir
+        {
+            config.asterisk.sounds_dir = data_dir.join("sounds");
+        }
         let db = data_dir.join("shofar.db");
+        if by_default && !db.exists() {
+            // Nobody chose this place: say where the data goes, once.
+            eprintln!(
+                "shofar: a new database in {} (the default place; --data-dir DIR or \
+                 SHOFAR_DATA_DIR chooses another)",
+                data_dir.display()
+            );
+        }
         let store = Store::open(&db).with_context(|| {
             format!(
                 "cannot open the database in {} (set another place with --data-dir)",
@@ -71,8 +91,13 @@ fn init_logging(config: &Config) {
             .try_init();
         return;
     }
+    // Colours only for a person at a terminal (and never with NO_COLOR set): a
+    // log piped to a file or `make run`'s output keeps no escape codes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -1,6 +1,11 @@
 //! Terminal output: progress bars, numbers people can read, JSON for scripts.
+//!
+//! Everything a command prints goes through [`outln!`]/[`out!`] (never `println!`):
+//! when the reader of standard output goes away (`shofar campaign list | head -1`),
+//! the command exits at once, quietly and with 0, as a Unix filter does, instead
+//! of panicking.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -20,8 +25,77 @@ pub fn thousands(value: u64) -> String {
 }
 
 pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    crate::outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Writes to standard output (what [`outln!`] and [`out!`] expand to). A reader
+/// that went away ends the process with 0; any other failure (a full disk behind
+/// a redirection) ends it with 2 and says so.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if let Err(error) = io::stdout().lock().write_fmt(args) {
+        stdout_failed(&error)
+    }
+}
+
+/// Ends the process for a failed write to standard output: quietly with 0 when
+/// the reader has gone away (a closed pipe), else with 2 and the reason.
+pub fn stdout_failed(error: &io::Error) -> ! {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(0)
+    }
+    eprintln!("shofar: error: cannot write to standard output: {error}");
+    std::process::exit(2)
+}
+
+/// True when `error`'s chain ends in a closed pipe: the reader of our output went
+/// away, which is not an error of ours.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|csv| matches!(csv.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// An error as the user reads it: each context and cause once, joined by ": ".
+/// Library errors often show their cause in their own message too (`cannot read
+/// X: No such file or directory`); a cause already said is not said again.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+/// `println!` for commands: see the module doc.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for commands: see the module doc.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
 }
 
 /// A progress bar on standard error, drawn only when it is a terminal.
@@ -76,7 +150,36 @@ impl Progress for TerminalProgress {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{error_message, thousands};
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        #[derive(Debug)]
+        struct Read {
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Read {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "cannot read donors.csv: {}", self.source)
+            }
+        }
+        impl std::error::Error for Read {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let error = anyhow::Error::new(Read {
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        })
+        .context("import of donors.csv failed; nothing was imported");
+        assert_eq!(
+            error_message(&error),
+            "import of donors.csv failed; nothing was imported: cannot read donors.csv: entity not found"
+        );
+        // A cause not yet said is kept.
+        let error = anyhow::anyhow!("disk full").context("cannot write the export");
+        assert_eq!(error_message(&error), "cannot write the export: disk full");
+    }
 
     #[test]
     fn thousands_separators() {

@@ -313,7 +313,7 @@ fn a_bad_file_is_named_and_changes_nothing() {
     let output = b.shofar(&["import", xlsx.to_str().unwrap(), "--campaign", "nope"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("create it with --create"),
+        stderr(&output).contains("add --create to make it with this import"),
         "{}",
         stderr(&output)
     );
@@ -798,4 +798,58 @@ fn the_calendar_blocks_rosh_hashana_yom_kippur_and_shabbat() {
     assert!(text.contains("rosh_hashana"), "{text}");
     let bad = failure(&b.shofar(&["calendar", "--from", "10/09/2026"]));
     assert!(bad.contains("--from"), "{bad}");
+}
+
+/// `shofar blacklist export | head -1`: when the reader of standard output goes
+/// away, a command ends quietly with 0 — through `println`-style output (history)
+/// and through a writer (the CSV export) alike — never with a panic.
+#[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let b = Box_::new();
+    // 5,000 listed numbers: far more output than a pipe holds, so the writes meet
+    // the closed pipe whatever the timing.
+    let list = b.file("list.csv");
+    let mut text = String::from("phone\n");
+    for i in 0..5_000 {
+        text.push_str(&format!("05255{:05}\n", i));
+    }
+    std::fs::write(&list, text).unwrap();
+    let output = b.shofar(&["blacklist", "import", list.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    for args in [
+        &["blacklist", "export"][..],
+        &["blacklist", "history", "--limit", "5000"][..],
+        &["blacklist", "history", "--limit", "5000", "--json"][..],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("shofar"))
+            .env_remove("SHOFAR_CONFIG")
+            .env_remove("SHOFAR_DATA_DIR")
+            .arg("--data-dir")
+            .arg(b.data())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line's worth, then go away, as `head -1` does.
+        let mut reader = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        reader.read_exact(&mut first).unwrap();
+        drop(reader);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "shofar {args:?}: {err}");
+        assert!(err.is_empty(), "shofar {args:?} said: {err}");
+    }
 }

@@ -98,7 +98,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
-        "no campaign named {0:?}; create it with --create, or list campaigns with `shofar campaign list`"
+        "no campaign named {0:?}; `shofar campaign list` lists the campaigns, `shofar campaign create` makes one"
     )]
     NoSuchCampaign(String),
     #[error("a campaign named {0:?} already exists")]

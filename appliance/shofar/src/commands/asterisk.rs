@@ -15,7 +15,7 @@ pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
         .context("cannot render the Asterisk configuration")?;
     if !args.write {
         for (name, text) in &files {
-            println!(";;; ===== {name} =====\n{text}");
+            crate::outln!(";;; ===== {name} =====\n{text}");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -28,7 +28,7 @@ pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         )
     })?;
-    println!(
+    crate::outln!(
         "wrote {} files into {}; reload Asterisk to use them (`asterisk -rx 'core reload'`)",
         written.len(),
         dir.display()
@@ -87,11 +87,12 @@ pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
             "channels": channels,
         }))?;
     } else {
-        println!(
+        crate::outln!(
             "Asterisk   {} (ARI {})",
-            version, app.config.asterisk.ari_url
+            version,
+            app.config.asterisk.ari_url
         );
-        println!(
+        crate::outln!(
             "trunk      {trunk}: {trunk_state}{}",
             match trunk_state.as_str() {
                 "missing" =>
@@ -102,7 +103,7 @@ pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
                 _ => "",
             }
         );
-        println!("channels   {channels} up");
+        crate::outln!("channels   {channels} up");
     }
     Ok(ExitCode::SUCCESS)
 }

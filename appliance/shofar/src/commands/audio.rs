@@ -52,7 +52,7 @@ pub fn run(app: &mut App, command: AudioCommand) -> anyhow::Result<ExitCode> {
                 &digest,
                 &app.actor,
             )?;
-            println!(
+            crate::outln!(
                 "{folder}/{name}: {:.1} s from {} ({} Hz, {} channel{}), peak {:.1} dBFS{}",
                 converted.duration_seconds,
                 file.display(),
@@ -78,13 +78,13 @@ pub fn run(app: &mut App, command: AudioCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&prompts)?;
             } else if prompts.is_empty() {
-                println!(
+                crate::outln!(
                     "no prompts in {} yet: add them with `shofar audio add NAME FILE`",
                     library.sounds_dir.display()
                 );
             } else {
                 for prompt in &prompts {
-                    println!("{}/{}", prompt.folder, prompt.name);
+                    crate::outln!("{}/{}", prompt.folder, prompt.name);
                 }
             }
             Ok(ExitCode::SUCCESS)

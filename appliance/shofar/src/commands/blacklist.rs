@@ -80,7 +80,7 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&outcome)?;
             } else {
-                println!(
+                crate::outln!(
                     "added {} · already listed {} · contacts marked {}",
                     thousands(outcome.added),
                     thousands(outcome.already_listed),
@@ -100,7 +100,7 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&outcome)?;
             } else {
-                println!(
+                crate::outln!(
                     "removed {} · not listed {} · contacts unmarked {}",
                     thousands(outcome.removed),
                     thousands(outcome.not_listed),
@@ -153,24 +153,26 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&summary)?;
             } else {
-                println!("Imported {} onto the do-not-call list:", file.display());
-                println!("  rows            {:>12}", thousands(summary.total_rows));
-                println!("  added           {:>12}", thousands(summary.added));
-                println!(
+                crate::outln!("Imported {} onto the do-not-call list:", file.display());
+                crate::outln!("  rows            {:>12}", thousands(summary.total_rows));
+                crate::outln!("  added           {:>12}", thousands(summary.added));
+                crate::outln!(
                     "  already listed  {:>12}",
                     thousands(summary.already_listed)
                 );
-                println!("  duplicates      {:>12}", thousands(summary.duplicates));
-                println!("  invalid         {:>12}", thousands(summary.invalid));
-                println!(
+                crate::outln!("  duplicates      {:>12}", thousands(summary.duplicates));
+                crate::outln!("  invalid         {:>12}", thousands(summary.invalid));
+                crate::outln!(
                     "  contacts marked {:>12}",
                     thousands(summary.contacts_marked)
                 );
-                println!("  list size now   {:>12}", thousands(summary.list_size));
+                crate::outln!("  list size now   {:>12}", thousands(summary.list_size));
                 for invalid in summary.invalid_rows.iter().take(10) {
-                    println!(
+                    crate::outln!(
                         "  row {:>7}: {:?}: {}",
-                        invalid.row, invalid.value, invalid.reason
+                        invalid.row,
+                        invalid.value,
+                        invalid.reason
                     );
                 }
             }
@@ -197,14 +199,14 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
                 })?;
             } else {
                 match &entry {
-                    Some(entry) => println!(
+                    Some(entry) => crate::outln!(
                         "{e164} is listed: source {}, reason {:?}, added {} by {}",
                         entry.source,
                         entry.reason,
                         format_time(entry.added_at),
                         entry.added_by.as_deref().unwrap_or("unknown")
                     ),
-                    None => println!("{e164} is not listed"),
+                    None => crate::outln!("{e164} is not listed"),
                 }
             }
             return Ok(if entry.is_some() {
@@ -226,10 +228,10 @@ pub fn run(app: &mut App, command: BlacklistCommand) -> anyhow::Result<ExitCode>
             if json {
                 print_json(&history)?;
             } else if history.is_empty() {
-                println!("no additions or removals recorded");
+                crate::outln!("no additions or removals recorded");
             } else {
                 for h in history {
-                    println!(
+                    crate::outln!(
                         "{}  {:<6} {}  {:<12} {:<16} {}",
                         format_time(h.at),
                         h.action,

@@ -97,7 +97,7 @@ pub fn local(at: DateTime<Utc>, zone: Tz) -> String {
 
 fn print_plan(plan: &CallingPlan, policy: &CallingPolicy, title: &str, explain: bool, place: &str) {
     let zone = policy.zone;
-    println!(
+    crate::outln!(
         "Calling times for {title}, in {} (quiet periods for {place}):",
         zone.name()
     );
@@ -130,12 +130,12 @@ fn print_plan(plan: &CallingPlan, policy: &CallingPolicy, title: &str, explain: 
     }
     lines.sort();
     if plan.allowed.is_empty() {
-        println!("  No calls are allowed in this period.");
+        crate::outln!("  No calls are allowed in this period.");
     }
     for (_, line) in lines {
-        println!("{line}");
+        crate::outln!("{line}");
     }
     if !explain && !plan.blocked.is_empty() {
-        println!("(--explain lists the blocked periods and why)");
+        crate::outln!("(--explain lists the blocked periods and why)");
     }
 }

@@ -45,8 +45,8 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
             audio: args.audio.clone(),
             amd: args.amd.map(|amd| match amd {
                 AmdArg::Off => AnsweringMachine::Off,
-                AmdArg::Hangup => AnsweringMachine::HangUp,
-                AmdArg::Message => AnsweringMachine::LeaveMessage,
+                AmdArg::HangUp => AnsweringMachine::HangUp,
+                AmdArg::LeaveMessage => AnsweringMachine::LeaveMessage,
             }),
             ring_timeout: args.ring_timeout,
         },
@@ -83,7 +83,9 @@ pub fn run(app: &mut App, args: CallArgs) -> anyhow::Result<ExitCode> {
         app: app_name,
         ..ari
     };
-    if !args.json {
+    // A listed number is refused by the check at the dial itself (below); saying
+    // "calling" first would announce a call that is never placed.
+    if !args.json && !dnc.contains(plan.number) {
         eprintln!("calling {} ({number}) as call {call_id} …", args.number);
     }
 
@@ -152,9 +154,9 @@ fn seconds(ms: Option<i64>) -> String {
 }
 
 pub fn print_record(record: &CallRecord) {
-    println!("call {}", record.call_id);
-    println!("  number     {}", record.number);
-    println!(
+    crate::outln!("call {}", record.call_id);
+    crate::outln!("  number     {}", record.number);
+    crate::outln!(
         "  outcome    {}{}",
         record
             .outcome
@@ -167,7 +169,7 @@ pub fn print_record(record: &CallRecord) {
             .unwrap_or_default()
     );
     if let Some(code) = record.hangup_code {
-        println!(
+        crate::outln!(
             "  cause      {code} {}{}",
             record.hangup_cause.as_deref().unwrap_or(""),
             record
@@ -177,16 +179,16 @@ pub fn print_record(record: &CallRecord) {
                 .unwrap_or_default()
         );
     }
-    println!("  dialed     {}", clock(record.started_at));
+    crate::outln!("  dialed     {}", clock(record.started_at));
     if let Some(answered) = record.answered_at {
-        println!(
+        crate::outln!(
             "  answered   {} (rang {})",
             clock(answered),
             seconds(record.ring_ms)
         );
     }
     if let Some(ended) = record.ended_at {
-        println!(
+        crate::outln!(
             "  ended      {} (call {}, talk {})",
             clock(ended),
             seconds(record.duration_ms),
@@ -194,9 +196,9 @@ pub fn print_record(record: &CallRecord) {
         );
     }
     if let Some(amd) = &record.amd_result {
-        println!("  machine?   {amd}");
+        crate::outln!("  machine?   {amd}");
     }
-    println!(
+    crate::outln!(
         "  keys       {}",
         if record.dtmf.is_empty() {
             "-"
@@ -204,7 +206,7 @@ pub fn print_record(record: &CallRecord) {
             &record.dtmf
         }
     );
-    println!(
+    crate::outln!(
         "  actions    {}",
         if record.actions.is_empty() {
             "-".to_owned()
@@ -218,9 +220,9 @@ pub fn print_record(record: &CallRecord) {
         }
     );
     if record.opted_out {
-        println!("  opted out: the number is now on the do-not-call list");
+        crate::outln!("  opted out: the number is now on the do-not-call list");
     }
     if let Some(detail) = &record.detail {
-        println!("  note       {detail}");
+        crate::outln!("  note       {detail}");
     }
 }

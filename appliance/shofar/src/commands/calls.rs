@@ -29,10 +29,10 @@ pub fn run(app: &mut App, command: CallsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&records)?;
             } else if records.is_empty() {
-                println!("no calls yet");
+                crate::outln!("no calls yet");
             } else {
                 for record in &records {
-                    println!(
+                    crate::outln!(
                         "{}  {}  {:<12} {:<11} keys {:<6} {}",
                         record.started_at.format("%Y-%m-%d %H:%M:%S"),
                         record.number,

@@ -75,16 +75,17 @@ fn create(app: &mut App, args: CreateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&campaign_json(&campaign))?;
     } else {
-        println!(
+        crate::outln!(
             "Created campaign {} {:?} ({}, {}) as a draft.",
             id.0,
             campaign.name,
             kind.as_str(),
             purpose.as_str()
         );
-        println!(
+        crate::outln!(
             "Next: shofar import FILE --campaign {:?}; then shofar campaign start {}",
-            campaign.name, id.0
+            campaign.name,
+            id.0
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -95,17 +96,23 @@ fn list(app: &mut App, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_json(&campaigns)?;
     } else if campaigns.is_empty() {
-        println!(
+        crate::outln!(
             "No campaigns yet. Create one with `shofar campaign create --name NAME`, or import \
              contacts with `shofar import FILE --campaign NAME --create`."
         );
     } else {
-        println!(
+        crate::outln!(
             "{:>4}  {:<30} {:<10} {:<6} {:<13} {:>10} {:>12}",
-            "id", "name", "status", "type", "purpose", "contacts", "blacklisted"
+            "id",
+            "name",
+            "status",
+            "type",
+            "purpose",
+            "contacts",
+            "blacklisted"
         );
         for c in campaigns {
-            println!(
+            crate::outln!(
                 "{:>4}  {:<30} {:<10} {:<6} {:<13} {:>10} {:>12}",
                 c.id.0,
                 c.name,
@@ -188,7 +195,7 @@ fn show(
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!(
+    crate::outln!(
         "Campaign {} {:?} — {}, {}, {}",
         campaign.id.0,
         campaign.name,
@@ -197,7 +204,7 @@ fn show(
         campaign.status
     );
     print_settings(settings);
-    println!(
+    crate::outln!(
         "Contacts      {} in all: {} due, {} waiting for a retry, {} in a call, {} reached, \
          {} failed, {} blacklisted",
         thousands(counts.total),
@@ -214,7 +221,7 @@ fn show(
             .iter()
             .map(|(outcome, n)| format!("{} {}", thousands(*n), outcome.replace('_', " ")))
             .collect();
-        println!(
+        crate::outln!(
             "Calls         {} in all: {}",
             thousands(total),
             parts.join(", ")
@@ -222,29 +229,31 @@ fn show(
     }
     if campaign.purpose.requires_consent() {
         match &campaign.consent_override {
-            None => println!(
+            None => crate::outln!(
                 "Consent       a {} campaign calls only contacts with recorded consent: {} \
                  left out",
                 campaign.purpose.as_str(),
                 thousands(counts.without_consent)
             ),
-            Some(reason) => println!("Consent       not required (override: {reason})"),
+            Some(reason) => crate::outln!("Consent       not required (override: {reason})"),
         }
     }
     match gate {
-        Gate::Open { until } => println!("Now           may call, until {}", local(until, zone)),
+        Gate::Open { until } => {
+            crate::outln!("Now           may call, until {}", local(until, zone))
+        }
         Gate::Closed {
             reason,
             reopens: Some(reopens),
-        } => println!(
+        } => crate::outln!(
             "Now           may not call ({reason}); next allowed {}",
             local(reopens, zone)
         ),
         Gate::Closed {
             reason,
             reopens: None,
-        } => println!("Now           may not call ({reason}), nor in the next three weeks"),
-        Gate::Ended => println!("Now           its end has passed: no more calls"),
+        } => crate::outln!("Now           may not call ({reason}), nor in the next three weeks"),
+        Gate::Ended => crate::outln!("Now           its end has passed: no more calls"),
     }
     if campaign.status.is_final() {
         return Ok(ExitCode::SUCCESS);
@@ -256,7 +265,7 @@ fn show(
                 shofar_campaign::Status::Paused => " (once resumed)",
                 _ => "",
             };
-            println!(
+            crate::outln!(
                 "Next to dial{status_note}, from {}:",
                 if when == now {
                     "now".to_owned()
@@ -265,7 +274,7 @@ fn show(
                 }
             );
             for (index, contact) in next_contacts.iter().enumerate() {
-                println!(
+                crate::outln!(
                     "  {:>3}. {:<16} score {:.2}  attempts {}{}",
                     index + 1,
                     contact.e164.to_string(),
@@ -279,11 +288,11 @@ fn show(
                 );
             }
         }
-        _ if counts.total == 0 => println!(
+        _ if counts.total == 0 => crate::outln!(
             "No contacts yet: shofar import FILE --campaign {:?}",
             campaign.name
         ),
-        _ => println!("Nobody is due to be dialed then."),
+        _ => crate::outln!("Nobody is due to be dialed then."),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -293,7 +302,7 @@ fn print_settings(settings: &Settings) {
     let when = |at: Option<DateTime<Utc>>, none: &str| {
         at.map_or_else(|| none.to_owned(), |at| local(at, zone))
     };
-    println!(
+    crate::outln!(
         "Schedule      {} → {} ({})",
         when(settings.start, "when started"),
         when(settings.end, "no end"),
@@ -317,7 +326,7 @@ fn print_settings(settings: &Settings) {
             format!("{} {ranges}", &name[..3])
         })
         .collect();
-    println!("Windows       {}", days.join("; "));
+    crate::outln!("Windows       {}", days.join("; "));
     let quiet = &settings.quiet;
     let mut kept = Vec::new();
     if quiet.shabbat {
@@ -332,7 +341,7 @@ fn print_settings(settings: &Settings) {
     if quiet.yom_hazikaron {
         kept.push("Yom HaZikaron".to_owned());
     }
-    println!(
+    crate::outln!(
         "Quiet         {}",
         if kept.is_empty() {
             "none".to_owned()
@@ -345,7 +354,7 @@ fn print_settings(settings: &Settings) {
         Retry::After(delay) => shofar_campaign::retry::format_delay(delay),
     };
     let policy = &settings.retry;
-    println!(
+    crate::outln!(
         "Retries       busy {}, no answer {}, congestion {}, failed {}, voicemail {}; at most {} attempts",
         retry(policy.busy),
         retry(policy.no_answer),
@@ -354,12 +363,13 @@ fn print_settings(settings: &Settings) {
         retry(policy.voicemail),
         settings.max_attempts
     );
-    println!(
+    crate::outln!(
         "Pacing        {} calls/s, {} channels",
-        settings.pacing.cps, settings.pacing.max_channels
+        settings.pacing.cps,
+        settings.pacing.max_channels
     );
     if let Some(caller_id) = &settings.caller_id {
-        println!("Caller ID     {caller_id}");
+        crate::outln!("Caller ID     {caller_id}");
     }
 }
 
@@ -394,11 +404,11 @@ fn move_campaign(app: &mut App, event: Event, args: TransitionArgs) -> anyhow::R
     if args.json {
         print_json(&json!({ "id": id, "from": from.as_str(), "to": to.as_str() }))?;
     } else {
-        println!("Campaign {} {:?}: {from} → {to}", id.0, campaign.name);
+        crate::outln!("Campaign {} {:?}: {from} → {to}", id.0, campaign.name);
         if to == shofar_campaign::Status::Scheduled
             && let Some(start) = campaign.settings.start
         {
-            println!(
+            crate::outln!(
                 "It becomes active at {}.",
                 local(start, campaign.settings.time_zone)
             );

@@ -21,7 +21,7 @@ pub fn run(app: &mut App, command: DbCommand) -> anyhow::Result<ExitCode> {
     match command {
         DbCommand::Migrate => {
             // Opening the store migrated it.
-            println!(
+            crate::outln!(
                 "database {} is at schema version {}",
                 app.data_dir.join("shofar.db").display(),
                 app.store.schema_version()?
@@ -39,11 +39,11 @@ pub fn run(app: &mut App, command: DbCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&info)?;
             } else {
-                println!("database        {}", info.path);
-                println!("schema version  {}", info.schema_version);
-                println!("campaigns       {}", thousands(info.campaigns as u64));
-                println!("contacts        {}", thousands(info.contacts));
-                println!("do-not-call     {}", thousands(info.blacklist));
+                crate::outln!("database        {}", info.path);
+                crate::outln!("schema version  {}", info.schema_version);
+                crate::outln!("campaigns       {}", thousands(info.campaigns as u64));
+                crate::outln!("contacts        {}", thousands(info.contacts));
+                crate::outln!("do-not-call     {}", thousands(info.blacklist));
             }
         }
     }

@@ -11,6 +11,13 @@ use crate::cli::{DuplicatesArg, ImportArgs};
 use crate::output::{TerminalProgress, print_json, thousands};
 
 pub fn run(app: &mut App, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if !args.create && app.store.campaign_id(&args.campaign)?.is_none() {
+        anyhow::bail!(
+            "no campaign named {:?}: add --create to make it with this import \
+             (`shofar campaign list` lists the campaigns)",
+            args.campaign
+        );
+    }
     let normalizer = app.config.normalizer()?;
     let (index, _) = app
         .store
@@ -61,7 +68,7 @@ fn print_summary(summary: &ImportSummary) {
     } else {
         ""
     };
-    println!(
+    crate::outln!(
         "Imported {} into campaign {:?}{created}, phone column {:?}:",
         summary.file.display(),
         summary.campaign,
@@ -96,11 +103,11 @@ fn print_summary(summary: &ImportSummary) {
         } else {
             format!("  ({note})")
         };
-        println!("  {label:<12}{:>12}{note}", thousands(count));
+        crate::outln!("  {label:<12}{:>12}{note}", thousands(count));
     }
     let consent = &summary.consent;
     if let Some(column) = &summary.consent_column {
-        println!(
+        crate::outln!(
             "  consent ({column}): given {} · refused {} · none {} · unreadable {}",
             thousands(consent.given),
             thousands(consent.refused),
@@ -109,31 +116,33 @@ fn print_summary(summary: &ImportSummary) {
         );
     }
     if summary.imported > summary.sms_capable {
-        println!(
+        crate::outln!(
             "  {} imported numbers cannot receive SMS; they get voice (TTS) messages instead",
             thousands(summary.imported - summary.sms_capable)
         );
     }
     if !summary.other_phone_columns.is_empty() {
-        println!(
+        crate::outln!(
             "  note: other phone-like columns were kept as details, not dialed: {}",
             summary.other_phone_columns.join(", ")
         );
     }
     for invalid in summary.invalid_rows.iter().take(10) {
-        println!(
+        crate::outln!(
             "  row {:>7}: {:?}: {}",
-            invalid.row, invalid.value, invalid.reason
+            invalid.row,
+            invalid.value,
+            invalid.reason
         );
     }
     if summary.invalid > 10 {
-        println!(
+        crate::outln!(
             "  … and {} more invalid rows",
             thousands(summary.invalid - 10)
         );
     }
     if let Some(file) = &summary.rejected_rows_file {
-        println!(
+        crate::outln!(
             "Every invalid and duplicate row, with its reason: {}",
             file.display()
         );

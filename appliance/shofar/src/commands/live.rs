@@ -110,9 +110,9 @@ pub fn run(app: &App, args: LiveArgs) -> anyhow::Result<ExitCode> {
             };
             let snapshot: Value = serde_json::from_str(&text).context("an unreadable snapshot")?;
             if args.json {
-                println!("{snapshot}");
+                crate::outln!("{snapshot}");
             } else {
-                println!("{}", line(&snapshot));
+                crate::outln!("{}", line(&snapshot));
             }
             seen += 1;
             if args.count.is_some_and(|count| seen >= count) {

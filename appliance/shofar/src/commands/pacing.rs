@@ -24,13 +24,13 @@ pub fn run(app: &mut App, command: PacingCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&entries)?;
             } else if entries.is_empty() {
-                println!(
+                crate::outln!(
                     "the pace has not changed yet: it changes when the box is under load or a \
                      campaign's answer rate drops (`shofar serve` writes every change here)"
                 );
             } else {
                 for entry in &entries {
-                    println!(
+                    crate::outln!(
                         "{}  {:<12} {:>7.2} → {:<7.2} cps  {}",
                         entry
                             .at

@@ -57,7 +57,7 @@ pub fn run(app: &mut App, args: ReportArgs) -> anyhow::Result<ExitCode> {
     temp.persist(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     let totals = &report.totals;
-    println!(
+    crate::outln!(
         "wrote {}: campaign {} {:?}, {} calls ({} answered, {} converted, {} opted out){}",
         args.output.display(),
         report.campaign.id,

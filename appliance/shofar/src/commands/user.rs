@@ -85,9 +85,10 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 },
                 &app.actor,
             )?;
-            println!(
+            crate::outln!(
                 "added {} ({}); they log in at the box's address (shofar serve prints it)",
-                user.name, user.role
+                user.name,
+                user.role
             );
         }
         UserCommand::List { json } => {
@@ -95,14 +96,17 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&users)?;
             } else if users.is_empty() {
-                println!("no users yet: `shofar user add NAME --role admin`");
+                crate::outln!("no users yet: `shofar user add NAME --role admin`");
             } else {
-                println!(
+                crate::outln!(
                     "{:<20} {:<8} {:<6} {:<9} last login",
-                    "name", "role", "lang", "state"
+                    "name",
+                    "role",
+                    "lang",
+                    "state"
                 );
                 for user in users {
-                    println!(
+                    crate::outln!(
                         "{:<20} {:<8} {:<6} {:<9} {}",
                         user.name,
                         user.role.as_str(),
@@ -124,7 +128,7 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
             let hash = hash_password(&password).map_err(|error| anyhow::anyhow!(error.message))?;
             app.store
                 .user_set_password(user.id, &hash, None, &app.actor)?;
-            println!("password of {name} set; their sessions have ended");
+            crate::outln!("password of {name} set; their sessions have ended");
         }
         UserCommand::Role {
             name,
@@ -136,7 +140,7 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 ..UserChange::default()
             };
             let user = app.store.user_update(user.id, &change, &app.actor)?;
-            println!("{name} is now {}", user.role);
+            crate::outln!("{name} is now {}", user.role);
         }
         UserCommand::Disable { name } => {
             let user = find(app, &name)?;
@@ -145,7 +149,9 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 ..UserChange::default()
             };
             app.store.user_update(user.id, &change, &app.actor)?;
-            println!("{name} can no longer log in; their sessions ended and tokens were revoked");
+            crate::outln!(
+                "{name} can no longer log in; their sessions ended and tokens were revoked"
+            );
         }
         UserCommand::Enable { name } => {
             let user = find(app, &name)?;
@@ -154,12 +160,12 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                 ..UserChange::default()
             };
             app.store.user_update(user.id, &change, &app.actor)?;
-            println!("{name} may log in again (with new tokens: the old ones stay revoked)");
+            crate::outln!("{name} may log in again (with new tokens: the old ones stay revoked)");
         }
         UserCommand::Remove { name } => {
             let user = find(app, &name)?;
             app.store.user_delete(user.id, &app.actor)?;
-            println!("removed {name}");
+            crate::outln!("removed {name}");
         }
         UserCommand::Token {
             name,
@@ -196,7 +202,7 @@ pub fn run(app: &mut App, command: UserCommand) -> anyhow::Result<ExitCode> {
                  only now:",
                 token.id, token.role
             );
-            println!("{secret}");
+            crate::outln!("{secret}");
         }
     }
     Ok(ExitCode::SUCCESS)

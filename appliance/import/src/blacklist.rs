@@ -184,6 +184,19 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
+/// A CSV writer's failure as the I/O error it is (a closed pipe stays a closed
+/// pipe, which the binary treats as the reader going away); csv's own conversion
+/// hides the kind behind `Other`.
+fn csv_io(error: csv::Error) -> std::io::Error {
+    if !error.is_io_error() {
+        return std::io::Error::other(error);
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        kind => std::io::Error::other(format!("{kind:?}")),
+    }
+}
+
 /// Writes the whole list as CSV (`phone, reason, source, added_at, added_by,
 /// checked_on`; what `import_blacklist` reads back), in number order. Returns how
 /// many numbers were written.
@@ -198,7 +211,7 @@ pub fn export_blacklist_csv(store: &Store, out: impl std::io::Write) -> Result<u
             "added_by",
             "checked_on",
         ])
-        .map_err(std::io::Error::from)?;
+        .map_err(csv_io)?;
     let mut count = 0;
     store.blacklist_for_each(|entry| {
         count += 1;
@@ -211,7 +224,7 @@ pub fn export_blacklist_csv(store: &Store, out: impl std::io::Write) -> Result<u
                 entry.added_by.clone().unwrap_or_default(),
                 entry.checked_on.clone().unwrap_or_default(),
             ])
-            .map_err(std::io::Error::from)
+            .map_err(csv_io)
     })??;
     writer.flush()?;
     Ok(count)

@@ -238,22 +238,27 @@ fn show(
             Some(reason) => crate::outln!("Consent       not required (override: {reason})"),
         }
     }
+    // With --at the answer is for that instant, and says so.
+    let moment = match at {
+        Some(_) => format!("At {}", local(now, zone)),
+        None => "Now".to_owned(),
+    };
     match gate {
         Gate::Open { until } => {
-            crate::outln!("Now           may call, until {}", local(until, zone))
+            crate::outln!("{moment:<13} may call, until {}", local(until, zone))
         }
         Gate::Closed {
             reason,
             reopens: Some(reopens),
         } => crate::outln!(
-            "Now           may not call ({reason}); next allowed {}",
+            "{moment:<13} may not call ({reason}); next allowed {}",
             local(reopens, zone)
         ),
         Gate::Closed {
             reason,
             reopens: None,
-        } => crate::outln!("Now           may not call ({reason}), nor in the next three weeks"),
-        Gate::Ended => crate::outln!("Now           its end has passed: no more calls"),
+        } => crate::outln!("{moment:<13} may not call ({reason}), nor in the next three weeks"),
+        Gate::Ended => crate::outln!("{moment:<13} its end has passed: no more calls"),
     }
     if campaign.status.is_final() {
         return Ok(ExitCode::SUCCESS);
@@ -267,7 +272,7 @@ fn show(
             };
             crate::outln!(
                 "Next to dial{status_note}, from {}:",
-                if when == now {
+                if when == now && at.is_none() {
                     "now".to_owned()
                 } else {
                     local(when, zone)

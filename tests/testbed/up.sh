@@ -6,7 +6,7 @@
 #   SIP    127.0.0.1:5060         trunk "carrier" whose far end is 127.0.0.1:5070 (sipp)
 #
 # Leaves target/testbed/shofar.toml, so `shofar --config target/testbed/shofar.toml
-# call 0525551234` works right after. Idempotent: run again, Asterisk restarts with
+# call 052-5557010` works right after. Idempotent: run again, Asterisk restarts with
 # the current config. Needs root (chroot) and only ever binds loopback.
 # Usage: tests/testbed/up.sh SHOFAR_BINARY
 set -euo pipefail
@@ -141,4 +141,4 @@ done
 rm -rf "$tones"
 say "added stand-in prompts (tones) for the default flow: shofar audio list"
 say "config for the supervisor: $testbed/shofar.toml"
-say "try: tests/testbed/phone.sh answer & $shofar --config $testbed/shofar.toml call 0525551234 --audio FILE.wav"
+say "try: tests/testbed/phone.sh answer & $shofar --config $testbed/shofar.toml call 052-5557010 --audio docs/examples/message.wav"

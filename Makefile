@@ -33,7 +33,8 @@ build:
 ## test: what CI runs (.ci/run calls exactly this): lint, then every test with the
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
 ## whatever the result. SHOFAR_SLOW_TESTS=1 runs the slow ones too (a
-## 1,000,000-row import beside a dialing `shofar serve`).
+## 1,000,000-row import beside a dialing `shofar serve`). Then schemathesis, the web
+## UI in Chromium, and the systemd units' verify and hardening scores.
 TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
@@ -42,7 +43,8 @@ test: lint
 	SHOFAR_TESTBED=$(TESTBED_CONFIG) SHOFAR_SLOW_TESTS=1 $(CARGO) test --locked --workspace --no-fail-fast; \
 	  status=$$?; tests/testbed/down.sh; \
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
-	  $(MAKE) --no-print-directory test-webui || status=1; exit $$status
+	  $(MAKE) --no-print-directory test-webui || status=1; \
+	  $(MAKE) --no-print-directory test-units || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says

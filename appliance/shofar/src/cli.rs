@@ -685,6 +685,12 @@ mod tests {
                 if arg.get_help().is_none() && arg.get_long_help().is_none() {
                     missing.push(format!("{path} {id}"));
                 }
+                // A doc comment's `\"` reaches --help with its backslash.
+                if let Some(help) = arg.get_help()
+                    && help.to_string().contains('\\')
+                {
+                    missing.push(format!("{path} {id}: a backslash in {help:?}"));
+                }
             }
             for sub in command.get_subcommands() {
                 walk(sub, &format!("{path} {}", sub.get_name()), missing);

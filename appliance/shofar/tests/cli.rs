@@ -853,3 +853,25 @@ fn a_reader_that_goes_away_ends_a_command_quietly() {
         assert!(err.is_empty(), "shofar {args:?} said: {err}");
     }
 }
+
+/// An error's cause is said once: `cannot read X: No such file or directory`, not
+/// the cause repeated after it.
+#[test]
+fn an_error_says_its_cause_once() {
+    let b = Box_::new();
+    let missing = b.file("nowhere.csv");
+    let output = b.shofar(&[
+        "import",
+        missing.to_str().unwrap(),
+        "--campaign",
+        "donors",
+        "--create",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = stderr(&output);
+    assert_eq!(
+        said.matches("No such file or directory").count(),
+        1,
+        "{said}"
+    );
+}

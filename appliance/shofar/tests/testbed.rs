@@ -442,6 +442,12 @@ fn a_blacklisted_number_is_never_originated() {
         "{}",
         called.stderr
     );
+    // The refusal is what it says; it never announces a call it does not place.
+    assert!(
+        !called.stderr.contains("calling "),
+        "said \"calling\" before refusing: {}",
+        called.stderr
+    );
     assert_eq!(called.field("outcome"), "blacklisted");
     assert_eq!(
         called.phone.invites(),

@@ -660,6 +660,37 @@ pub enum DbCommand {
     },
     /// Apply pending schema migrations (opening the database does this too).
     Migrate,
+    /// Write a consistent copy of the database, safe while `shofar serve` runs.
+    #[command(after_help = "\
+Without -o the copy goes to DATA/backups/shofar-YYYYMMDD-HHMMSS-MMM.db and only the
+newest --keep backups there are kept (the daily timer on a box runs this). The copy
+is written under a temporary name and renamed when whole.
+
+Example: shofar db backup -o /mnt/usb/shofar-before-update.db")]
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// How many backups to keep in DATA/backups (without -o).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+        keep: u32,
+        /// Print the result as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the database with a backup, once the backup is checked whole.
+    #[command(after_help = "\
+Stop `shofar serve` first (systemctl stop shofar). The file must pass SQLite's
+integrity check, be a Shofar database, and have a schema this shofar knows (a newer
+one is refused); it is brought to the current schema beside the database before it
+replaces it. The database it replaces is kept as shofar.db.before-restore-TIME.")]
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+        /// Print the result as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(test)]

@@ -875,3 +875,62 @@ fn an_error_says_its_cause_once() {
         "{said}"
     );
 }
+
+/// `shofar db backup` and `restore` as an operator uses them: the daily backups
+/// rotate, a restore says what it brought back and keeps the replaced database,
+/// and a file that is not a backup is refused with the database untouched.
+#[test]
+fn backups_rotate_and_a_restore_keeps_what_it_replaced() {
+    let b = Box_::new();
+    let ok = |args: &[&str]| {
+        let output = b.shofar(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    ok(&[
+        "campaign",
+        "create",
+        "--name",
+        "Winter",
+        "--purpose",
+        "informational",
+    ]);
+    for _ in 0..3 {
+        ok(&["db", "backup", "--keep", "2"]);
+    }
+    let mut kept: Vec<_> = std::fs::read_dir(b.data().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+
+    ok(&[
+        "campaign",
+        "create",
+        "--name",
+        "Spring",
+        "--purpose",
+        "informational",
+    ]);
+    let said = ok(&["db", "restore", kept[1].to_str().unwrap()]);
+    assert!(said.contains("1 campaigns"), "{said}");
+    assert!(said.contains("shofar.db.before-restore-"), "{said}");
+    let list = ok(&["campaign", "list"]);
+    assert!(
+        list.contains("Winter") && !list.contains("Spring"),
+        "{list}"
+    );
+
+    let text = b.file("notes.txt");
+    std::fs::write(&text, "not a database").unwrap();
+    let output = b.shofar(&["db", "restore", text.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("nothing was restored; the database is as it was"),
+        "{}",
+        stderr(&output)
+    );
+    let list = ok(&["campaign", "list"]);
+    assert!(list.contains("Winter"), "{list}");
+}

@@ -21,6 +21,7 @@
 
 pub mod accounts;
 mod audit;
+pub mod backup;
 pub mod blacklist;
 pub mod calls;
 pub mod campaigns;
@@ -164,6 +165,10 @@ pub enum StoreError {
          run it again"
     )]
     ImportStopped { job: i64 },
+    /// A backup that cannot be written, or a file that cannot be restored: the
+    /// file and what is wrong with it; the database in use is untouched.
+    #[error("{}: {problem}", path.display())]
+    Backup { path: PathBuf, problem: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

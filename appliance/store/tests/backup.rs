@@ -1,0 +1,161 @@
+//! Backups and restores (issue 16) against real SQLite files: a backup taken
+//! while another connection keeps writing is a whole, consistent database; a
+//! damaged, foreign or newer file is refused and the database in use is left as
+//! it was; a restore keeps the database it replaced.
+
+use std::path::Path;
+
+use shofar_store::backup::{self, BackupInfo};
+use shofar_store::{SCHEMA_VERSION, Store, StoreError};
+
+fn campaigns(path: &Path) -> Vec<String> {
+    Store::open(path)
+        .unwrap()
+        .list_campaigns()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+fn refused(result: Result<impl std::fmt::Debug, StoreError>, says: &str) {
+    match result {
+        Err(StoreError::Backup { problem, .. }) => {
+            assert!(problem.contains(says), "{problem:?} does not say {says:?}")
+        }
+        other => panic!("expected a refusal saying {says:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_backup_taken_while_another_connection_writes_is_whole_and_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shofar.db");
+    let mut store = Store::open(&db).unwrap();
+    store.create_campaign("before", "test").unwrap();
+
+    // Another connection keeps creating campaigns while the backup runs.
+    let writer_db = db.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_writer = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut other = Store::open(&writer_db).unwrap();
+        let mut made = 0;
+        while !stop_writer.load(std::sync::atomic::Ordering::Relaxed) {
+            other
+                .create_campaign(&format!("during {made}"), "test")
+                .unwrap();
+            made += 1;
+        }
+        made
+    });
+    let copy = dir.path().join("backups/one.db");
+    let bytes = store.backup_to(&copy).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = writer.join().unwrap();
+
+    assert!(bytes > 0);
+    assert!(!dir.path().join("backups/one.db.partial").exists());
+    let info = backup::verify(&copy).unwrap();
+    assert_eq!(info.schema_version, SCHEMA_VERSION);
+    // A snapshot: "before" and a prefix of the campaigns made during it, in order.
+    let names = campaigns(&copy);
+    assert_eq!(names[0], "before");
+    for (index, name) in names[1..].iter().enumerate() {
+        assert_eq!(name, &format!("during {index}"));
+    }
+    assert!(names.len() <= made + 1);
+    // A backup never overwrites a file.
+    refused(store.backup_to(&copy), "exists already");
+}
+
+#[test]
+fn a_damaged_foreign_or_newer_file_is_refused_and_the_database_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shofar.db");
+    Store::open(&db)
+        .unwrap()
+        .create_campaign("in use", "test")
+        .unwrap();
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"this is not a database, it is a text file\n").unwrap();
+    refused(backup::restore(&db, &garbage, "t1"), "database");
+
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('hi');")
+        .unwrap();
+    refused(
+        backup::restore(&db, &foreign, "t2"),
+        "not a Shofar database",
+    );
+
+    let newer = dir.path().join("newer.db");
+    Store::open(&db).unwrap().backup_to(&newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    refused(
+        backup::restore(&db, &newer, "t3"),
+        "newer than this shofar knows",
+    );
+
+    // A backup cut short (a truncated copy) is refused too.
+    let whole = dir.path().join("whole.db");
+    Store::open(&db).unwrap().backup_to(&whole).unwrap();
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(backup::restore(&db, &cut, "t4").is_err());
+
+    refused(
+        backup::restore(&db, &dir.path().join("missing.db"), "t5"),
+        "no such file",
+    );
+
+    assert_eq!(campaigns(&db), ["in use"]);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("before-restore") || name.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_restore_replaces_the_database_and_keeps_the_one_it_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shofar.db");
+    let mut store = Store::open(&db).unwrap();
+    store.create_campaign("kept in the backup", "test").unwrap();
+    let copy = dir.path().join("monday.db");
+    store.backup_to(&copy).unwrap();
+    store
+        .create_campaign("made after the backup", "test")
+        .unwrap();
+    drop(store);
+
+    let (info, kept) = backup::restore(&db, &copy, "20261207-120000").unwrap();
+    assert_eq!(
+        info,
+        BackupInfo {
+            schema_version: SCHEMA_VERSION,
+            campaigns: 1,
+            contacts: 0,
+            blacklist: 0,
+        }
+    );
+    assert_eq!(campaigns(&db), ["kept in the backup"]);
+    let kept = kept.expect("the replaced database is kept");
+    assert_eq!(
+        kept.file_name().unwrap().to_str().unwrap(),
+        "shofar.db.before-restore-20261207-120000"
+    );
+    assert_eq!(
+        campaigns(&kept),
+        ["kept in the backup", "made after the backup"]
+    );
+}

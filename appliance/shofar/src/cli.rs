@@ -680,7 +680,8 @@ Example: shofar db backup -o /mnt/usb/shofar-before-update.db")]
     },
     /// Replace the database with a backup, once the backup is checked whole.
     #[command(after_help = "\
-Stop `shofar serve` first (systemctl stop shofar). The file must pass SQLite's
+Stop `shofar serve` first (systemctl stop shofar): a restore is refused while it runs
+on the database. The file must pass SQLite's
 integrity check, be a Shofar database, and have a schema this shofar knows (a newer
 one is refused); it is brought to the current schema beside the database before it
 replaces it. The database it replaces is kept as shofar.db.before-restore-TIME.")]

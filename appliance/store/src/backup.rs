@@ -16,6 +16,7 @@
 //! verified whole; a failure leaves everything as it was and names the file and
 //! the problem.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -142,10 +143,53 @@ pub fn verify(path: &Path) -> Result<BackupInfo> {
     })
 }
 
+/// `shofar serve`'s claim on its database, held while it runs (an OS lock on
+/// `shofar.db-serve.lock`, released when the process ends however it ends): a
+/// restore is refused while it is held.
+#[derive(Debug)]
+pub struct Serving {
+    _file: File,
+}
+
+fn serve_lock(database: &Path) -> PathBuf {
+    journal(database, "-serve.lock")
+}
+
+/// Claims `database` for a running `shofar serve`; `None` when another process
+/// holds it already (or the lock file cannot be made: then restores are not
+/// guarded, and the caller says so).
+pub fn serving(database: &Path) -> std::io::Result<Option<Serving>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(serve_lock(database))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Serving { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
+    }
+}
+
+/// Whether a `shofar serve` holds `database` now.
+fn served(database: &Path) -> bool {
+    match File::open(serve_lock(database)) {
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
 /// Replaces the database at `database` with the backup at `backup` (see the
-/// module doc). Nothing may have the database open (stop `shofar serve` first).
+/// module doc). Refused while `shofar serve` runs on it ([`Serving`]); nothing
+/// else may have it open either.
 /// Returns what the restored database holds and where the replaced one was kept.
 pub fn restore(database: &Path, backup: &Path, now: &str) -> Result<(BackupInfo, Option<PathBuf>)> {
+    if served(database) {
+        return Err(problem(
+            database,
+            "shofar serve is running on it; stop it first (systemctl stop shofar), then restore",
+        ));
+    }
     verify(backup)?;
     let incoming = partial(database);
     let _ = std::fs::remove_file(&incoming);

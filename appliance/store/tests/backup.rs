@@ -159,3 +159,25 @@ fn a_restore_replaces_the_database_and_keeps_the_one_it_replaced() {
         ["kept in the backup", "made after the backup"]
     );
 }
+
+/// A restore is refused while `shofar serve` holds the database (its claim is an
+/// OS lock, gone when the process is), and goes through once it is released.
+#[test]
+fn a_restore_is_refused_while_serve_holds_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shofar.db");
+    let store = Store::open(&db).unwrap();
+    let copy = dir.path().join("copy.db");
+    store.backup_to(&copy).unwrap();
+    drop(store);
+
+    let claim = backup::serving(&db).unwrap().expect("nobody serves yet");
+    // A second serve does not get it.
+    assert!(backup::serving(&db).unwrap().is_none());
+    refused(
+        backup::restore(&db, &copy, "t1"),
+        "shofar serve is running on it",
+    );
+    drop(claim);
+    backup::restore(&db, &copy, "t2").unwrap();
+}

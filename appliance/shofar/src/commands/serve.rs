@@ -62,6 +62,19 @@ async fn serve(
     backend_kind: BackendKind,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    // Held until serve ends: `shofar db restore` refuses while it is.
+    let _serving = match app.store.path().map(shofar_store::backup::serving) {
+        Some(Ok(Some(claim))) => Some(claim),
+        Some(Ok(None)) => {
+            tracing::warn!("another shofar serve already runs on this database");
+            None
+        }
+        Some(Err(error)) => {
+            tracing::warn!(%error, "cannot make the serve lock file; a restore would not be refused while serving");
+            None
+        }
+        None => None,
+    };
     let mut config = app.config.clone();
     let stored = app
         .store

@@ -119,17 +119,7 @@ async fn the_cps_ceiling_holds_at_the_network_when_call_setup_stalls() {
             world.sim.stats().dialed.len() >= 10
         })
         .await;
-        let other = world.open_store();
-        tokio::task::spawn_blocking(move || {
-            let holder = other.connection();
-            holder
-                .execute_batch("BEGIN IMMEDIATE")
-                .expect("the write lock");
-            std::thread::sleep(Duration::from_millis(1_500));
-            holder.execute_batch("COMMIT").expect("the lock released");
-        })
-        .await
-        .expect("the stall");
+        world.hold_write_lock(Duration::from_millis(1_500)).await;
         let stalled_at = world.sim.stats().dialed.len();
         wait_until("dialing again", Duration::from_secs(60), || {
             world.sim.stats().dialed.len() >= stalled_at + 20

@@ -207,6 +207,22 @@ impl World {
         Store::open(&self.db).expect("the database opens again")
     }
 
+    /// Another connection takes SQLite's write lock and keeps it for `held`, as
+    /// another process writing a long transaction would; returns once released.
+    pub async fn hold_write_lock(&self, held: Duration) {
+        let other = self.open_store();
+        tokio::task::spawn_blocking(move || {
+            let holder = other.connection();
+            holder
+                .execute_batch("BEGIN IMMEDIATE")
+                .expect("the write lock");
+            std::thread::sleep(held);
+            holder.execute_batch("COMMIT").expect("the lock released");
+        })
+        .await
+        .expect("the lock was held");
+    }
+
     /// Creates the campaign, imports its numbers and starts it.
     pub fn campaign(&self, spec: &CampaignSpec) -> CampaignId {
         let mut store = self.store.lock();

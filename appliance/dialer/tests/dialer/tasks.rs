@@ -171,17 +171,7 @@ async fn a_database_held_longer_than_the_busy_timeout_delays_the_dialer_only() {
             world.sim.stats().dialed.len() >= 5
         })
         .await;
-        let other = world.open_store();
-        tokio::task::spawn_blocking(move || {
-            let holder = other.connection();
-            holder
-                .execute_batch("BEGIN IMMEDIATE")
-                .expect("the write lock");
-            std::thread::sleep(Duration::from_secs(12));
-            holder.execute_batch("COMMIT").expect("the lock released");
-        })
-        .await
-        .expect("the lock was held");
+        world.hold_write_lock(Duration::from_secs(12)).await;
         assert!(!running.handle.is_finished(), "the dialer stopped");
         wait_until("the campaign completes", Duration::from_secs(120), || {
             world.status_of(campaign) == Status::Completed

@@ -20,9 +20,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 units_dir=$repo/systemd
-cache=${SHOFAR_CACHE:-$HOME/.cache/shofar}
-suite=${SHOFAR_IMAGE_SUITE:-forky}
-tarball=$cache/$suite-units-root.tar.zst
 work=$repo/target/units
 root=$work/root
 # systemd-analyze's --threshold is in tenths of the level it prints: 20 is 2.0.
@@ -30,44 +27,11 @@ max_exposure=20
 
 say() { printf 'units: %s\n' "$*"; }
 die() { printf 'units: error: %s\n' "$*" >&2; exit 1; }
+. "$here/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (it runs systemd's tools in a chroot); run it as root or with sudo"
 started=$(date +%s)
-
-missing=()
-command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
-command -v zstd >/dev/null || missing+=(zstd)
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt-get install -y -qq "${missing[@]}" >/dev/null || die "cannot install ${missing[*]}"
-fi
-
-if [ ! -s "$tarball" ]; then
-    mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    say "building a Debian $suite root with systemd and asterisk from $mirror (about 90 s, once; cached in $cache)"
-    build=$(mktemp -d "${TMPDIR:-/tmp}/shofar-units-root.XXXXXX")
-    trap 'rm -rf "$build"' EXIT
-    # The mirror is a frozen snapshot: without Check-Valid-Until apt calls its
-    # Release files expired. Only what the check reads: no recommends, no docs.
-    mmdebstrap --quiet --variant=minbase --mode=root --include=systemd,asterisk \
-        --aptopt='Acquire::Check-Valid-Until "false"' \
-        --aptopt='APT::Install-Recommends "false"' \
-        --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-        --dpkgopt='path-exclude=/usr/share/locale/*' \
-        "$suite" "$build/root" "$mirror" || die "mmdebstrap failed (see above)"
-    mkdir -p "$cache"
-    tar -C "$build/root" -cf - . | zstd -3 -q -T0 -o "$tarball.part"
-    mv "$tarball.part" "$tarball"
-    rm -rf "$build"
-    trap - EXIT
-fi
-
-if [ -d "$root" ]; then rm -rf "$root"; fi
-mkdir -p "$root"
-zstd -dc -q "$tarball" | tar -C "$root" -xf -
+cached_root units systemd,asterisk "$root"
 systemd_version=$(chroot "$root" systemctl --version | head -n1)
 say "unpacked the $suite root into $root ($systemd_version)"
 
@@ -105,8 +69,7 @@ if ! output=$(chroot "$root" systemd-sysusers /usr/lib/sysusers.d/shofar.conf 2>
 fi
 # systemd-tmpfiles needs /proc: mounted in a mount namespace of its own, which
 # goes away with the command (nothing is left mounted on the host).
-unshare --mount --fork chroot "$root" sh -c \
-    'mount -t proc proc /proc && exec systemd-tmpfiles --create /usr/lib/tmpfiles.d/shofar.conf' \
+in_root "$root" systemd-tmpfiles --create /usr/lib/tmpfiles.d/shofar.conf \
     || fail "tmpfiles.d/shofar.conf" "systemd-tmpfiles --create refused it"
 uid() { chroot "$root" id -u "$1"; }
 gid() { chroot "$root" id -g "$1"; }

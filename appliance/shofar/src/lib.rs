@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use shofar_store::Store;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Config;
 
 /// What every command gets: the validated config, the data directory and the store.
@@ -28,15 +28,54 @@ pub struct App {
     pub actor: String,
 }
 
+/// The configuration a command runs with: the file's (or the defaults), logging set up.
+fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let config = match config::config_path(global.config.as_deref()) {
+        Some(path) => Config::load(&path)?,
+        None => Config::default(),
+    };
+    init_logging(&config);
+    Ok(config)
+}
+
+/// Root must not open a database that belongs to another user (the box's
+/// `shofar`): the `-wal`/`-shm` files, a new database or a backup it made would be
+/// root's, and the service could no longer write them.
+fn refuse_root_in_others_data(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    let Ok(me) = std::fs::metadata("/proc/self") else {
+        return Ok(());
+    };
+    let Ok(folder) = std::fs::metadata(data_dir) else {
+        return Ok(());
+    };
+    if me.uid() != 0 || folder.uid() == 0 {
+        return Ok(());
+    }
+    let owner = users_name(folder.uid()).unwrap_or_else(|| folder.uid().to_string());
+    anyhow::bail!(
+        "{} belongs to user {owner}: run the command as that user, e.g. `sudo -u {owner} shofar …` \
+         (as root it would leave files there that {owner} cannot write)",
+        data_dir.display()
+    )
+}
+
+/// The name of user `uid` in /etc/passwd.
+fn users_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
+}
+
 impl App {
-    fn open(cli: &Cli) -> anyhow::Result<App> {
-        let config = match config::config_path(cli.global.config.as_deref()) {
-            Some(path) => Config::load(&path)?,
-            None => Config::default(),
-        };
-        init_logging(&config);
-        let mut config = config;
-        let (data_dir, by_default) = config::data_dir(cli.global.data_dir.as_deref(), &config);
+    fn open(global: &GlobalArgs, mut config: Config) -> anyhow::Result<App> {
+        let (data_dir, by_default) = config::data_dir(global.data_dir.as_deref(), &config);
+        refuse_root_in_others_data(&data_dir)?;
         // A development build with no Asterisk of its own keeps converted prompts
         // beside its data, not in the system's Asterisk folder (which a developer
         // cannot write); a configured `sounds_dir` (the testbed's) is kept.
@@ -104,15 +143,25 @@ fn init_logging(config: &Config) {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut app = App::open(&cli)?;
-    match cli.command {
+    let Cli { global, command } = cli;
+    let config = load_config(&global)?;
+    // Asterisk's configuration and status need no database: root runs
+    // `asterisk-config --write` on a box whose data belongs to `shofar`.
+    let command = match command {
+        Command::AsteriskConfig(args) => return commands::asterisk::config(&config, args),
+        Command::AsteriskStatus { json } => return commands::asterisk::status(&config, json),
+        command => command,
+    };
+    let mut app = App::open(&global, config)?;
+    match command {
         Command::Import(args) => commands::import::run(&mut app, args),
         Command::Blacklist(command) => commands::blacklist::run(&mut app, command),
         Command::Campaign(command) => commands::campaign::run(&mut app, command),
         Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
-        Command::AsteriskConfig(args) => commands::asterisk::config(&app, args),
-        Command::AsteriskStatus { json } => commands::asterisk::status(&app, json),
+        Command::AsteriskConfig(_) | Command::AsteriskStatus { .. } => {
+            unreachable!("answered above, before the database is opened")
+        }
         Command::Call(args) => commands::call::run(&mut app, args),
         Command::Audio(command) => commands::audio::run(&mut app, command),
         Command::Calls(command) => commands::calls::run(&mut app, command),

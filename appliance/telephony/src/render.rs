@@ -58,6 +58,20 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
+/// Marks where pjsip.conf's trunk begins.
+const TRUNK_MARKER: &str = "; --- the trunk ---";
+
+/// pjsip.conf's template up to the trunk, and a note saying how to add one.
+fn without_trunk(template: &str) -> String {
+    let head = template
+        .split_once(TRUNK_MARKER)
+        .map_or(template, |(head, _)| head);
+    format!(
+        "{head}; No trunk yet: set [trunk] host in shofar.toml, then run\n\
+         ; `shofar asterisk-config --write` and reload Asterisk (docs/trunk.md).\n"
+    )
+}
+
 /// `http://HOST:PORT` → (HOST, PORT).
 fn http_bind(url: &str) -> Result<(String, u16), ConfigError> {
     let invalid = || ConfigError {
@@ -81,11 +95,10 @@ pub fn render(
     asterisk.validate()?;
     trunk.validate()?;
     let ari = asterisk.ari()?;
-    let host = trunk.host.clone().ok_or_else(|| ConfigError {
-        section: "[trunk]",
-        key: "host",
-        message: "is not set: give the carrier's SIP server (host or host:port)".to_owned(),
-    })?;
+    // A box without a carrier yet (a fresh appliance) still gets Asterisk with ARI:
+    // pjsip.conf stops before the trunk, and the web UI and `asterisk-status` show
+    // the trunk as missing until [trunk] host is set.
+    let host = trunk.host.clone().unwrap_or_default();
     let (http_address, http_port) = http_bind(&asterisk.ari_url)?;
     let match_host = host
         .rsplit_once(':')
@@ -148,21 +161,44 @@ pub fn render(
     ];
     let mut files: Vec<(String, String)> = TEMPLATES
         .iter()
-        .map(|(file, template)| ((*file).to_owned(), fill(template, &values)))
+        .map(|(file, template)| {
+            let template = match (*file, &trunk.host) {
+                ("pjsip.conf", None) => without_trunk(template),
+                _ => (*template).to_owned(),
+            };
+            ((*file).to_owned(), fill(&template, &values))
+        })
         .collect();
     files.extend(EMPTY.iter().map(|file| ((*file).to_owned(), String::new())));
     Ok(files)
 }
 
 /// Writes the rendered files into `dir` (each one atomically) and returns their
-/// paths.
+/// paths. The files hold the ARI and trunk passwords: each is mode 0640 and gets
+/// the folder's owner and group (Debian's `/etc/asterisk` is `asterisk:asterisk`),
+/// so Asterisk reads them and other users do not, whoever runs the command.
 pub fn write(dir: &Path, files: &[(String, String)]) -> std::io::Result<Vec<PathBuf>> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     std::fs::create_dir_all(dir)?;
+    let folder = std::fs::metadata(dir)?;
     let mut written = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
         let temporary = dir.join(format!(".{name}.new"));
-        std::fs::write(&temporary, text)?;
+        let _ = std::fs::remove_file(&temporary);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .open(&temporary)?;
+        file.write_all(text.as_bytes())?;
+        let made = file.metadata()?;
+        if (made.uid(), made.gid()) != (folder.uid(), folder.gid()) {
+            std::os::unix::fs::fchown(&file, Some(folder.uid()), Some(folder.gid()))?;
+        }
+        file.sync_all()?;
+        drop(file);
         std::fs::rename(&temporary, &path)?;
         written.push(path);
     }
@@ -235,10 +271,43 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_host_or_password_is_named() {
+    fn without_a_host_asterisk_gets_ari_and_no_trunk() {
         let (asterisk, mut trunk) = configs();
         trunk.host = None;
-        assert_eq!(render(&asterisk, &trunk).unwrap_err().key, "host");
+        let files = render(&asterisk, &trunk).unwrap();
+        let file = |name: &str| &files.iter().find(|(n, _)| n == name).unwrap().1;
+        let pjsip = file("pjsip.conf");
+        assert!(pjsip.contains("[transport-udp]"), "{pjsip}");
+        assert!(pjsip.contains("No trunk yet: set [trunk] host"), "{pjsip}");
+        assert!(!pjsip.contains("[carrier]") && !pjsip.contains("type = auth"), "{pjsip}");
+        assert!(!pjsip.contains("{{"), "{pjsip}");
+        assert!(file("ari.conf").contains("testbed-secret"));
+    }
+
+    #[test]
+    fn written_files_are_0640_with_the_folders_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let (asterisk, trunk) = configs();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ari.conf"), "old").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("ari.conf"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let written = write(dir.path(), &render(&asterisk, &trunk).unwrap()).unwrap();
+        let folder = std::fs::metadata(dir.path()).unwrap();
+        for path in written {
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.mode() & 0o777, 0o640, "{}", path.display());
+            assert_eq!((meta.uid(), meta.gid()), (folder.uid(), folder.gid()));
+        }
+        let ari = std::fs::read_to_string(dir.path().join("ari.conf")).unwrap();
+        assert!(ari.contains("testbed-secret"));
+    }
+
+    #[test]
+    fn a_missing_password_is_named() {
         let (mut asterisk, trunk) = configs();
         asterisk.ari_password = None;
         assert_eq!(render(&asterisk, &trunk).unwrap_err().key, "ari_password");

@@ -5,13 +5,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use shofar_telephony::render;
 
-use crate::App;
 use crate::cli::AsteriskConfigArgs;
 use crate::config::Config;
 use crate::output::print_json;
 
-pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
-    let files = render::render(&app.config.asterisk, &app.config.trunk)
+pub fn config(config: &Config, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
+    let files = render::render(&config.asterisk, &config.trunk)
         .context("cannot render the Asterisk configuration")?;
     if !args.write {
         for (name, text) in &files {
@@ -21,7 +20,7 @@ pub fn config(app: &App, args: AsteriskConfigArgs) -> anyhow::Result<ExitCode> {
     }
     let dir = args
         .dir
-        .unwrap_or_else(|| app.config.asterisk.config_dir.clone());
+        .unwrap_or_else(|| config.asterisk.config_dir.clone());
     let written = render::write(&dir, &files).with_context(|| {
         format!(
             "cannot write the Asterisk configuration into {}",
@@ -68,7 +67,7 @@ pub async fn telephony_status(config: &Config) -> anyhow::Result<TelephonyStatus
 }
 
 /// `shofar asterisk-status`: what an operator checks first when calls fail.
-pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
+pub fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +77,7 @@ pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
         trunk,
         trunk_state,
         channels,
-    } = runtime.block_on(telephony_status(&app.config))?;
+    } = runtime.block_on(telephony_status(config))?;
     if json {
         print_json(&serde_json::json!({
             "asterisk": version,
@@ -90,7 +89,7 @@ pub fn status(app: &App, json: bool) -> anyhow::Result<ExitCode> {
         crate::outln!(
             "Asterisk   {} (ARI {})",
             version,
-            app.config.asterisk.ari_url
+            config.asterisk.ari_url
         );
         crate::outln!(
             "trunk      {trunk}: {trunk_state}{}",

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# make image-test / image-run: the appliance image booted in qemu.
+#
+#   tests/image/boot.sh test   boots a copy of target/image/shofar.img twice and
+#                              checks it from the host (below); exits non-zero
+#                              naming every check that failed
+#   tests/image/boot.sh run    boots a copy for a person to try: the web UI on
+#                              https://127.0.0.1:8443, the console on this terminal
+#
+# qemu runs under TCG (software emulation: KVM guests hang on these machines, see
+# TESTBED.md), UEFI (OVMF), with the disk on virtio and user networking that
+# reaches nothing: `restrict=on`, only the guest's 443 and 80 forwarded from
+# loopback ports. The copy is 1 GiB larger than the image, as a real disk is.
+#
+# First boot (a box as it leaves the factory):
+#   - the data partition grows to the end of the disk; /healthz answers within
+#     300 s; Asterisk's ARI is reachable from the supervisor (telephony_up);
+#   - the web UI's first page is served over HTTPS, plain HTTP redirects to it;
+#   - the console (serial) shows the box's address and the one-time setup link,
+#     and that link makes the first admin;
+#   - QMP system_powerdown ends in a clean power-off.
+# Between the boots the host switches the box to the simulated network (in
+# shofar.toml on the data partition, with debugfs: no mount).
+# Second boot: the admin made before logs in (the data survived); a campaign runs
+# on the simulator; a number added to the do-not-call list is never dialed; a
+# clean power-off again.
+# Boot-to-ready (host wall time to /healthz, and the guest's `systemd-analyze
+# time` as the console prints it) is reported for docs/benchmarks.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+mode=${1:-test}
+image=$repo/target/image/shofar.img
+work=$repo/target/image-test
+https_port=${SHOFAR_IMAGE_HTTPS_PORT:-8443}
+http_port=${SHOFAR_IMAGE_HTTP_PORT:-8480}
+boot_timeout=${SHOFAR_IMAGE_BOOT_TIMEOUT:-300}
+
+say() { printf 'image-test: %s\n' "$*"; }
+die() { printf 'image-test: error: %s\n' "$*" >&2; exit 1; }
+. "$here/lib.sh"
+
+[ -s "$image" ] || die "$image: no image (make image builds it)"
+[ "$(id -u)" = 0 ] || die "needs root (debugfs on the image's files, owned by its users)"
+need_host_tools debugfs:e2fsprogs curl:curl
+if ! command -v qemu-system-x86_64 >/dev/null || [ ! -e /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+    # bookworm's own qemu-system-x86 would replace this machine's newer qemu-utils:
+    # backports has the same version as it (TESTBED.md).
+    if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            "$(debian_mirror)" > /etc/apt/sources.list.d/shofar-backports.sources
+    fi
+    say "installing qemu-system-x86 (bookworm-backports) and ovmf"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o Acquire::Check-Valid-Until=false update -qq >/dev/null || die "apt-get update failed"
+    apt-get install -y -qq ovmf >/dev/null || die "cannot install ovmf"
+    apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null || die "cannot install qemu-system-x86"
+fi
+
+for port in "$https_port" "$http_port"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "127.0.0.1:$port is in use (another qemu? SHOFAR_IMAGE_HTTPS_PORT/HTTP_PORT choose others)"
+    fi
+done
+rm -rf "$work"
+mkdir -p "$work"
+disk=$work/disk.img
+cp --sparse=always "$image" "$disk"
+truncate -s +1G "$disk"
+cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
+qemu_args=(-machine q35 -accel tcg -cpu max -m 2048 -smp 2 -nodefaults -no-user-config
+    -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
+    -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
+    -drive "file=$disk,format=raw,if=virtio"
+    -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$http_port-:80"
+    -device virtio-net-pci,netdev=net0 -device virtio-rng-pci)
+
+if [ "$mode" = run ]; then
+    say "booting $image (a copy in $work); the web UI: https://127.0.0.1:$https_port (after a minute or two); Ctrl-A X quits"
+    exec qemu-system-x86_64 "${qemu_args[@]}" -nographic -serial mon:stdio
+fi
+[ "$mode" = test ] || die "unknown mode $mode: test or run"
+
+failed=()
+fail() { printf 'image-test: FAIL: %s\n' "$*" >&2; failed+=("$*"); }
+base=https://127.0.0.1:$https_port
+qemu_pid=""
+cleanup() { if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+boot() { # boot N: starts qemu in the background, console in $work/console-N.log
+    console=$work/console-$1.log
+    qemu-system-x86_64 "${qemu_args[@]}" -display none -serial "file:$console" \
+        -qmp "unix:$work/qmp.sock,server=on,wait=off" &
+    qemu_pid=$!
+    boot_started=$(date +%s)
+}
+wait_ready() { # waits for /healthz; prints the seconds it took
+    local waited
+    while :; do
+        waited=$(( $(date +%s) - boot_started ))
+        if health=$(curl -fsk --max-time 5 "$base/healthz" 2>/dev/null); then
+            echo "$waited"; return 0
+        fi
+        kill -0 "$qemu_pid" 2>/dev/null || { tail -n 40 "$console" >&2; die "qemu exited during boot (console above)"; }
+        [ "$waited" -lt "$boot_timeout" ] || { tail -n 60 "$console" >&2; die "no /healthz within $boot_timeout s (console above)"; }
+        sleep 3
+    done
+}
+field() { python3 -c 'import json,sys; v=json.load(sys.stdin); [v:=v[k] if not k.isdigit() else v[int(k)] for k in sys.argv[1].split(".") if k]; print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1"; }
+power_off() { # power_off: QMP system_powerdown; waits for qemu to end by itself
+    python3 - "$work/qmp.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"}, {"execute": "system_powerdown"}):
+    f.write(json.dumps(cmd) + "\n"); f.flush(); f.readline()
+PY
+    local started=$(date +%s)
+    while kill -0 "$qemu_pid" 2>/dev/null; do
+        if [ $(( $(date +%s) - started )) -gt 180 ]; then
+            fail "boot $1: no power-off within 180 s of system_powerdown"; kill "$qemu_pid"; break
+        fi
+        sleep 2
+    done
+    wait "$qemu_pid" 2>/dev/null || true
+    qemu_pid=""
+    grep -q "reboot: Power down" "$console" || fail "boot $1: the console does not end with a clean power-off"
+    say "boot $1: powered off cleanly ($(( $(date +%s) - started )) s after system_powerdown)"
+}
+api() { # api METHOD PATH [JSON]: as the logged-in admin; prints the body
+    local args=(-sk --max-time 30 -b "$work/jar" -c "$work/jar" -X "$1" -H "X-CSRF-Token: ${csrf:-}")
+    [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
+    curl "${args[@]}" "$base$2"
+}
+
+# --- first boot --------------------------------------------------------------------
+boot 1
+ready=$(wait_ready)
+say "boot 1: /healthz answers $ready s after qemu started: $health"
+telephony=false
+for _ in $(seq 1 40); do
+    health=$(curl -fsk --max-time 5 "$base/healthz" || true)
+    telephony=$(printf '%s' "$health" | field telephony_up 2>/dev/null || echo false)
+    [ "$telephony" = true ] && break
+    sleep 3
+done
+[ "$telephony" = true ] || fail "boot 1: telephony is not up (ARI unreachable from the supervisor): $health"
+telephony_at=$(( $(date +%s) - boot_started ))
+[ "$(printf '%s' "$health" | field backend)" = asterisk ] || fail "boot 1: the backend is not asterisk: $health"
+page=$(curl -fsk --max-time 10 "$base/" || true)
+printf '%s' "$page" | grep -q '<div id="root">' || fail "boot 1: / is not the web UI's page"
+redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/campaigns" || true)
+case $redirect in
+    30[18]\ https://*/campaigns) ;;
+    *) fail "boot 1: plain HTTP does not redirect to HTTPS: $redirect" ;;
+esac
+# The console: the box's address and the setup link (printed when it changes).
+link=""
+for _ in $(seq 1 30); do
+    link=$(grep -ao 'https://[0-9.]*/setup?token=[0-9a-f]*' "$console" | tail -n1 || true)
+    [ -n "$link" ] && break
+    sleep 2
+done
+grep -aq "Shofar box: https://10.0.2.15/" "$console" || fail "boot 1: the console does not show the box's address"
+[ -n "$link" ] || fail "boot 1: the console shows no setup link"
+grep -aq "shofar-data: growing" "$console" || fail "boot 1: the data partition did not grow to the larger disk"
+grep -aq "made /data/etc/shofar/shofar.toml" "$console" || fail "boot 1: no configuration was made at first boot"
+analyze=$(grep -a "Startup finished" "$console" | tail -n1 || true)
+token=${link##*token=}
+status=$(curl -sk -o "$work/setup.json" -w '%{http_code}' -X POST "$base/api/v1/setup" \
+    -H 'Content-Type: application/json' \
+    -d "{\"token\": \"$token\", \"name\": \"dana\", \"password\": \"correct horse battery\"}")
+[ "$status" = 200 ] || [ "$status" = 201 ] || fail "boot 1: the console's setup link did not make an admin ($status: $(cat "$work/setup.json"))"
+say "boot 1: ARI up at $telephony_at s; web UI, redirect, console address and setup link checked; admin made"
+power_off 1
+
+# --- switch the box to the simulated network (host side, no mount) ---------------
+start=$(sfdisk --json "$disk" | python3 -c 'import json,sys; p=[p for p in json.load(sys.stdin)["partitiontable"]["partitions"] if p.get("name")=="data"][0]; print(p["start"], p["size"])')
+read -r data_start data_size <<<"$start"
+data=$work/data.ext4
+dd if="$disk" of="$data" bs=512 skip="$data_start" count="$data_size" conv=sparse status=none
+debugfs -R "dump /etc/shofar/shofar.toml $work/shofar.toml" "$data" 2>/dev/null
+[ -s "$work/shofar.toml" ] || die "no /etc/shofar/shofar.toml on the data partition after the first boot"
+gid=$(debugfs -R "stat /etc/shofar/shofar.toml" "$data" 2>/dev/null | sed -n 's/.*Group: *\([0-9]*\).*/\1/p')
+printf '\n[dialer]\nbackend = "simulator"\n\n[simulator]\ntime_scale = 10.0\n' >> "$work/shofar.toml"
+debugfs -w -f - "$data" >/dev/null 2>&1 <<DEBUGFS
+rm /etc/shofar/shofar.toml
+write $work/shofar.toml /etc/shofar/shofar.toml
+sif /etc/shofar/shofar.toml mode 0100640
+sif /etc/shofar/shofar.toml uid 0
+sif /etc/shofar/shofar.toml gid $gid
+DEBUGFS
+dd if="$data" of="$disk" bs=512 seek="$data_start" conv=notrunc,sparse status=none
+rm -f "$data"
+
+# --- second boot: the simulator, a campaign ---------------------------------------
+boot 2
+ready2=$(wait_ready)
+[ "$(printf '%s' "$health" | field backend)" = simulator ] || fail "boot 2: the backend is not the simulator: $health"
+login=$(curl -sk -c "$work/jar" -X POST "$base/api/v1/session" -H 'Content-Type: application/json' \
+    -d '{"name": "dana", "password": "correct horse battery"}')
+csrf=$(printf '%s' "$login" | field csrf_token 2>/dev/null || true)
+[ -n "$csrf" ] || die "boot 2: the admin made in boot 1 cannot log in: $login"
+listed=052-5557003
+api POST /api/v1/blacklist "{\"numbers\": [\"$listed\"], \"reason\": \"asked not to be called\"}" > "$work/blacklist.json"
+campaign='{"name": "image test", "purpose": "informational", "caller_id": "03-6123456", "max_attempts": 1,
+  "windows": {"sunday": "00:00-24:00", "monday": "00:00-24:00", "tuesday": "00:00-24:00",
+    "wednesday": "00:00-24:00", "thursday": "00:00-24:00", "friday": "00:00-24:00", "saturday": "00:00-24:00"},
+  "quiet": {"shabbat": false, "holidays": false}, "pacing": {"cps": 2, "max_channels": 10}}'
+id=$(api POST /api/v1/campaigns "$campaign" | field id)
+printf 'phone,first_name\n' > "$work/contacts.csv"
+for n in 1 2 3 4 5 6 7 8; do printf '052-555700%s,Contact %s\n' "$n" "$n" >> "$work/contacts.csv"; done
+curl -sk -b "$work/jar" -H "X-CSRF-Token: $csrf" -F "file=@$work/contacts.csv;type=text/csv" \
+    "$base/api/v1/campaigns/$id/imports" > "$work/import.json"
+sleep 5
+api POST "/api/v1/campaigns/$id/start" '{"reason": "image test"}' > "$work/start.json"
+ended=0
+for _ in $(seq 1 60); do
+    api GET "/api/v1/calls?campaign=$id&per_page=100" > "$work/calls.json"
+    ended=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for c in d["items"] if c.get("status")=="ended"))' "$work/calls.json" 2>/dev/null || echo 0)
+    [ "$ended" -ge 7 ] && break
+    sleep 5
+done
+[ "$ended" -ge 7 ] || fail "boot 2: the campaign ended $ended calls of 7 on the simulator (calls: $(head -c 600 "$work/calls.json"); import: $(head -c 300 "$work/import.json"); start: $(cat "$work/start.json"))"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(c.get("number","").replace("-","").endswith("5557003") and c.get("outcome")!="blacklisted" for c in d["items"]) else 1)' "$work/calls.json"; then
+    fail "boot 2: the listed number $listed was dialed"
+fi
+say "boot 2: ready in $ready2 s; the admin logged in; $ended calls ended on the simulator; $listed never dialed"
+power_off 2
+
+say "boot to ready: /healthz $ready s after qemu started (first boot), $ready2 s (second); ARI up at $telephony_at s"
+[ -n "$analyze" ] && say "guest: $analyze"
+say "image: $(du -m --apparent-size "$image" | cut -f1) MiB disk, $(du -m "$image" | cut -f1) MiB used"
+if [ ${#failed[@]} -gt 0 ]; then
+    die "${#failed[@]} failed"
+fi
+say "every check passed"

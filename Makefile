@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units
+.PHONY: deb test-deb image image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -21,6 +21,11 @@ help:
 	@echo "make test-webui     the web UI's Vitest tests, then end to end in headless Chromium"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 	@echo "make test-units     the systemd units: verify and hardening score <= 2.0 in a Debian forky root (root)"
+	@echo "make deb            the Debian package, target/deb/shofar_VERSION_amd64.deb (README: Install on a server)"
+	@echo "make test-deb       the package installed, upgraded, removed and purged with apt in a forky root (root)"
+	@echo "make image          the appliance's bootable disk image, target/image/shofar.img (root)"
+	@echo "make image-test     boots the image in qemu and checks it from the host (root; minutes)"
+	@echo "make image-run      boots the image in qemu with its web UI on https://127.0.0.1:8443 (root)"
 
 ## One set of packages for every build the Makefile makes (and the README's
 ## commands use), so switching between them never rebuilds: a different set can
@@ -92,6 +97,34 @@ bench-api:
 ## cached in $(SHOFAR_CACHE) (about 50-100 s once, then 3-13 s). Needs root.
 test-units:
 	tests/image/units.sh
+
+## deb: the Debian package of a release build with the web UI in it
+## (appliance/debian/build.sh): binary, units, sysusers/tmpfiles, maintainer scripts.
+DEB_DIR = $(CURDIR)/target/deb
+deb: webui
+	$(MAKE) --no-print-directory build
+	appliance/debian/build.sh "$(SHOFAR)"
+
+## test-deb: install, upgrade, remove and purge the package with apt in a Debian
+## forky root with Asterisk (tests/image/deb.sh; the root is test-units' cached one).
+test-deb: deb
+	tests/image/deb.sh "$(SHOFAR)"
+
+## image: the appliance's disk image (appliance/image/build.sh): GPT with an ESP,
+## root slots A and B (read-only), and a data partition. The Debian root without
+## Shofar is cached in $(SHOFAR_CACHE) (about 90 s once); a build takes about a minute.
+image: deb
+	appliance/image/build.sh "$$(ls -t $(DEB_DIR)/shofar_*.deb | head -n1)"
+
+## image-test: boots the image in qemu (TCG, network only through forwarded loopback
+## ports) and checks it from the host (tests/image/boot.sh); minutes, not seconds.
+image-test: image
+	tests/image/boot.sh test
+
+## image-run: boots the image in qemu for a person to try: the web UI on
+## https://127.0.0.1:8443, the console on this terminal (Ctrl-A X quits).
+image-run:
+	tests/image/boot.sh run
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units
+.PHONY: all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units test-yocto
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-webui     the web UI's Vitest tests, then end to end in headless Chromium"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
 	@echo "make test-units     the systemd units: verify and hardening score <= 2.0 in a Debian forky root (root)"
+	@echo "make test-yocto     the Yocto layer without bitbake: crate list in sync, oelint-adv clean (docs/yocto.md)"
 
 ## One set of packages for every build the Makefile makes (and the README's
 ## commands use), so switching between them never rebuilds: a different set can
@@ -34,7 +35,8 @@ build:
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
 ## whatever the result. SHOFAR_SLOW_TESTS=1 runs the slow ones too (a
 ## 1,000,000-row import beside a dialing `shofar serve`). Then schemathesis, the web
-## UI in Chromium, and the systemd units' verify and hardening scores.
+## UI in Chromium, the systemd units' verify and hardening scores, and the Yocto
+## layer's checks.
 TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
@@ -44,7 +46,8 @@ test: lint
 	  status=$$?; tests/testbed/down.sh; \
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
 	  $(MAKE) --no-print-directory test-webui || status=1; \
-	  $(MAKE) --no-print-directory test-units || status=1; exit $$status
+	  $(MAKE) --no-print-directory test-units || status=1; \
+	  $(MAKE) --no-print-directory test-yocto || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
@@ -92,6 +95,13 @@ bench-api:
 ## cached in $(SHOFAR_CACHE) (about 50-100 s once, then 3-13 s). Needs root.
 test-units:
 	tests/image/units.sh
+
+## test-yocto: the Yocto layer (yocto/meta-shofar) checked without bitbake:
+## shofar-crates.inc in sync with Cargo.lock, the facts it repeats from the tree,
+## grub.cfg's syntax, oelint-adv clean (yocto/check.sh; its venv is cached in
+## $(SHOFAR_CACHE), about 20 s once, then 3 s).
+test-yocto:
+	yocto/check.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

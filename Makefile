@@ -99,7 +99,7 @@ test-units:
 ## test-yocto: the Yocto layer (yocto/meta-shofar) checked without bitbake:
 ## shofar-crates.inc in sync with Cargo.lock, the facts it repeats from the tree,
 ## grub.cfg's syntax, oelint-adv clean (yocto/check.sh; its venv is cached in
-## $(SHOFAR_CACHE), about 20 s once, then 3 s).
+## $(SHOFAR_CACHE): 20-30 s once, then 3-5 s).
 test-yocto:
 	yocto/check.sh
 

@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: deb test-deb image image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units
+.PHONY: deb test-deb image image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units test-yocto
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -26,6 +26,7 @@ help:
 	@echo "make image          the appliance's bootable disk image, target/image/shofar.img (root)"
 	@echo "make image-test     boots the image in qemu and checks it from the host (root; minutes)"
 	@echo "make image-run      boots the image in qemu with its web UI on https://127.0.0.1:8443 (root)"
+	@echo "make test-yocto     the Yocto layer without bitbake: crate list in sync, oelint-adv clean (docs/yocto.md)"
 
 ## One set of packages for every build the Makefile makes (and the README's
 ## commands use), so switching between them never rebuilds: a different set can
@@ -39,7 +40,8 @@ build:
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
 ## whatever the result. SHOFAR_SLOW_TESTS=1 runs the slow ones too (a
 ## 1,000,000-row import beside a dialing `shofar serve`). Then schemathesis, the web
-## UI in Chromium, and the systemd units' verify and hardening scores.
+## UI in Chromium, the systemd units' verify and hardening scores, and the Yocto
+## layer's checks.
 TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
@@ -49,7 +51,8 @@ test: lint
 	  status=$$?; tests/testbed/down.sh; \
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
 	  $(MAKE) --no-print-directory test-webui || status=1; \
-	  $(MAKE) --no-print-directory test-units || status=1; exit $$status
+	  $(MAKE) --no-print-directory test-units || status=1; \
+	  $(MAKE) --no-print-directory test-yocto || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
@@ -125,6 +128,12 @@ image-test: image
 ## https://127.0.0.1:8443, the console on this terminal (Ctrl-A X quits).
 image-run:
 	tests/image/boot.sh run
+## test-yocto: the Yocto layer (yocto/meta-shofar) checked without bitbake:
+## shofar-crates.inc in sync with Cargo.lock, the facts it repeats from the tree,
+## grub.cfg's syntax, oelint-adv clean (yocto/check.sh; its venv is cached in
+## $(SHOFAR_CACHE): 20-30 s once, then 3-5 s).
+test-yocto:
+	yocto/check.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -4,8 +4,8 @@
 #   appliance/image/build.sh SHOFAR_DEB
 #
 # GPT on a raw disk image (docs/appliance.md):
-#   1 esp       128 MiB  FAT: GRUB (BOOTX64.EFI, the removable-media path, with
-#                        grub.cfg inside) and RAUC's grubenv
+#   1 esp       128 MiB  FAT: GRUB (BOOTX64.EFI, the removable-media path),
+#                        grub.cfg (the A/B choice) and RAUC's grubenv
 #   2 rootfs-a 1536 MiB  ext4, Debian forky with Shofar and Asterisk: read-only
 #   3 rootfs-b 1536 MiB  the same image (the update slot)
 #   4 data      256 MiB  ext4 "shofar-data": database, configuration, logs;
@@ -39,7 +39,7 @@ need_host_tools mke2fs:e2fsprogs sfdisk:fdisk mkfs.vfat:dosfstools mcopy:mtools 
 # Everything the box runs, apart from Shofar itself. Changing this list builds a
 # new cached root (its name carries a hash of the list).
 packages=systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,e2fsprogs,fdisk,util-linux
-packages=$packages,iproute2,curl,ca-certificates,asterisk,rauc,grub-common,kmod,less
+packages=$packages,iproute2,curl,ca-certificates,asterisk,rauc,rauc-service,grub-common,kmod,less
 cached_root "image-$(printf '%s' "$packages" | sha256sum | cut -c1-12)" "$packages" "$root"
 say "unpacked the cached $suite root ($(( $(date +%s) - started )) s)"
 
@@ -49,6 +49,8 @@ in_root "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg
     /tmp/shofar.deb > "$out/apt.log" 2>&1 || { cat "$out/apt.log" >&2; die "installing the package failed (above)"; }
 rm -f "$root/tmp/shofar.deb"
 cp -a "$here/overlay/." "$root/"
+# The initramfs gets the data partition's first-boot step (overlay/etc/initramfs-tools).
+in_root "$root" update-initramfs -u -k all >/dev/null 2>&1 || die "update-initramfs failed in the root"
 version=$(chroot "$root" dpkg-query -W -f='${Version}' shofar)
 printf 'SHOFAR_VERSION=%s\nSHOFAR_BUILT=%s\n' "$version" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     > "$root/usr/lib/shofar/release"
@@ -72,8 +74,19 @@ mkdir -p "$root/data" "$root/boot/efi"
 
 # A machine id is made at each boot (the root is read-only): none is baked in.
 : > "$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
-chroot "$root" systemctl enable systemd-networkd.service shofar-console.service >/dev/null 2>&1
+ln -sf /etc/machine-id "$root/var/lib/dbus/machine-id"
+# RAUC: the slots and GRUB's environment (the Yocto layer's system.conf, one file
+# for both images), and the CA whose bundles this box installs. RAUC_KEYRING
+# names an organization's own; the default is the development CA, which anyone
+# can sign with (appliance/image/rauc/README.md).
+keyring=${RAUC_KEYRING:-$here/rauc/dev-ca.pem}
+[ -s "$keyring" ] || die "RAUC_KEYRING=$keyring: no such certificate"
+mkdir -p "$root/etc/rauc"
+sed 's|@RAUC_KEYRING_FILE@|/etc/rauc/keyring.pem|' \
+    "$repo/yocto/meta-shofar/recipes-core/rauc/files/system.conf" > "$root/etc/rauc/system.conf"
+cp "$keyring" "$root/etc/rauc/keyring.pem"
+chroot "$root" systemctl enable systemd-networkd.service shofar-console.service \
+    shofar-health.service shofar-update.path >/dev/null 2>&1
 chroot "$root" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1 || true
 # No password for root and no login: the console shows the address and the setup link.
 chroot "$root" passwd -l root >/dev/null
@@ -90,16 +103,18 @@ mke2fs -q -t ext4 -L shofar-root -E root_owner=0:0 -d "$root" "$out/rootfs.ext4"
     >/dev/null || die "mke2fs could not make the root file system (is the root larger than ${slot_mib} MiB?)"
 mke2fs -q -t ext4 -L shofar-data "$out/data.ext4" "${data_mib}M" >/dev/null
 
-grub_cfg=$out/grub.cfg
-cp "$here/grub.cfg" "$grub_cfg"
+# GRUB's A/B choice is one file for both images (the Yocto layer's): on the ESP
+# beside grubenv; the EFI binary only carries the line that reads it.
+grub_cfg=$repo/yocto/meta-shofar/recipes-bsp/grub/files/grub.cfg
+printf 'configfile ${cmdpath}/grub.cfg\n' > "$out/embedded.cfg"
 grub-mkstandalone -O x86_64-efi -o "$out/BOOTX64.EFI" \
-    --modules="part_gpt fat ext2 search search_label regexp loadenv test echo linux normal" \
-    --locales= --themes= --fonts= "boot/grub/grub.cfg=$grub_cfg"
+    --modules="part_gpt fat ext2 loadenv test regexp linux normal configfile echo" \
+    --locales= --themes= --fonts= "boot/grub/grub.cfg=$out/embedded.cfg"
 grub-editenv "$out/grubenv" create
 grub-editenv "$out/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
 mkfs.vfat -C -n ESP "$out/esp.vfat" $(( esp_mib * 1024 )) >/dev/null
 mmd -i "$out/esp.vfat" ::/EFI ::/EFI/BOOT
-mcopy -i "$out/esp.vfat" "$out/BOOTX64.EFI" "$out/grubenv" ::/EFI/BOOT/
+mcopy -i "$out/esp.vfat" "$out/BOOTX64.EFI" "$out/grubenv" "$grub_cfg" ::/EFI/BOOT/
 
 total_mib=$(( 1 + esp_mib + 2 * slot_mib + data_mib + 1 ))
 truncate -s "${total_mib}M" "$disk"
@@ -116,6 +131,6 @@ for part in esp.vfat:$esp_mib rootfs.ext4:$slot_mib rootfs.ext4:$slot_mib data.e
     dd if="$out/$file" of="$disk" bs=$mib seek=$offset conv=notrunc,sparse status=none
     offset=$(( offset + size ))
 done
-rm -f "$out/esp.vfat" "$out/data.ext4" "$out/BOOTX64.EFI" "$out/grubenv" "$grub_cfg"
+rm -f "$out/esp.vfat" "$out/data.ext4" "$out/BOOTX64.EFI" "$out/grubenv" "$out/embedded.cfg"
 elapsed=$(( $(date +%s) - started ))
 say "$disk: $total_mib MiB disk, $(du -m "$disk" | cut -f1) MiB used; root $(du -sm "$root" | cut -f1) MiB; built in $elapsed s"

@@ -100,7 +100,7 @@ wait_ready() { # waits for /healthz; prints the seconds it took
     local waited
     while :; do
         waited=$(( $(date +%s) - boot_started ))
-        if health=$(curl -fsk --max-time 5 "$base/healthz" 2>/dev/null); then
+        if curl -fsk --max-time 5 "$base/healthz" >/dev/null 2>&1; then
             echo "$waited"; return 0
         fi
         kill -0 "$qemu_pid" 2>/dev/null || { tail -n 40 "$console" >&2; die "qemu exited during boot (console above)"; }
@@ -138,6 +138,7 @@ api() { # api METHOD PATH [JSON]: as the logged-in admin; prints the body
 # --- first boot --------------------------------------------------------------------
 boot 1
 ready=$(wait_ready)
+health=$(curl -fsk --max-time 5 "$base/healthz" || true)
 say "boot 1: /healthz answers $ready s after qemu started: $health"
 telephony=false
 for _ in $(seq 1 40); do
@@ -198,6 +199,7 @@ rm -f "$data"
 # --- second boot: the simulator, a campaign ---------------------------------------
 boot 2
 ready2=$(wait_ready)
+health=$(curl -fsk --max-time 5 "$base/healthz" || true)
 [ "$(printf '%s' "$health" | field backend)" = simulator ] || fail "boot 2: the backend is not the simulator: $health"
 login=$(curl -sk -c "$work/jar" -X POST "$base/api/v1/session" -H 'Content-Type: application/json' \
     -d '{"name": "dana", "password": "correct horse battery"}')

@@ -47,6 +47,9 @@ pub enum Command {
     /// The database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Updates of the appliance image: install a signed bundle, see how it went, reboot into it.
+    #[command(subcommand)]
+    Update(UpdateCommand),
     /// Write Asterisk's configuration for this box's [asterisk] and [trunk] settings.
     AsteriskConfig(AsteriskConfigArgs),
     /// Is Asterisk up, is the trunk reachable, how many calls are up.
@@ -648,6 +651,38 @@ pub struct CalendarArgs {
     /// {"allowed":[{"start","end"}],"blocked":[{"start","end","reason"}]}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(after_help = "\
+Only on the appliance image (docs/appliance.md): the bundle goes to the root slot
+that is not running, and the box keeps running the current one until it reboots.
+After the reboot the new slot must come up healthy (supervisor and Asterisk ready)
+within 5 minutes, or the box marks it bad and reboots into the previous one. On a
+server, upgrade the Debian package instead.")]
+pub enum UpdateCommand {
+    /// Hand a signed update bundle (.raucb) to the installer and wait for its answer.
+    #[command(after_help = "\
+The installer refuses a bundle that is not signed by a key the box trusts, that is
+for another kind of box, or that is not newer than the running version, and says
+which. Installed, it waits for `shofar update reboot`.
+
+Example: shofar update install shofar-0.2.0.raucb")]
+    Install {
+        /// The bundle (made by `make bundle`).
+        bundle: PathBuf,
+        /// Return once the bundle is handed over, without waiting for the installer.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// What runs now (version, root slot) and what the last update did.
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reboot into the installed update (the calls that are up end).
+    Reboot,
 }
 
 #[derive(Debug, Subcommand)]

@@ -150,6 +150,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = match command {
         Command::AsteriskConfig(args) => return commands::asterisk::config(&config, args),
         Command::AsteriskStatus { json } => return commands::asterisk::status(&config, json),
+        // Updates need only the data directory's updates folder.
+        Command::Update(command) => {
+            let (data_dir, _) = config::data_dir(global.data_dir.as_deref(), &config);
+            return commands::update::run(&data_dir, command);
+        }
         command => command,
     };
     let mut app = App::open(&global, config)?;
@@ -159,7 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Campaign(command) => commands::campaign::run(&mut app, command),
         Command::Calendar(args) => commands::calendar::run(&mut app, args),
         Command::Db(command) => commands::db::run(&mut app, command),
-        Command::AsteriskConfig(_) | Command::AsteriskStatus { .. } => {
+        Command::AsteriskConfig(_) | Command::AsteriskStatus { .. } | Command::Update(_) => {
             unreachable!("answered above, before the database is opened")
         }
         Command::Call(args) => commands::call::run(&mut app, args),

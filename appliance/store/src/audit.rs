@@ -40,6 +40,17 @@ pub(crate) fn record(
 }
 
 impl Store {
+    /// Records an action that changes nothing in the database itself (an update
+    /// handed to the installer, a reboot asked for): who, what, and its details.
+    pub fn record_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        record(&self.conn, actor, action, None, details)
+    }
+
     /// The most recent audit entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let mut statement = self.conn.prepare(

@@ -11,4 +11,5 @@ pub mod live;
 pub mod pacing;
 pub mod report;
 pub mod serve;
+pub mod update;
 pub mod user;

@@ -14,6 +14,7 @@ pub mod live;
 pub mod reports;
 pub mod session;
 pub mod system;
+pub mod updates;
 pub mod users;
 
 use std::time::Instant;
@@ -175,12 +176,15 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(system::pacing))
         .routes(routes!(system::settings, system::update_settings))
         .routes(routes!(system::audit))
+        .routes(routes!(updates::status))
+        .routes(routes!(updates::reboot))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     // Uploads stream to disk under their own limits (upload::receive).
     let uploads = OpenApiRouter::new()
         .routes(routes!(contacts::import))
         .routes(routes!(blacklist::import))
         .routes(routes!(audio::upload))
+        .routes(routes!(updates::install))
         .layer(DefaultBodyLimit::disable());
     let (router, mut openapi) = api.merge(uploads).split_for_parts();
     document(&mut openapi);

@@ -640,3 +640,46 @@ async fn the_live_socket_needs_a_websocket_handshake() {
         .await
         .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
 }
+
+/// Updates are the appliance image's: on a machine without its installer (a
+/// server with the Debian package, or this test) admins are told so, and what to
+/// do instead; the bundle is not kept. Others may not see or start updates.
+/// (The image itself is tested by `make image-test`.)
+#[tokio::test]
+async fn updates_outside_the_appliance_say_to_upgrade_the_package() {
+    let app = TestApp::new();
+    let admin = app.login_as("adam", Role::Admin).await;
+    let mia = app.login_as("mia", Role::Manager).await;
+    let status = admin.get("/api/v1/system/update").await.expect(StatusCode::OK);
+    assert_eq!(status["available"], false);
+    assert_eq!(status["last"], Value::Null);
+
+    let refused = admin
+        .upload(
+            "/api/v1/system/update",
+            &[],
+            Some(("shofar-0.2.0.raucb", b"not a bundle")),
+        )
+        .await;
+    refused.expect_error(StatusCode::CONFLICT, "conflict");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("apt install"),
+        "{}",
+        refused.text()
+    );
+    assert!(!app.data_dir().join("updates").exists());
+    admin
+        .post("/api/v1/system/reboot", json!({}))
+        .await
+        .expect_error(StatusCode::CONFLICT, "conflict");
+
+    mia.get("/api/v1/system/update")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    mia.upload("/api/v1/system/update", &[], Some(("b.raucb", b"x")))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+}

@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: deb test-deb image image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units test-yocto
+.PHONY: deb test-deb image bundle image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units test-yocto
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -24,7 +24,8 @@ help:
 	@echo "make deb            the Debian package, target/deb/shofar_VERSION_amd64.deb (README: Install on a server)"
 	@echo "make test-deb       the package installed, upgraded, removed and purged with apt in a forky root (root)"
 	@echo "make image          the appliance's bootable disk image, target/image/shofar.img (root)"
-	@echo "make image-test     boots the image in qemu and checks it from the host (root; minutes)"
+	@echo "make bundle         a signed update bundle of the image, target/image/shofar-VERSION.raucb (root)"
+	@echo "make image-test     boots the image in qemu and checks it from the host, updates included (root; minutes)"
 	@echo "make image-run      boots the image in qemu with its web UI on https://127.0.0.1:8443 (root)"
 	@echo "make test-yocto     the Yocto layer without bitbake: crate list in sync, oelint-adv clean (docs/yocto.md)"
 
@@ -40,8 +41,9 @@ build:
 ## testbed (real Asterisk, sipp phones) up; the testbed goes down afterwards
 ## whatever the result. SHOFAR_SLOW_TESTS=1 runs the slow ones too (a
 ## 1,000,000-row import beside a dialing `shofar serve`). Then schemathesis, the web
-## UI in Chromium, the systemd units' verify and hardening scores, and the Yocto
-## layer's checks.
+## UI in Chromium, the systemd units' verify and hardening scores, the Yocto
+## layer's checks, the Debian package with apt, and the appliance image booted in
+## qemu (updates and rollback included).
 TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
@@ -52,7 +54,9 @@ test: lint
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
 	  $(MAKE) --no-print-directory test-webui || status=1; \
 	  $(MAKE) --no-print-directory test-units || status=1; \
-	  $(MAKE) --no-print-directory test-yocto || status=1; exit $$status
+	  $(MAKE) --no-print-directory test-yocto || status=1; \
+	  $(MAKE) --no-print-directory test-deb || status=1; \
+	  $(MAKE) --no-print-directory image-test || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says
@@ -115,9 +119,17 @@ test-deb: deb
 
 ## image: the appliance's disk image (appliance/image/build.sh): GPT with an ESP,
 ## root slots A and B (read-only), and a data partition. The Debian root without
-## Shofar is cached in $(SHOFAR_CACHE) (about 90 s once); a build takes about a minute.
+## Shofar is cached in $(SHOFAR_CACHE) (a few minutes once); a build takes about a
+## minute. RAUC_KEYRING: the CA whose bundles the image installs (default: the
+## development CA in appliance/image/rauc).
 image: deb
-	appliance/image/build.sh "$$(ls -t $(DEB_DIR)/shofar_*.deb | head -n1)"
+	appliance/image/build.sh "$(DEB_DIR)/shofar_$$(appliance/debian/build.sh --version)_$$(dpkg --print-architecture).deb"
+
+## bundle: a signed RAUC update bundle of the image's root (appliance/image/bundle.sh),
+## target/image/shofar-VERSION.raucb; RAUC_CERT/RAUC_KEY sign it (default: the
+## development pair in appliance/image/rauc, which only development images trust).
+bundle: image
+	appliance/image/bundle.sh
 
 ## image-test: boots the image in qemu (TCG, network only through forwarded loopback
 ## ports) and checks it from the host (tests/image/boot.sh); minutes, not seconds.

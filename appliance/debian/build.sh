@@ -2,6 +2,7 @@
 # Builds the Debian package of Shofar: target/deb/shofar_VERSION_amd64.deb.
 #
 #   appliance/debian/build.sh SHOFAR_BINARY [VERSION]
+#   appliance/debian/build.sh --version     prints the default VERSION
 #
 # The package holds the supervisor (`/usr/bin/shofar`, stripped; its web UI and
 # Asterisk templates are compiled in), the systemd units, sysusers.d and
@@ -21,14 +22,14 @@ binary=${1:?usage: build.sh SHOFAR_BINARY [VERSION]}
 say() { printf 'deb: %s\n' "$*"; }
 die() { printf 'deb: error: %s\n' "$*" >&2; exit 1; }
 
-[ -x "$binary" ] || die "$binary is not an executable (build it first: make build)"
-if [ $# -ge 2 ]; then
-    version=$2
-else
-    base=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml")
-    count=$(git -C "$repo" rev-list --count HEAD 2>/dev/null || echo 0)
-    version="$base+$count"
+base=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml")
+count=$(git -C "$repo" rev-list --count HEAD 2>/dev/null || echo 0)
+version=${2:-$base+$count}
+if [ "$binary" = --version ]; then
+    printf '%s\n' "$version"
+    exit 0
 fi
+[ -x "$binary" ] || die "$binary is not an executable (build it first: make build)"
 case $version in
     [0-9]*) ;;
     *) die "version $version must start with a digit (Debian policy)" ;;

@@ -17,13 +17,14 @@
 # The Debian root without Shofar (every package the box needs, about 90 s) is
 # built once and cached in $SHOFAR_CACHE; each build unpacks it, installs the
 # .deb and the overlay (appliance/image/overlay), and writes the disk.
-# Needs root.
+# SHOFAR_IMAGE_OUT puts everything elsewhere than target/image (make image-test
+# builds a second, newer image there for its update bundles). Needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 deb=${1:?usage: build.sh SHOFAR_DEB}
-out=$repo/target/image
+out=${SHOFAR_IMAGE_OUT:-$repo/target/image}
 root=$out/root
 
 say() { printf 'image: %s\n' "$*"; }
@@ -98,9 +99,14 @@ mib=1048576
 esp_mib=128 slot_mib=1536 data_mib=256
 disk=$out/shofar.img
 rm -f "$disk" "$out/rootfs.ext4" "$out/esp.vfat" "$out/data.ext4"
-# The slot file system: what RAUC bundles carry too.
-mke2fs -q -t ext4 -L shofar-root -E root_owner=0:0 -d "$root" "$out/rootfs.ext4" "${slot_mib}M" \
-    >/dev/null || die "mke2fs could not make the root file system (is the root larger than ${slot_mib} MiB?)"
+# The slot file system: what RAUC bundles carry too. A quarter larger than its
+# content, not the slot's size: the bundle is smaller and installs faster, and
+# RAUC grows it to the slot (system.conf: resize=true); read-only, it needs no room.
+root_mib=$(du -sm "$root" | cut -f1)
+fs_mib=$(( root_mib * 5 / 4 + 64 ))
+[ "$fs_mib" -le "$slot_mib" ] || die "the root is $root_mib MiB: too large for a $slot_mib MiB slot"
+mke2fs -q -t ext4 -L shofar-root -E root_owner=0:0 -d "$root" "$out/rootfs.ext4" "${fs_mib}M" \
+    >/dev/null || die "mke2fs could not make the root file system"
 mke2fs -q -t ext4 -L shofar-data "$out/data.ext4" "${data_mib}M" >/dev/null
 
 # GRUB's A/B choice is one file for both images (the Yocto layer's): on the ESP
@@ -125,6 +131,7 @@ size=${slot_mib}MiB, type=linux, name=rootfs-a
 size=${slot_mib}MiB, type=linux, name=rootfs-b
 size=${data_mib}MiB, type=linux, name=data
 SFDISK
+# Slot B gets the same root as A: either boots, and B is overwritten by the first update.
 offset=1
 for part in esp.vfat:$esp_mib rootfs.ext4:$slot_mib rootfs.ext4:$slot_mib data.ext4:$data_mib; do
     file=${part%%:*} size=${part#*:}

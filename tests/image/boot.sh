@@ -24,6 +24,13 @@
 # Second boot: the admin made before logs in (the data survived); a campaign runs
 # on the simulator; a number added to the do-not-call list is never dialed; a
 # clean power-off again.
+# Then updates through the web API, as an admin does, each bundle made before the
+# first boot (a second image, a newer version, from the same package):
+#   - a bundle signed by a key the box does not trust is refused, saying so;
+#   - a newer bundle installs into slot B; after the reboot B runs, with the same
+#     data (the admin, the calls);
+#   - a newer bundle whose supervisor cannot start installs into slot A; after the
+#     reboot the health check marks A bad and the box comes back on B by itself.
 # Boot-to-ready (host wall time to /healthz, and the guest's `systemd-analyze
 # time` as the console prints it) is reported for docs/benchmarks.md.
 set -euo pipefail
@@ -135,6 +142,39 @@ api() { # api METHOD PATH [JSON]: as the logged-in admin; prints the body
     curl "${args[@]}" "$base$2"
 }
 
+# --- the update bundles (before qemu runs: they need the CPU) ---------------------
+version=$(sed -n 's/^SHOFAR_VERSION=//p' "$repo/target/image/root/usr/lib/shofar/release")
+deb=$repo/target/deb/shofar_${version}_$(dpkg --print-architecture).deb
+[ -s "$deb" ] || die "$deb: the image's package is gone (make image makes both)"
+v2=$version.1 v3=$version.2
+# The same package under a newer version, installed into a second image.
+dpkg-deb -R "$deb" "$work/deb"
+sed -i "s/^Version: .*/Version: $v2/" "$work/deb/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$work/deb" "$work/shofar_$v2.deb" >/dev/null
+rm -rf "$work/deb"
+SHOFAR_IMAGE_OUT=$work/v2 "$repo/appliance/image/build.sh" "$work/shofar_$v2.deb" | tail -n1
+"$repo/appliance/image/bundle.sh" "$work/v2"
+# The newer one again, whose supervisor cannot start (version $v3).
+mkdir -p "$work/v3/root/usr/lib/shofar" "$work/v3/root/etc/rauc"
+cp --sparse=always "$work/v2/rootfs.ext4" "$work/v3/rootfs.ext4"
+cp "$work/v2/root/etc/rauc/system.conf" "$work/v3/root/etc/rauc/"
+printf 'SHOFAR_VERSION=%s\n' "$v3" > "$work/v3/root/usr/lib/shofar/release"
+printf '#!/bin/sh\necho "shofar: broken on purpose by make image-test" >&2\nexit 1\n' > "$work/broken"
+debugfs -w -f - "$work/v3/rootfs.ext4" >/dev/null 2>&1 <<DEBUGFS
+rm /usr/bin/shofar
+write $work/broken /usr/bin/shofar
+sif /usr/bin/shofar mode 0100755
+rm /usr/lib/shofar/release
+write $work/v3/root/usr/lib/shofar/release /usr/lib/shofar/release
+DEBUGFS
+"$repo/appliance/image/bundle.sh" "$work/v3"
+rm -rf "$work/v2/root"
+# The newer one signed by a key of nobody the box trusts.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/other.key" -out "$work/other.pem" \
+    -days 2 -subj "/CN=someone else" -addext keyUsage=digitalSignature >/dev/null 2>&1
+RAUC_CERT=$work/other.pem RAUC_KEY=$work/other.key RAUC_KEYRING=$work/other.pem \
+    "$repo/appliance/image/bundle.sh" "$work/v3" "$work/untrusted.raucb"
+
 # --- first boot --------------------------------------------------------------------
 boot 1
 ready=$(wait_ready)
@@ -230,6 +270,62 @@ if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if an
     fail "boot 2: the listed number $listed was dialed"
 fi
 say "boot 2: ready in $ready2 s; the admin logged in; $ended calls ended on the simulator; $listed never dialed"
+
+# --- updates ------------------------------------------------------------------------
+update() { # update BUNDLE: uploads it, waits for the installer's last word; prints the status
+    curl -sk --max-time 600 -b "$work/jar" -H "X-CSRF-Token: $csrf" -F "file=@$1" \
+        "$base/api/v1/system/update" > "$work/update.json"
+    local state=""
+    for _ in $(seq 1 200); do
+        api GET /api/v1/system/update > "$work/update.json"
+        state=$(field last.state < "$work/update.json" 2>/dev/null || true)
+        case $state in installed|refused|failed) break ;; esac
+        sleep 3
+    done
+    cat "$work/update.json"
+}
+rebooted() { # rebooted WHAT: waits for /healthz to go, then to come back
+    local started=$(date +%s)
+    while curl -fsk --max-time 5 "$base/healthz" >/dev/null 2>&1; do
+        [ $(( $(date +%s) - started )) -lt 180 ] || { fail "$1: the box did not reboot"; return 1; }
+        sleep 2
+    done
+    boot_started=$(date +%s)
+    wait_ready > /dev/null
+    say "$1: back after $(( $(date +%s) - started )) s"
+}
+calls_now() { api GET "/api/v1/calls?campaign=$id&per_page=100" | field total; }
+calls_before=$(calls_now)
+
+status=$(update "$work/untrusted.raucb")
+[ "$(printf '%s' "$status" | field last.state)" = refused ] \
+    || fail "updates: a bundle signed by an unknown key was not refused: $status"
+printf '%s' "$status" | field last.message | grep -q "signed by a key this box trusts" \
+    || fail "updates: the refusal does not say why: $status"
+say "updates: the untrusted bundle was refused: $(printf '%s' "$status" | field last.message | cut -c1-160)"
+
+status=$(update "$work/v2/shofar-$v2.raucb")
+[ "$(printf '%s' "$status" | field last.state)" = installed ] || fail "updates: $v2 was not installed: $status"
+api POST /api/v1/system/reboot '{}' > /dev/null
+rebooted "updates: $v2"
+status=$(api GET /api/v1/system/update)
+[ "$(printf '%s' "$status" | field slot)" = B ] && [ "$(printf '%s' "$status" | field version)" = "$v2" ] \
+    || fail "updates: after installing $v2 the box does not run it from slot B: $status"
+[ "$(calls_now)" = "$calls_before" ] || fail "updates: the calls changed across the update ($calls_before, now $(calls_now))"
+say "updates: $v2 runs from slot B with the same data"
+
+status=$(update "$work/v3/shofar-$v3.raucb")
+[ "$(printf '%s' "$status" | field last.state)" = installed ] || fail "updates: $v3 was not installed: $status"
+api POST /api/v1/system/reboot '{}' > /dev/null
+# Slot A comes up without a supervisor, is marked bad and reboots into B: /healthz
+# stays away for two boots.
+rebooted "updates: the broken $v3"
+status=$(api GET /api/v1/system/update)
+[ "$(printf '%s' "$status" | field slot)" = B ] && [ "$(printf '%s' "$status" | field version)" = "$v2" ] \
+    || fail "updates: after the broken $v3 the box is not back on $v2 in slot B: $status"
+grep -aq "shofar-health: slot A is not healthy" "$console" || fail "updates: the console does not say why slot A was left"
+[ "$(calls_now)" = "$calls_before" ] || fail "updates: the calls changed across the fallback"
+say "updates: the broken $v3 was left by itself; $v2 runs again from slot B"
 power_off 2
 
 say "boot to ready: /healthz $ready s after qemu started (first boot), $ready2 s (second); ARI up at $telephony_at s"

@@ -15,6 +15,9 @@ import { useToast } from './Toast';
 import { Button, Card, EmptyState, ErrorBox, Loading, Notice, ProgressBar, When } from './ui';
 
 const BACKUPS_KEY = ['backups'];
+/** Commands, the same in every language. */
+const BACKUP_COMMAND = 'shofar db backup';
+const RESTART_COMMAND = 'systemctl restart shofar';
 
 export function BackupsCard() {
   const { t } = useI18n();
@@ -138,7 +141,9 @@ function Pending({ pending }: { pending: PendingRestore }) {
           contacts: pending.contents.contacts,
         })}
       </p>
-      <p>{t('backups.pendingApply')}</p>
+      <p>
+        {t('backups.pendingApply')} <code dir="ltr">{RESTART_COMMAND}</code>
+      </p>
       <ErrorBox error={error} />
       <Button busy={busy} onClick={cancel}>
         {t('backups.cancelRestore')}
@@ -200,7 +205,10 @@ function RestoreUpload() {
   return (
     <section className="backups-restore" aria-labelledby="backups-restore-title">
       <h3 id="backups-restore-title">{t('backups.restoreTitle')}</h3>
-      <FileDrop accept=".db,.sqlite,.sqlite3,application/vnd.sqlite3" label={t('backups.chooseFile')} hint={t('backups.restoreHint')} onFile={setFile} disabled={progress !== null} testId="restore-file" />
+      <FileDrop accept=".db,.sqlite,.sqlite3,application/vnd.sqlite3" label={t('backups.chooseFile')} onFile={setFile} disabled={progress !== null} testId="restore-file" />
+      <p className="hint">
+        {t('backups.restoreHint')} <code dir="ltr">{BACKUP_COMMAND}</code>
+      </p>
       <ConfirmDialog
         open={file !== null}
         title={t('backups.confirmTitle')}

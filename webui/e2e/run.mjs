@@ -394,6 +394,15 @@ async function runLanguageIn(browser, box, lang, context, page) {
     await page.goto(`${base}${path}`);
     await capture(page, lang, shot);
   }
+  // Settings → Backups (an admin): a backup made now is listed, to download.
+  await page.goto(`${base}/settings`);
+  await page.locator('[data-testid="back-up-now"]').waitFor();
+  const backupsBefore = await page.locator('[data-testid="backup-list"] tbody tr').count();
+  await page.locator('[data-testid="back-up-now"]').click();
+  await page.locator('[data-testid="backup-list"] tbody tr').nth(Math.min(backupsBefore, 6)).waitFor();
+  const backupLink = await page.locator('[data-testid="backup-list"] tbody tr a').first().getAttribute('href');
+  assert(/^\/api\/v1\/backups\/shofar-\d{8}-\d{6}-\d{3}\.db$/.test(backupLink ?? ''), `a backup's link: ${backupLink}`);
+  log(`${lang}: a backup made now in Settings is listed (${backupLink})`);
   await page.goto(`${base}/blacklist`);
   await page.getByRole('tab').nth(3).click();
   await capture(page, lang, '21-blacklist-history');

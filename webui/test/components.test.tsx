@@ -1,6 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
+import { BackupsCard } from '../src/components/Backups';
 import { ConfirmDialog } from '../src/components/Dialog';
 import { ImportSummaryView, JobErrorText } from '../src/components/ImportPanel';
 import { CampaignDetailPage } from '../src/pages/CampaignDetail';
@@ -212,5 +213,88 @@ describe('a failed import', () => {
     );
     expect(screen.getByText(exactly('לא נמצאה עמודת טלפון. הכותרות בקובץ: שם, עיר. בחרו את עמודת הטלפון, או תנו לה כותרת כמו טלפון או נייד.'))).toBeInTheDocument();
     expect(screen.getByText('something new; nothing was imported')).toHaveAttribute('lang', 'en');
+  });
+});
+
+describe('the backups section', () => {
+  const backupOf = (name: string, at: string) => ({ name, bytes: 3 * 1024 * 1024, modified_at: at, schema_version: 7, download_url: `/api/v1/backups/${name}` });
+  const listing = (partial: Record<string, unknown> = {}) => ({
+    backups: [backupOf('shofar-20261207-030000-000.db', '2026-12-07T01:00:00Z')],
+    folder: '/var/lib/shofar/backups',
+    keep: 7,
+    max_restore_bytes: 8 * 1024 * 1024 * 1024,
+    pending_restore: null,
+    last_restore: null,
+    ...partial,
+  });
+
+  it('lists the backups to download and backs up now', async () => {
+    let made = false;
+    const box = fakeBox({
+      'GET /api/v1/session': session('admin'),
+      'GET /api/v1/backups': () => ({ body: made ? listing({ backups: [backupOf('shofar-20261208-101500-123.db', '2026-12-08T08:15:00Z'), ...listing().backups] }) : listing() }),
+      'POST /api/v1/backups': () => {
+        made = true;
+        return { status: 201, body: backupOf('shofar-20261208-101500-123.db', '2026-12-08T08:15:00Z') };
+      },
+    });
+    renderPage(<BackupsCard />);
+    const list = await screen.findByTestId('backup-list');
+    expect(within(list).getAllByRole('link')[0]).toHaveAttribute('href', '/api/v1/backups/shofar-20261207-030000-000.db');
+    expect(screen.getByText(/שומרת את 7 הגיבויים האחרונים/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'גיבוי עכשיו' }));
+    await waitFor(() => expect(within(screen.getByTestId('backup-list')).getAllByRole('link')).toHaveLength(2));
+    const post = box.calls.find((c) => c.method === 'POST');
+    expect(post?.path).toBe('/api/v1/backups');
+    expect(post?.headers.get('X-CSRF-Token')).toBe('csrf-123');
+  });
+
+  it('shows the restore waiting for the next start, and cancels it', async () => {
+    let pending = true;
+    const box = fakeBox({
+      'GET /api/v1/session': session('admin'),
+      'GET /api/v1/backups': () => ({
+        body: listing({
+          pending_restore: pending
+            ? { file_name: 'winter.db', bytes: 1024, staged_at: '2026-12-08T08:00:00Z', staged_by: 'web:dana', contents: { schema_version: 7, campaigns: 2, contacts: 1500, blacklist: 10 } }
+            : null,
+        }),
+      }),
+      'DELETE /api/v1/backups/restore': () => {
+        pending = false;
+        return { status: 204 };
+      },
+    });
+    renderPage(<BackupsCard />, { lang: 'en' });
+    expect(await screen.findByTestId('pending-restore')).toHaveTextContent(/winter\.db.*2 campaigns, 1,500 contacts/);
+    expect(screen.getByText(/restart the box, or run/)).toHaveTextContent('restart the box, or run systemctl restart shofar');
+    await userEvent.click(screen.getByRole('button', { name: 'Cancel the restore' }));
+    await waitFor(() => expect(screen.queryByTestId('pending-restore')).not.toBeInTheDocument());
+    expect(box.calls.some((c) => c.method === 'DELETE' && c.path === '/api/v1/backups/restore')).toBe(true);
+  });
+
+  it('says a restore was refused at the start, with the reason from the box in English', async () => {
+    fakeBox({
+      'GET /api/v1/session': session('admin'),
+      'GET /api/v1/backups': listing({
+        last_restore: { at: '2026-12-08T08:00:00Z', file_name: 'winter.db', staged_by: 'web:dana', restored: false, contents: null, kept: null, problem: 'is damaged (integrity check: page 3 is never used)' },
+      }),
+    });
+    renderPage(<BackupsCard />);
+    expect(await screen.findByTestId('last-restore')).toHaveTextContent(/השחזור מ-.*winter\.db.*נדחה/);
+    expect(screen.getByText('is damaged (integrity check: page 3 is never used)')).toHaveAttribute('lang', 'en');
+  });
+
+  it('asks before uploading a backup to restore, saying what will happen', async () => {
+    fakeBox({ 'GET /api/v1/session': session('admin'), 'GET /api/v1/backups': listing() });
+    renderPage(<BackupsCard />, { lang: 'en' });
+    const input = await screen.findByTestId('restore-file');
+    await userEvent.upload(input, new File(['SQLite format 3'], 'monday.db', { type: 'application/octet-stream' }));
+    const dialog = screen.getByRole('dialog');
+    expect(dialog).toHaveTextContent(/monday\.db/);
+    expect(dialog).toHaveTextContent('restored the next time the server starts');
+    expect(dialog).toHaveTextContent('kept aside on the box');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
   });
 });

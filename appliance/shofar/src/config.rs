@@ -178,6 +178,8 @@ pub struct HttpConfig {
     pub max_upload_mb: u64,
     /// The largest audio file accepted, in MB.
     pub max_audio_mb: u64,
+    /// The largest backup accepted for a restore from the web UI, in MB.
+    pub max_backup_mb: u64,
 }
 
 impl Default for HttpConfig {
@@ -193,6 +195,7 @@ impl Default for HttpConfig {
             session_days: 7,
             max_upload_mb: 200,
             max_audio_mb: 50,
+            max_backup_mb: 8192,
         }
     }
 }
@@ -258,6 +261,12 @@ impl HttpConfig {
         if !(1..=10_240).contains(&self.max_upload_mb) || !(1..=1_024).contains(&self.max_audio_mb)
         {
             bail!("[http] max_upload_mb must be 1 to 10240 and max_audio_mb 1 to 1024");
+        }
+        if !(1..=65_536).contains(&self.max_backup_mb) {
+            bail!(
+                "[http] max_backup_mb = {} is not 1 to 65536",
+                self.max_backup_mb
+            );
         }
         Ok(())
     }

@@ -181,3 +181,84 @@ fn a_restore_is_refused_while_serve_holds_the_database() {
     drop(claim);
     backup::restore(&db, &copy, "t2").unwrap();
 }
+
+/// Only a name of the box's own form is one: a request's name can never reach
+/// another file.
+#[test]
+fn a_backup_name_is_only_the_form_the_box_makes() {
+    let made = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+        .unwrap()
+        .and_hms_milli_opt(3, 4, 5, 6)
+        .unwrap();
+    let name = backup::BackupName::at(made);
+    assert_eq!(name.as_str(), "shofar-20261207-030405-006.db");
+    assert_eq!(backup::BackupName::parse(name.as_str()), Some(name));
+    for text in [
+        "",
+        "shofar.db",
+        "shofar-.db",
+        "shofar-latest.db",
+        "shofar-20261207-030405-006.db.partial",
+        "shofar-20261207-030405-06.db",
+        "shofar-20261307-030405-006.db",
+        "shofar-20261207-250405-006.db",
+        "../shofar-20261207-030405-006.db",
+        "shofar-20261207-030405-006.db/..",
+        "shofar-2026120７-030405-006.db",
+        "shofar-20261207/030405-006.db",
+    ] {
+        assert_eq!(backup::BackupName::parse(text), None, "{text:?}");
+    }
+}
+
+/// The box's own backups: named for their time (two in one millisecond get two
+/// names), the newest `keep` kept, newest first; other files are left alone.
+#[test]
+fn backups_into_the_folder_rotate_and_leave_other_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("shofar.db")).unwrap();
+    let folder = backup::BackupFolder::in_data_dir(dir.path());
+    std::fs::create_dir_all(folder.path()).unwrap();
+    std::fs::write(folder.path().join("shofar-before-update.db"), "mine").unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+        .unwrap()
+        .and_hms_opt(3, 0, 0)
+        .unwrap();
+    let mut names = Vec::new();
+    for _ in 0..4 {
+        let made = store.backup_into(&folder, at, 3, "test").unwrap();
+        assert_eq!(made.backup.schema_version, Some(SCHEMA_VERSION));
+        names.push(made.backup.name.to_string());
+    }
+    assert_eq!(
+        names,
+        [
+            "shofar-20261207-030000-000.db",
+            "shofar-20261207-030000-001.db",
+            "shofar-20261207-030000-002.db",
+            "shofar-20261207-030000-003.db",
+        ]
+    );
+    let listed: Vec<String> = folder
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name.to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "shofar-20261207-030000-003.db",
+            "shofar-20261207-030000-002.db",
+            "shofar-20261207-030000-001.db",
+        ]
+    );
+    assert!(folder.path().join("shofar-before-update.db").exists());
+    let actions: Vec<String> = store
+        .audit_log(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["backup.create"; 4]);
+}

@@ -38,6 +38,8 @@ pub struct WebConfig {
     pub max_upload_bytes: u64,
     /// The largest audio file accepted, in bytes.
     pub max_audio_bytes: u64,
+    /// The largest backup accepted to restore, in bytes.
+    pub max_backup_bytes: u64,
 }
 
 /// What the box says about itself that the web layer cannot know: Asterisk's and

@@ -917,6 +917,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The backups on the box (newest first), the restore waiting for the next start
+         *     and what became of the last one.
+         */
+        get: operations["get_backups"];
+        put?: never;
+        /**
+         * Back up the database now (a consistent copy while the box works), into the
+         *     box's backups; the oldest beyond `keep` are removed, as with the daily ones.
+         */
+        post: operations["post_backups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a backup (an SQLite database: `shofar db restore FILE` or the upload
+         *     below restores it).
+         */
+        get: operations["get_backups_name"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{id}/imports": {
         parameters: {
             query?: never;
@@ -955,6 +999,29 @@ export interface paths {
          */
         post: operations["post_blacklist_imports"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a backup to restore. It is checked now (SQLite's integrity check, a
+         *     Shofar database, a schema not newer than this box's) and kept as the restore
+         *     the server applies when it next starts, replacing one that waited; the
+         *     database it replaces then is kept aside on the box.
+         */
+        post: operations["post_backups_restore"];
+        /** Cancel the restore waiting for the next start. */
+        delete: operations["delete_backups_restore"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1055,6 +1122,53 @@ export interface components {
             subject_kind?: string | null;
             subject_id?: string | null;
             details: Record<string, never>;
+        };
+        /** @description What a backup holds, as checked. */
+        BackupContents: {
+            /** Format: int32 */
+            schema_version: number;
+            /** Format: int64 */
+            campaigns: number;
+            /** Format: int64 */
+            contacts: number;
+            /** Format: int64 */
+            blacklist: number;
+        };
+        /** @description One of the box's backups. */
+        BackupOut: {
+            /** @description `shofar-YYYYMMDD-HHMMSS-mmm.db`: when it was made, in the box's time. */
+            name: string;
+            /** Format: int64 */
+            bytes: number;
+            /**
+             * Format: date-time
+             * @description When the file was written.
+             */
+            modified_at: string;
+            /**
+             * Format: int32
+             * @description The schema version in the file's header; null when the file is not an
+             *     SQLite database.
+             */
+            schema_version?: number | null;
+            /** @description Where to download it. */
+            download_url: string;
+        };
+        /** @description The backups, the restore waiting, the last restore's outcome. */
+        BackupsOut: {
+            /** @description Newest first. */
+            backups: components["schemas"]["BackupOut"][];
+            /** @description The folder on the box. */
+            folder: string;
+            /** @description How many are kept: a new backup removes the oldest beyond it. */
+            keep: number;
+            /**
+             * Format: int64
+             * @description The largest file accepted to restore, in bytes.
+             */
+            max_restore_bytes: number;
+            pending_restore?: null | components["schemas"]["PendingRestoreOut"];
+            last_restore?: null | components["schemas"]["RestoreOutcomeOut"];
         };
         /** @description The form of a do-not-call import. */
         BlacklistImportForm: {
@@ -2021,6 +2135,18 @@ export interface components {
         PasswordReset: {
             password: string;
         };
+        /** @description A restore waiting for the next start of the server. */
+        PendingRestoreOut: {
+            /** @description The name the file was uploaded with. */
+            file_name: string;
+            /** Format: int64 */
+            bytes: number;
+            /** Format: date-time */
+            staged_at: string;
+            /** @description Who uploaded it (`web:NAME`, `api:NAME/TOKEN`). */
+            staged_by: string;
+            contents: components["schemas"]["BackupContents"];
+        };
         Preferences: {
             /** @description `he` or `en`: the language the UI opens in for you. */
             locale: string;
@@ -2063,6 +2189,31 @@ export interface components {
             /** Format: date-time */
             last_call?: string | null;
             outcomes: components["schemas"]["OutcomeShare"][];
+        };
+        /** @description The form of a restore upload. */
+        RestoreForm: {
+            /**
+             * Format: binary
+             * @description A backup of a Shofar database (one downloaded here, or `shofar db backup`'s).
+             */
+            file: string;
+        };
+        /** @description What became of the last pending restore when the server started. */
+        RestoreOutcomeOut: {
+            /** Format: date-time */
+            at: string;
+            file_name: string;
+            staged_by: string;
+            /**
+             * @description `true`: the database was replaced; `false`: the file was refused and the
+             *     database kept as it was (`problem` says why).
+             */
+            restored: boolean;
+            contents?: null | components["schemas"]["BackupContents"];
+            /** @description Where the replaced database is kept, on the box. */
+            kept?: string | null;
+            /** @description Why the file was refused (English). */
+            problem?: string | null;
         };
         /**
          * @description A role: `admin` (everything), `manager` (campaigns, contacts, the do-not-call
@@ -5014,6 +5165,121 @@ export interface operations {
             };
         };
     };
+    get_backups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupsOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_backups_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `shofar-YYYYMMDD-HHMMSS-mmm.db` */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backup */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.sqlite3": number[];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     post_campaigns_id_imports: {
         parameters: {
             query?: never;
@@ -5080,6 +5346,83 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["JobOut"];
                 };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_backups_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["RestoreForm"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingRestoreOut"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_backups_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request was refused: see error.code */
             "4XX": {

@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, ok, request } from '../api/client';
 import type { TelephonyState } from '../api/types';
 import { useSession } from '../auth/session';
+import { BackupsCard } from '../components/Backups';
 import { useToast } from '../components/Toast';
 import { Badge, Button, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, SelectField, TextField, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
@@ -295,6 +296,7 @@ export function SettingsPage() {
       </div>
       <EditableSettings effective={effective} stored={settings.data.stored as Json} editable={settings.data.editable} canEdit={can('admin')} />
       <PacingLog />
+      {can('admin') && <BackupsCard />}
       {can('admin') && <AuditLog />}
     </>
   );

@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use shofar_store::Store;
-use shofar_store::backup::BackupInfo;
+use shofar_store::backup::{BackupFolder, BackupInfo, RestoreOutcome, Serving};
 
 use crate::App;
 use crate::cli::DbCommand;
@@ -53,24 +53,26 @@ pub fn run(app: &mut App, command: DbCommand) -> anyhow::Result<ExitCode> {
             }
         }
         DbCommand::Backup { output, keep, json } => {
-            let (path, rotate) = match output {
-                Some(path) => (path, false),
-                None => {
-                    let name = format!(
-                        "shofar-{}.db",
-                        chrono::Local::now().format("%Y%m%d-%H%M%S-%3f")
-                    );
-                    (app.data_dir.join("backups").join(name), true)
+            let (path, bytes, removed) = match output {
+                Some(path) => {
+                    let bytes = app
+                        .store
+                        .backup_to(&path)
+                        .context("the backup was not made")?;
+                    (path, bytes, Vec::new())
                 }
-            };
-            let bytes = app
-                .store
-                .backup_to(&path)
-                .context("the backup was not made")?;
-            let removed = if rotate {
-                prune(&app.data_dir.join("backups"), keep as usize)
-            } else {
-                Vec::new()
+                None => {
+                    let made = app
+                        .store
+                        .backup_into(
+                            &BackupFolder::in_data_dir(&app.data_dir),
+                            chrono::Local::now().naive_local(),
+                            keep as usize,
+                            &app.actor,
+                        )
+                        .context("the backup was not made")?;
+                    (made.path, made.backup.bytes, made.removed)
+                }
             };
             if json {
                 print_json(&serde_json::json!({
@@ -90,13 +92,11 @@ pub fn run(app: &mut App, command: DbCommand) -> anyhow::Result<ExitCode> {
             }
         }
         DbCommand::Restore { file, json } => {
-            let database = app.data_dir.join("shofar.db");
-            // This process's own connection closes first: the file is replaced.
-            drop(std::mem::replace(&mut app.store, Store::open_in_memory()?));
-            let now = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
-            let (info, kept) = shofar_store::backup::restore(&database, &file, &now)
-                .context("nothing was restored; the database is as it was")?;
-            app.store = Store::open(&database)?;
+            let now = restore_time();
+            let (info, kept) = with_store_closed(app, |database| {
+                shofar_store::backup::restore(database, &file, &now)
+                    .context("nothing was restored; the database is as it was")
+            })?;
             if json {
                 print_json(&serde_json::json!({
                     "restored": info,
@@ -124,25 +124,74 @@ fn print_restored(file: &Path, info: &BackupInfo, kept: Option<&Path>) {
     }
 }
 
-/// Keeps the newest `keep` backups the daily timer made (`shofar-*.db` in
-/// `folder`: their names sort by time); returns those removed.
-fn prune(folder: &Path, keep: usize) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let mut backups: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("shofar-") && name.ends_with(".db"))
-        })
-        .collect();
-    backups.sort();
-    let excess = backups.len().saturating_sub(keep);
-    backups
-        .into_iter()
-        .take(excess)
-        .filter(|path| std::fs::remove_file(path).is_ok())
-        .collect()
+/// The time in the name a replaced database is kept under
+/// (`shofar.db.before-restore-TIME`).
+fn restore_time() -> String {
+    chrono::Local::now().format("%Y%m%d-%H%M%S").to_string()
+}
+
+/// Runs `work` on the database file with this process's own connection closed
+/// (a restore replaces the file), and opens it again after, whatever happened.
+fn with_store_closed<T>(
+    app: &mut App,
+    work: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let database = app.data_dir.join("shofar.db");
+    drop(std::mem::replace(&mut app.store, Store::open_in_memory()?));
+    let result = work(&database);
+    app.store = Store::open(&database)
+        .with_context(|| format!("cannot open the database {}", database.display()))?;
+    result
+}
+
+/// Applies the restore the web UI left pending in DATA/backups, for `shofar
+/// serve` at its start (holding `claim`), before it uses the database. A
+/// refused file leaves the database as it was; either way the outcome is logged
+/// and in the audit log, where the web UI shows it.
+pub fn apply_pending_restore(app: &mut App, claim: &Serving) -> anyhow::Result<()> {
+    let folder = BackupFolder::in_data_dir(&app.data_dir);
+    if !folder.has_pending_restore() {
+        return Ok(());
+    }
+    let now = restore_time();
+    let outcome = with_store_closed(app, |database| {
+        Ok(shofar_store::backup::apply_pending(
+            database, &folder, claim, &now,
+        ))
+    })?;
+    match outcome {
+        Some(RestoreOutcome {
+            restored: Some(info),
+            file_name,
+            kept,
+            ..
+        }) => {
+            tracing::info!(
+                file = %file_name,
+                schema_version = info.schema_version,
+                campaigns = info.campaigns,
+                contacts = info.contacts,
+                kept = kept.as_deref().unwrap_or(""),
+                "restored the database from the pending restore"
+            );
+            eprintln!(
+                "shofar serve: restored the database from {file_name} ({} campaigns, {}                  contacts){}",
+                thousands(info.campaigns),
+                thousands(info.contacts),
+                kept.map(|kept| format!("; the one it replaced is kept as {kept}"))
+                    .unwrap_or_default()
+            );
+        }
+        Some(RestoreOutcome {
+            problem, file_name, ..
+        }) => {
+            let problem = problem.unwrap_or_default();
+            tracing::error!(file = %file_name, %problem, "the pending restore was refused; the database is as it was");
+            eprintln!(
+                "shofar serve: the pending restore of {file_name} was refused, the database is                  as it was: {problem}"
+            );
+        }
+        None => {}
+    }
+    Ok(())
 }

@@ -75,6 +75,15 @@ async fn serve(
         }
         None => None,
     };
+    // A restore staged in the web UI is applied now, before anything reads the
+    // database; only with the claim, so never under another serve.
+    if let Some(claim) = &_serving {
+        super::db::apply_pending_restore(app, claim)?;
+    } else if shofar_store::backup::BackupFolder::in_data_dir(&app.data_dir).has_pending_restore() {
+        tracing::warn!(
+            "a restore is pending but another shofar serve holds the database; it waits"
+        );
+    }
     let mut config = app.config.clone();
     let stored = app
         .store
@@ -378,6 +387,7 @@ fn web_config(
         zone: chrono_tz::Asia::Jerusalem,
         max_upload_bytes: config.http.max_upload_mb * 1024 * 1024,
         max_audio_bytes: config.http.max_audio_mb * 1024 * 1024,
+        max_backup_bytes: config.http.max_backup_mb * 1024 * 1024,
     })
 }
 

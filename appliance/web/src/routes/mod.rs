@@ -5,6 +5,7 @@
 //! `/api/v1/openapi.json`.
 
 pub mod audio;
+pub mod backups;
 pub mod blacklist;
 pub mod calls;
 pub mod campaigns;
@@ -112,7 +113,8 @@ pub struct Page<T> {
         (name = "calls", description = "Call records"),
         (name = "reports", description = "Reports and exports"),
         (name = "live", description = "Live figures"),
-        (name = "system", description = "The box")
+        (name = "system", description = "The box"),
+        (name = "backups", description = "Database backups and restores (admins)")
     )
 )]
 struct ApiDoc;
@@ -178,6 +180,8 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(system::audit))
         .routes(routes!(updates::status))
         .routes(routes!(updates::reboot))
+        .routes(routes!(backups::list, backups::create))
+        .routes(routes!(backups::download))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     // Uploads stream to disk under their own limits (upload::receive).
     let uploads = OpenApiRouter::new()
@@ -185,6 +189,7 @@ pub fn router(state: AppState) -> (Router, OpenApi) {
         .routes(routes!(blacklist::import))
         .routes(routes!(audio::upload))
         .routes(routes!(updates::install))
+        .routes(routes!(backups::restore, backups::cancel_restore))
         .layer(DefaultBodyLimit::disable());
     let (router, mut openapi) = api.merge(uploads).split_for_parts();
     document(&mut openapi);

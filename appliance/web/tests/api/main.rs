@@ -3,6 +3,7 @@
 //! One module per area.
 
 mod audio;
+mod backups;
 mod blacklist;
 mod calls;
 mod campaigns;

@@ -44,7 +44,21 @@ impl TestApp {
     /// A box whose web configuration `change` adjusts first (smaller upload
     /// limits, say).
     pub fn with_config(change: impl FnOnce(&mut WebConfig)) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
+        TestApp::in_dir(tempfile::tempdir().unwrap(), change)
+    }
+
+    /// The box stopped: every connection of its own closed, its data folder
+    /// kept (for what `shofar serve` does at its next start). Drop the clients
+    /// first: they hold the router.
+    pub fn stop(self) -> tempfile::TempDir {
+        let TestApp { router, state, dir } = self;
+        drop(router);
+        drop(state);
+        dir
+    }
+
+    /// A box over the data folder `dir` (one [`TestApp::stop`] left).
+    pub fn in_dir(dir: tempfile::TempDir, change: impl FnOnce(&mut WebConfig)) -> TestApp {
         let db = dir.path().join("shofar.db");
         let pool = StorePool::open(&db, 2).unwrap();
         let mut config = WebConfig {
@@ -62,6 +76,7 @@ impl TestApp {
             zone: chrono_tz::Asia::Jerusalem,
             max_upload_bytes: 20 * 1024 * 1024,
             max_audio_bytes: 5 * 1024 * 1024,
+            max_backup_bytes: 50 * 1024 * 1024,
         };
         change(&mut config);
         let state = AppState::new(Shared {

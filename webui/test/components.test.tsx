@@ -8,6 +8,7 @@ import { CampaignDetailPage } from '../src/pages/CampaignDetail';
 import { DashboardPage } from '../src/pages/Dashboard';
 import { LoginPage } from '../src/pages/Login';
 import { PacingReason } from '../src/pages/Settings';
+import { UpdatesCard } from '../src/components/Updates';
 import { emptyFigures, fakeBox, renderPage, session, snapshot } from './helpers';
 
 /** Matches an element's whole text, ignoring the bidi isolates around names and numbers. */
@@ -296,5 +297,130 @@ describe('the backups section', () => {
     expect(dialog).toHaveTextContent('kept aside on the box');
     await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+  });
+});
+
+/** XMLHttpRequest as the box would answer an upload: progress, then `answer`. */
+function fakeUploads(answer: () => { status: number; body: unknown }) {
+  const sent: { method: string; path: string; headers: Record<string, string>; file: File | null }[] = [];
+  class FakeXhr {
+    upload: { onprogress: ((event: { loaded: number; total: number; lengthComputable: boolean }) => void) | null } = { onprogress: null };
+    withCredentials = false;
+    responseType = '';
+    status = 0;
+    responseText = '';
+    onload: (() => void) | null = null;
+    onerror: (() => void) | null = null;
+    onabort: (() => void) | null = null;
+    private request = { method: '', path: '', headers: {} as Record<string, string> };
+    open(method: string, path: string) {
+      this.request.method = method;
+      this.request.path = path;
+    }
+    setRequestHeader(name: string, value: string) {
+      this.request.headers[name] = value;
+    }
+    getResponseHeader() {
+      return null;
+    }
+    abort() {}
+    send(form: FormData) {
+      sent.push({ ...this.request, file: form.get('file') as File | null });
+      setTimeout(() => {
+        this.upload.onprogress?.({ loaded: 4, total: 8, lengthComputable: true });
+        const { status, body } = answer();
+        this.status = status;
+        this.responseText = JSON.stringify(body);
+        this.onload?.();
+      }, 0);
+    }
+  }
+  vi.stubGlobal('XMLHttpRequest', FakeXhr);
+  return sent;
+}
+
+describe('the system update section', () => {
+  const running = (partial: Record<string, unknown> = {}) => ({ available: true, version: '0.1.0', slot: 'A', last: null, ...partial });
+  const last = (state: string, message: string, version: string | null = '0.2.0') => ({ state, message, version, at: '2026-12-08T08:00:00Z' });
+
+  it('on a server (not the appliance) only says how that installation is updated', async () => {
+    fakeBox({ 'GET /api/v1/session': session('admin'), 'GET /api/v1/system/update': { available: false, version: null, slot: null, last: null } });
+    renderPage(<UpdatesCard />);
+    expect(await screen.findByTestId('updates-not-available')).toHaveTextContent('חבילת ה-Debian');
+    expect(screen.getByTestId('updates-version')).toHaveTextContent('לא ידועה');
+    expect(screen.queryByTestId('update-file')).not.toBeInTheDocument();
+  });
+
+  it('uploads a bundle after saying what happens, follows the installer, and restarts into it when confirmed', async () => {
+    // What the installer says on each GET once the bundle is handed over.
+    const progress = [last('checking', "checking the bundle's signature and what it is for", null), last('installing', 'installing 0.2.0 into the other slot')];
+    let submitted = false;
+    let rebooted = false;
+    let health = 0;
+    const box = fakeBox({
+      'GET /api/v1/session': session('admin'),
+      'GET /api/v1/system/update': () => {
+        if (rebooted && health >= 3) return { body: running({ version: '0.2.0', slot: 'B', last: last('installed', 'installed 0.2.0: reboot to start it') }) };
+        if (!submitted) return { body: running() };
+        return { body: running({ last: progress.shift() ?? last('installed', 'installed 0.2.0: reboot to start it (the box comes back to this version if it is not healthy)') }) };
+      },
+      'POST /api/v1/system/reboot': () => {
+        rebooted = true;
+        return { status: 202, body: running({ last: last('installed', 'installed 0.2.0') }) };
+      },
+      // Up once more, then gone for a while, then back.
+      'GET /healthz': () => {
+        health += 1;
+        if (health === 2) throw new TypeError('Failed to fetch');
+        return { body: { status: 'ok' } };
+      },
+    });
+    const sent = fakeUploads(() => {
+      submitted = true;
+      return { status: 202, body: running({ last: last('waiting', 'waiting for the installer to start', null) }) };
+    });
+    renderPage(<UpdatesCard pollMs={20} />, { lang: 'en' });
+    expect(await screen.findByTestId('updates-version')).toHaveTextContent('0.1.0');
+    await userEvent.upload(screen.getByTestId('update-file'), new File(['bundle'], 'shofar-0.2.0.raucb'));
+    const dialog = screen.getByRole('dialog');
+    expect(dialog).toHaveTextContent(/shofar-0\.2\.0\.raucb/);
+    expect(dialog).toHaveTextContent('installed into the other slot');
+    expect(dialog).toHaveTextContent('goes back to this version by itself');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Upload and install' }));
+    expect(await screen.findByText('Checking the file')).toBeInTheDocument();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ method: 'POST', path: '/api/v1/system/update', headers: { 'X-CSRF-Token': 'csrf-123' } });
+    expect(sent[0].file?.name).toBe('shofar-0.2.0.raucb');
+    expect(await screen.findByText('Installing into the other slot')).toBeInTheDocument();
+    expect(screen.getByText('installing 0.2.0 into the other slot')).toHaveAttribute('lang', 'en');
+    expect(screen.getByTestId('update-file')).toBeDisabled();
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Restart now' }));
+    expect(screen.getByTestId('update-state')).toHaveTextContent(/^The update is installed \(version \u20680\.2\.0\u2069\)$/);
+    const confirm = screen.getByRole('dialog');
+    expect(confirm).toHaveTextContent('Calls that are up now end');
+    expect(confirm).toHaveTextContent('unreachable for a few minutes');
+    await userEvent.click(within(confirm).getByRole('button', { name: 'Restart' }));
+    expect(await screen.findByTestId('updates-restarting')).toHaveTextContent('The box is restarting');
+    const reboot = box.calls.find((c) => c.method === 'POST' && c.path === '/api/v1/system/reboot');
+    expect(reboot?.headers.get('X-CSRF-Token')).toBe('csrf-123');
+    expect(await screen.findByTestId('updates-back')).toHaveTextContent('The box is back.');
+    expect(health).toBe(3);
+    expect(await screen.findByText(exactly('Version 0.2.0 is installed and running.'))).toBeInTheDocument();
+    expect(screen.getByTestId('updates-version')).toHaveTextContent('0.2.0');
+    expect(screen.queryByRole('button', { name: 'Restart now' })).not.toBeInTheDocument();
+  });
+
+  it('shows why an update was refused, with the installer\'s reason in English', async () => {
+    fakeBox({
+      'GET /api/v1/session': session('admin'),
+      'GET /api/v1/system/update': running({ last: last('refused', 'not installed: the bundle\'s version 0.1.0 is not newer than the running 0.1.0', '0.1.0') }),
+    });
+    renderPage(<UpdatesCard />);
+    expect(await screen.findByTestId('update-state')).toHaveTextContent('העדכון נדחה');
+    expect(screen.getByRole('alert')).toHaveTextContent('הסיבה:');
+    expect(screen.getByText("not installed: the bundle's version 0.1.0 is not newer than the running 0.1.0")).toHaveAttribute('lang', 'en');
+    expect(screen.queryByRole('button', { name: 'הפעלה מחדש עכשיו' })).not.toBeInTheDocument();
+    expect(screen.getByTestId('update-file')).toBeEnabled();
   });
 });

@@ -3,6 +3,7 @@ import { en } from '../src/i18n/en';
 import { he } from '../src/i18n/he';
 import { makeI18n, translate, type Message } from '../src/i18n';
 import { CALL_KIND, CALL_STATUS, ENDED_BY, OUTCOME_FILTER } from '../src/api/enums';
+import { UPDATE_STATES } from '../src/api/types';
 
 const placeholders = (message: Message) =>
   [...new Set((typeof message === 'string' ? [message] : Object.values(message)).flatMap((text) => [...(text ?? '').matchAll(/\{(\w+)\}/g)].map((m) => m[1])))].sort();
@@ -42,6 +43,13 @@ describe('the dictionaries', () => {
     ];
     expect(keys.length).toBeGreaterThan(20);
     for (const key of keys) {
+      expect(he, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
+    }
+  });
+
+  it('word every state of the update installer, in both languages', () => {
+    for (const key of UPDATE_STATES.map((state) => `updates.state.${state}`)) {
       expect(he, key).toHaveProperty([key]);
       expect(en, key).toHaveProperty([key]);
     }

@@ -917,6 +917,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/system/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What runs and what the last update did. */
+        get: operations["get_system_update"];
+        put?: never;
+        /**
+         * Upload a signed bundle (`file`, multipart) for the installer. Answers at once
+         *     (202); `GET` follows the installer (checking, installing, then installed,
+         *     refused or failed, with why). 409 when this box does not take updates.
+         */
+        post: operations["post_system_update"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/reboot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reboot into the installed update (every call that is up ends). 409 when
+         *     nothing is installed.
+         */
+        post: operations["post_system_reboot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backups": {
         parameters: {
             query?: never;
@@ -1811,6 +1853,18 @@ export interface components {
         };
         /** @enum {string} */
         JobStatus: "running" | "completed" | "failed";
+        /** @description What the installer did last. */
+        LastUpdateOut: {
+            /**
+             * @description `waiting`, `checking`, `installing`, `installed` (reboot to start it),
+             *     `refused` (untrusted, for another box, not newer) or `failed`.
+             */
+            state: string;
+            /** @description In words (English, from the installer). */
+            message: string;
+            version?: string | null;
+            at?: string | null;
+        };
         /** @description Which columns lead on each rate (indexes into `columns`; several on a tie). */
         Leaders: {
             answer_rate: number[];
@@ -2328,6 +2382,19 @@ export interface components {
         TransitionRequest: {
             /** @description Why: kept in the audit log. */
             reason?: string | null;
+        };
+        /** @description Where updates stand. */
+        UpdateStatus: {
+            /**
+             * @description Whether this box installs updates (the appliance image); false on a
+             *     server, where the Debian package is upgraded instead.
+             */
+            available: boolean;
+            /** @description The running image's version, when the image says it. */
+            version?: string | null;
+            /** @description The root slot that booted: `A` or `B`. */
+            slot?: string | null;
+            last?: null | components["schemas"]["LastUpdateOut"];
         };
         /** @description What an upload became. */
         UploadedAudio: {
@@ -5143,6 +5210,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditOut"][];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_system_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdateStatus"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_system_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `file`: the .raucb bundle */
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdateStatus"];
+                };
+            };
+            /** @description The request was refused: see error.code */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The box could not do it: see error.code */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_system_reboot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdateStatus"];
                 };
             };
             /** @description The request was refused: see error.code */

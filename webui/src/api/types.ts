@@ -30,6 +30,7 @@ export type PaceChange = Schemas['PaceChange'];
 export type AuditEntry = Schemas['AuditOut'];
 export type BackupsOut = Schemas['BackupsOut'];
 export type PendingRestore = Schemas['PendingRestoreOut'];
+export type UpdateStatus = Schemas['UpdateStatus'];
 export type Token = Schemas['TokenOut'];
 export type Alert = Schemas['Alert'];
 export type CallOutcome = Schemas['CallOutcome'];
@@ -43,6 +44,9 @@ export const STATUSES = ['draft', 'scheduled', 'active', 'paused', 'completed', 
 export const PURPOSES = ['informational', 'donation', 'advertising', 'political', 'emergency'] as const;
 export const CAMPAIGN_TYPES = ['voice', 'sms', 'hybrid'] as const;
 export const AMD_MODES = ['off', 'hang_up', 'leave_message'] as const;
+// What the update installer can say (shofar_update::UpdateState; the document leaves it a string).
+export const UPDATE_STATES = ['waiting', 'checking', 'installing', 'installed', 'refused', 'failed'] as const;
+export type UpdateState = (typeof UPDATE_STATES)[number];
 export const BLACKLIST_SOURCES = ['admin_import', 'user_optout', 'compliance', 'central'] as const;
 // The campaign file's retry keys (shofar_campaign::retry::RETRY_KEYS): outcomes, checked against the API's.
 export const RETRY_OUTCOMES = ['busy', 'no_answer', 'congestion', 'failed', 'voicemail'] as const satisfies readonly CallOutcome[];

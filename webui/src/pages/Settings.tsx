@@ -5,6 +5,7 @@ import type { TelephonyState } from '../api/types';
 import { useSession } from '../auth/session';
 import { BackupsCard } from '../components/Backups';
 import { useToast } from '../components/Toast';
+import { UpdatesCard } from '../components/Updates';
 import { Badge, Button, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, SelectField, TextField, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
 
@@ -297,6 +298,7 @@ export function SettingsPage() {
       <EditableSettings effective={effective} stored={settings.data.stored as Json} editable={settings.data.editable} canEdit={can('admin')} />
       <PacingLog />
       {can('admin') && <BackupsCard />}
+      {can('admin') && <UpdatesCard />}
       {can('admin') && <AuditLog />}
     </>
   );

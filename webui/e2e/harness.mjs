@@ -131,7 +131,7 @@ export async function axeCheck(page, label, failures) {
 
 /** Words in the other language outside user data (<bdi>, code, [lang]) : untranslated strings. */
 export const ALLOWED_LATIN = new Set([
-  'CSV', 'PDF', 'XLSX', 'WAV', 'MP3', 'SMS', 'API', 'IVR', 'VoIP', 'Asterisk', 'xlsx', 'xls', 'ods', 'csv',
+  'CSV', 'PDF', 'XLSX', 'WAV', 'MP3', 'SMS', 'API', 'IVR', 'VoIP', 'Asterisk', 'Debian', 'xlsx', 'xls', 'ods', 'csv',
   'token', 'dBFS', 'CPU', 'menu', 'thanks', 'info', 'optout', 'confirm', 'input', 'invalid', 'goodbye', 'no', 'mm', 'dd', 'yyyy', 'Hz', 'KB', 'MB', 'campaign',
 ]);
 

@@ -403,6 +403,11 @@ async function runLanguageIn(browser, box, lang, context, page) {
   const backupLink = await page.locator('[data-testid="backup-list"] tbody tr a').first().getAttribute('href');
   assert(/^\/api\/v1\/backups\/shofar-\d{8}-\d{6}-\d{3}\.db$/.test(backupLink ?? ''), `a backup's link: ${backupLink}`);
   log(`${lang}: a backup made now in Settings is listed (${backupLink})`);
+  // Settings → System update: this box (`serve --simulate`) is not the appliance
+  // image, so the section only says how such an installation is updated.
+  await page.locator('[data-testid="updates-not-available"]').waitFor();
+  assert((await page.locator('[data-testid="update-file"]').count()) === 0, 'no update upload on a box that is not the appliance');
+  log(`${lang}: Settings → System update says this box is updated with the Debian package`);
   await page.goto(`${base}/blacklist`);
   await page.getByRole('tab').nth(3).click();
   await capture(page, lang, '21-blacklist-history');

@@ -62,8 +62,9 @@ function UpdatesBody({ status, pollMs }: { status: UpdateStatus; pollMs: number 
       {!status.available ? (
         <Notice kind="info">
           <p data-testid="updates-not-available">{t('updates.notAvailable')}</p>
+          <p>{t('updates.debianHow')}</p>
           <p>
-            {t('updates.debianHow')} <code dir="ltr">{DEB_COMMAND}</code>
+            <code dir="ltr">{DEB_COMMAND}</code>
           </p>
         </Notice>
       ) : restarting ? (

@@ -927,7 +927,7 @@ export const he = {
   'updates.slot': 'מחיצת המערכת',
   'updates.unknown': 'לא ידועה',
   'updates.notAvailable': 'מכאן אפשר לעדכן רק את מכשיר שופר. ההתקנה הזאת מתעדכנת עם חבילת ה-Debian של שופר: מתקינים בשרת חבילה חדשה יותר.',
-  'updates.debianHow': 'בשרת, כמשתמש root:',
+  'updates.debianHow': 'בשרת, עם הרשאות מנהל:',
   'updates.installTitle': 'התקנת עדכון',
   'updates.chooseFile': 'בחירת קובץ עדכון…',
   'updates.installHint': 'קובץ עדכון חתום של שופר, שהתקבל ממי שמתחזק את המערכת. סיומת הקובץ:',

@@ -48,6 +48,8 @@ MANIFEST
 ln "$dir/rootfs.ext4" "$work/content/rootfs.ext4" 2>/dev/null || cp --sparse=always "$dir/rootfs.ext4" "$work/content/"
 out=${2:-$dir/shofar-$version.raucb}
 rm -f "$out"
-rauc bundle --cert="$cert" --key="$key" --keyring="$keyring" "$work/content" "$out" >/dev/null \
-    || die "rauc could not make the bundle (above)"
+if ! output=$(rauc bundle --cert="$cert" --key="$key" --keyring="$keyring" "$work/content" "$out" 2>&1); then
+    printf '%s\n' "$output" >&2
+    die "rauc could not make the bundle (above)"
+fi
 say "$out: $(du -m "$out" | cut -f1) MB, $compatible $version, signed by $(openssl x509 -noout -subject -in "$cert" | sed 's/^subject=//') ($(( $(date +%s) - started )) s)"

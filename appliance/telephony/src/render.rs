@@ -279,7 +279,10 @@ mod tests {
         let pjsip = file("pjsip.conf");
         assert!(pjsip.contains("[transport-udp]"), "{pjsip}");
         assert!(pjsip.contains("No trunk yet: set [trunk] host"), "{pjsip}");
-        assert!(!pjsip.contains("[carrier]") && !pjsip.contains("type = auth"), "{pjsip}");
+        assert!(
+            !pjsip.contains("[carrier]") && !pjsip.contains("type = auth"),
+            "{pjsip}"
+        );
         assert!(!pjsip.contains("{{"), "{pjsip}");
         assert!(file("ari.conf").contains("testbed-secret"));
     }

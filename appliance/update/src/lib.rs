@@ -162,7 +162,8 @@ impl Updates {
         let target = self.dir.join("install.raucb");
         let mut file = File::create(&partial).map_err(io_error("cannot write", &partial))?;
         let bytes = io::copy(bundle, &mut file).map_err(io_error("cannot write", &partial))?;
-        file.sync_all().map_err(io_error("cannot write", &partial))?;
+        file.sync_all()
+            .map_err(io_error("cannot write", &partial))?;
         drop(file);
         // Waiting from now on: an older status must not be read as this bundle's.
         self.write_waiting()?;
@@ -300,7 +301,12 @@ mod tests {
 
     #[test]
     fn an_unknown_or_missing_state_is_not_taken_as_done() {
-        for text in ["", "state=\n", "state=exploded\nmessage=x\n", "message=half written"] {
+        for text in [
+            "",
+            "state=\n",
+            "state=exploded\nmessage=x\n",
+            "message=half written",
+        ] {
             let last = parse_status(text);
             assert_eq!(last.state, UpdateState::Waiting, "{text:?}");
             assert!(!last.state.is_final());
@@ -332,6 +338,12 @@ mod tests {
         );
         assert_eq!(running.slot.as_deref(), Some("B"));
         assert_eq!(running.version.as_deref(), Some("0.1.0+150"));
-        assert_eq!(running_from("ro quiet", ""), Running { version: None, slot: None });
+        assert_eq!(
+            running_from("ro quiet", ""),
+            Running {
+                version: None,
+                slot: None
+            }
+        );
     }
 }

@@ -86,11 +86,7 @@ pub fn status(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             "channels": channels,
         }))?;
     } else {
-        crate::outln!(
-            "Asterisk   {} (ARI {})",
-            version,
-            config.asterisk.ari_url
-        );
+        crate::outln!("Asterisk   {} (ARI {})", version, config.asterisk.ari_url);
         crate::outln!(
             "trunk      {trunk}: {trunk_state}{}",
             match trunk_state.as_str() {

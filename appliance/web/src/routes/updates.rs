@@ -149,7 +149,9 @@ pub async fn reboot(
     let actor = caller.actor();
     state
         .pool
-        .run(move |store| Ok(store.record_audit(&actor, "update.reboot", &serde_json::json!({}))?))
+        .run(move |store| {
+            Ok(store.record_audit(&actor, "update.reboot", &serde_json::json!({}))?)
+        })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(status_of(updates).await?)))
 }

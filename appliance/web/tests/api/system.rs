@@ -650,7 +650,10 @@ async fn updates_outside_the_appliance_say_to_upgrade_the_package() {
     let app = TestApp::new();
     let admin = app.login_as("adam", Role::Admin).await;
     let mia = app.login_as("mia", Role::Manager).await;
-    let status = admin.get("/api/v1/system/update").await.expect(StatusCode::OK);
+    let status = admin
+        .get("/api/v1/system/update")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(status["available"], false);
     assert_eq!(status["last"], Value::Null);
 

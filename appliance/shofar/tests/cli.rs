@@ -934,3 +934,31 @@ fn backups_rotate_and_a_restore_keeps_what_it_replaced() {
     let list = ok(&["campaign", "list"]);
     assert!(list.contains("Winter"), "{list}");
 }
+
+/// `shofar update` needs no database (root runs it on a box whose data belongs
+/// to `shofar`): status and a refused install leave the data directory without
+/// one, and a missing bundle is named.
+#[test]
+fn update_commands_never_open_the_database() {
+    let b = Box_::new();
+    std::fs::create_dir_all(b.data()).unwrap();
+    let status = b.shofar(&["update", "status", "--json"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["last"], Value::Null);
+    assert!(status["available"].is_boolean());
+
+    let missing = b.shofar(&["update", "install", b.file("none.raucb").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("cannot read the bundle") && stderr.contains("none.raucb"),
+        "{stderr}"
+    );
+    assert!(!b.data().join("shofar.db").exists());
+    assert!(!b.data().join("updates").exists());
+}

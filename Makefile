@@ -55,8 +55,7 @@ test: lint
 	  $(MAKE) --no-print-directory test-webui || status=1; \
 	  $(MAKE) --no-print-directory test-units || status=1; \
 	  $(MAKE) --no-print-directory test-yocto || status=1; \
-	  $(MAKE) --no-print-directory test-deb || status=1; \
-	  $(MAKE) --no-print-directory image-test || status=1; exit $$status
+	  $(MAKE) --no-print-directory -k test-deb image-test || status=1; exit $$status
 
 ## test-api-schema: schemathesis against a live `shofar serve --simulate` on demo
 ## data: no 5xx, every status, content type and body as /api/v1/openapi.json says

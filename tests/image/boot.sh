@@ -342,9 +342,10 @@ dd if="$disk" of="$data" bs=512 skip="$data_start" count="$data_size" conv=spars
 rm -rf "$work/journal"
 debugfs -R "rdump /log/journal $work" "$data" >/dev/null 2>&1 || true
 rm -f "$data"
+# (A folder per boot: the read-only root makes a new machine id each time.)
 if [ -d "$work/journal" ]; then
-    journalctl -D "$work"/journal/* -o cat --no-pager 2>/dev/null | grep "^Startup finished" \
-        | while read -r line; do say "guest: $line"; done
+    { journalctl -D "$work/journal" -o cat --no-pager 2>/dev/null || true; } \
+        | { grep "^Startup finished" || true; } | while read -r line; do say "guest: $line"; done
 fi
 say "boot to ready: /healthz $ready s after qemu started (first boot), $ready2 s (second); ARI up at $telephony_at s"
 say "image: $(du -m --apparent-size "$image" | cut -f1) MiB disk, $(du -m "$image" | cut -f1) MiB used"

@@ -12,7 +12,7 @@ import { ConfirmDialog } from './Dialog';
 import { IconDownload } from './Icons';
 import { FileDrop } from './ImportPanel';
 import { useToast } from './Toast';
-import { Button, Card, EmptyState, ErrorBox, Loading, Notice, ProgressBar, When } from './ui';
+import { Button, Card, EmptyState, ErrorBox, Loading, Notice, UploadProgressNote, When } from './ui';
 
 const BACKUPS_KEY = ['backups'];
 /** Commands, the same in every language. */
@@ -184,7 +184,7 @@ function LastRestore({ data }: { data: BackupsOut }) {
 }
 
 function RestoreUpload() {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const toast = useToast();
   const queryClient = useQueryClient();
   const [file, setFile] = useState<File | null>(null);
@@ -217,14 +217,7 @@ function RestoreUpload() {
             <p>{t('backups.confirmFile', { name: file?.name ?? '' })}</p>
             <p>{t('backups.confirmWhat')}</p>
             <p>{t('backups.confirmKept')}</p>
-            {progress && (
-              <>
-                <p className="hint">
-                  {t('backups.uploading')} (<bdi dir="ltr">{formatBytes(lang, progress.loaded)}</bdi> / <bdi dir="ltr">{formatBytes(lang, progress.total)}</bdi>)
-                </p>
-                <ProgressBar value={progress.loaded} max={progress.total || 1} label={t('backups.uploading')} />
-              </>
-            )}
+            {progress && <UploadProgressNote progress={progress} label={t('backups.uploading')} />}
           </>
         }
         confirmLabel={t('backups.confirmOk')}

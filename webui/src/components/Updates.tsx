@@ -9,11 +9,10 @@ import { useEffect, useRef, useState } from 'react';
 import { api, ok, request, upload, type UploadProgress } from '../api/client';
 import type { UpdateState, UpdateStatus } from '../api/types';
 import { useI18n } from '../i18n';
-import { formatBytes } from '../lib/format';
 import { ConfirmDialog } from './Dialog';
 import { FileDrop } from './ImportPanel';
 import { useToast } from './Toast';
-import { Button, Card, ErrorBox, Loading, Notice, ProgressBar, When } from './ui';
+import { Button, Card, ErrorBox, Loading, Notice, ProgressBar, UploadProgressNote, When } from './ui';
 
 const UPDATE_KEY = ['system-update'];
 /** How often the installer's progress, and then the rebooting box, are asked after. */
@@ -266,7 +265,7 @@ function Restarting({ pollMs, onBack }: { pollMs: number; onBack: () => Promise<
 }
 
 function BundleUpload({ disabled }: { disabled: boolean }) {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const queryClient = useQueryClient();
   const toast = useToast();
   const [file, setFile] = useState<File | null>(null);
@@ -300,14 +299,7 @@ function BundleUpload({ disabled }: { disabled: boolean }) {
             <p>{t('updates.confirmFile', { name: file?.name ?? '' })}</p>
             <p>{t('updates.confirmWhat')}</p>
             <p>{t('updates.rollback')}</p>
-            {progress && (
-              <>
-                <p className="hint">
-                  {t('updates.uploading')} (<bdi dir="ltr">{formatBytes(lang, progress.loaded)}</bdi> / <bdi dir="ltr">{formatBytes(lang, progress.total)}</bdi>)
-                </p>
-                <ProgressBar value={progress.loaded} max={progress.total || 1} label={t('updates.uploading')} />
-              </>
-            )}
+            {progress && <UploadProgressNote progress={progress} label={t('updates.uploading')} />}
           </>
         }
         confirmLabel={t('updates.confirmOk')}

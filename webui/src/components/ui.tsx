@@ -11,9 +11,9 @@ import {
   type TextareaHTMLAttributes,
 } from 'react';
 import { Link } from 'react-router';
-import { ApiError } from '../api/client';
+import { ApiError, type UploadProgress } from '../api/client';
 import { useI18n, type MessageKey } from '../i18n';
-import { formatPhone } from '../lib/format';
+import { formatBytes, formatPhone } from '../lib/format';
 import { IconAlert, IconBack, IconInfo } from './Icons';
 
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost' | 'success';
@@ -297,6 +297,19 @@ export function ProgressBar({ value, max = 100, label, indeterminate = false }: 
     >
       <div className="progress-fill" style={{ inlineSize: indeterminate ? '30%' : `${percent}%` }} />
     </div>
+  );
+}
+
+/** An upload under way: "label (sent / total)" and its bar. */
+export function UploadProgressNote({ progress, label }: { progress: UploadProgress; label: string }) {
+  const { lang } = useI18n();
+  return (
+    <>
+      <p className="hint">
+        {label} (<bdi dir="ltr">{formatBytes(lang, progress.loaded)}</bdi> / <bdi dir="ltr">{formatBytes(lang, progress.total)}</bdi>)
+      </p>
+      <ProgressBar value={progress.loaded} max={progress.total || 1} label={label} />
+    </>
   );
 }
 

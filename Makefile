@@ -48,8 +48,9 @@ TESTBED_CONFIG = $(CURDIR)/target/testbed/shofar.toml
 SHOFAR_DEBUG = $(CARGO_TARGET_DIR)/debug/shofar
 
 test: lint
+	$(MAKE) --no-print-directory fleet-tools
 	$(MAKE) --no-print-directory testbed-up
-	SHOFAR_TESTBED=$(TESTBED_CONFIG) SHOFAR_SLOW_TESTS=1 $(CARGO) test --locked --workspace --no-fail-fast; \
+	SHOFAR_TESTBED=$(TESTBED_CONFIG) SHOFAR_SLOW_TESTS=1 SHOFAR_MOSQUITTO=/usr/sbin/mosquitto SHOFAR_S3S_FS=$(SHOFAR_CACHE)/tools/s3s-fs/bin/s3s-fs $(CARGO) test --locked --workspace --no-fail-fast; \
 	  status=$$?; tests/testbed/down.sh; \
 	  $(MAKE) --no-print-directory test-api-schema || status=1; \
 	  $(MAKE) --no-print-directory test-webui || status=1; \
@@ -72,6 +73,12 @@ testbed-up:
 
 testbed-down:
 	tests/testbed/down.sh
+
+## fleet-tools: the servers the sync agent's tests start on loopback, each test its
+## own (sync-agent/tests/support): mosquitto and openssl from apt, s3s-fs 0.14.1
+## with cargo install into $(SHOFAR_CACHE)/tools (about 4-7 min once, then instant).
+fleet-tools:
+	tests/testbed/fleet-tools.sh
 
 ## bench-calls: concurrent real calls on the testbed (after make testbed-up):
 ## CALLS placed at once, answered by sipp, held HOLD seconds.

@@ -132,7 +132,7 @@ fn number(value: i64, table: &'static str) -> Result<E164> {
 /// their numbers (hidden ones of a running import too: they must not arrive
 /// unmarked); with a `deadline`, stops taking entries once it has passed.
 /// Counts into `outcome`; returns the numbers newly listed.
-fn add_entries(
+pub(crate) fn add_entries(
     conn: &rusqlite::Connection,
     entries: &mut impl Iterator<Item = NewEntry>,
     actor: &str,
@@ -184,11 +184,15 @@ fn add_entries(
     Ok(newly)
 }
 
+/// How many numbers one operation lists or unlists before it folds the
+/// index's pending changes in itself, once, at its end.
+pub(crate) const FOLD_AFTER: usize = 10_000;
+
 /// The safe order's first half: listed in memory before the store commits.
 /// The index folds its changes in by itself as they grow; a bulk addition
 /// folds them once at its end (folding after every chunk of a long list would
 /// rebuild the whole index each time).
-fn list_before_commit(dnc: &SharedDnc, newly: &[E164]) {
+pub(crate) fn list_before_commit(dnc: &SharedDnc, newly: &[E164]) {
     dnc.update(|index| {
         for &n in newly {
             index.insert(n);
@@ -197,12 +201,74 @@ fn list_before_commit(dnc: &SharedDnc, newly: &[E164]) {
 }
 
 /// The store did not commit them: the index must not hold them either.
-fn unlist_uncommitted(dnc: &SharedDnc, newly: &[E164]) {
+pub(crate) fn unlist_uncommitted(dnc: &SharedDnc, newly: &[E164]) {
+    unlist_committed(dnc, newly);
+}
+
+/// The safe order's second half: unlisted in memory only after the store
+/// committed the removal.
+pub(crate) fn unlist_committed(dnc: &SharedDnc, removed: &[E164]) {
+    if removed.is_empty() {
+        return;
+    }
     dnc.update(|index| {
-        for &n in newly {
+        for &n in removed {
             index.remove(n);
         }
     });
+}
+
+/// What [`remove_entry`] did with a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    Removed,
+    NotListed,
+    /// Listed, and `may_remove` kept it.
+    Kept,
+}
+
+/// Unlists `e164` inside the open transaction if `may_remove` allows it (it is
+/// given the entry's source): deletes the entry, appends the removal to the
+/// history with the entry's source, and unmarks the contacts with the number.
+/// Counts into `outcome`. The index is the caller's to change, after the commit.
+pub(crate) fn remove_entry(
+    conn: &rusqlite::Connection,
+    e164: E164,
+    reason: &str,
+    actor: &str,
+    outcome: &mut RemoveOutcome,
+    may_remove: impl FnOnce(&str) -> Result<bool>,
+) -> Result<Removal> {
+    let value = e164.as_u64() as i64;
+    let source: Option<String> = conn
+        .prepare_cached("SELECT source FROM blacklist WHERE e164 = ?1")?
+        .query_row([value], |row| row.get(0))
+        .optional()?;
+    let Some(source) = source else {
+        outcome.not_listed += 1;
+        return Ok(Removal::NotListed);
+    };
+    if !may_remove(&source)? {
+        return Ok(Removal::Kept);
+    }
+    conn.prepare_cached("DELETE FROM blacklist WHERE e164 = ?1")?
+        .execute([value])?;
+    conn.prepare_cached(
+        "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
+         VALUES (?1, 'remove', ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        value,
+        reason,
+        source,
+        format_time(crate::now()),
+        actor
+    ])?;
+    outcome.contacts_unmarked += conn
+        .prepare_cached("UPDATE contacts SET blacklisted = 0 WHERE e164 = ?1 AND blacklisted = 1")?
+        .execute([value])? as u64;
+    outcome.removed += 1;
+    Ok(Removal::Removed)
 }
 
 /// The columns [`entry_from_row`] reads, in its order.
@@ -328,7 +394,7 @@ impl Store {
             unlist_uncommitted(dnc, &newly);
             return Err(error.into());
         }
-        if newly.len() > 10_000 {
+        if newly.len() > FOLD_AFTER {
             dnc.update(DncIndex::fold_changes);
         }
         Ok(outcome)
@@ -378,7 +444,7 @@ impl Store {
             }
             Ok(())
         })();
-        if listed > 10_000 {
+        if listed > FOLD_AFTER {
             dnc.update(DncIndex::fold_changes);
         }
         let details = serde_json::json!({
@@ -402,30 +468,11 @@ impl Store {
         actor: &str,
     ) -> Result<RemoveOutcome> {
         let tx = self.tx()?;
-        let at = format_time(crate::now());
         let mut outcome = RemoveOutcome::default();
         let mut removed = Vec::new();
-        {
-            let mut delete =
-                tx.prepare_cached("DELETE FROM blacklist WHERE e164 = ?1 RETURNING source")?;
-            let mut history = tx.prepare_cached(
-                "INSERT INTO blacklist_history (e164, action, reason, source, at, actor)
-                 VALUES (?1, 'remove', ?2, ?3, ?4, ?5)",
-            )?;
-            let mut unmark = tx.prepare_cached(
-                "UPDATE contacts SET blacklisted = 0 WHERE e164 = ?1 AND blacklisted = 1",
-            )?;
-            for &n in numbers {
-                let value = n.as_u64() as i64;
-                let source: Option<String> =
-                    delete.query_row([value], |row| row.get(0)).optional()?;
-                let Some(source) = source else {
-                    outcome.not_listed += 1;
-                    continue;
-                };
-                history.execute(params![value, reason, source, at, actor])?;
-                outcome.contacts_unmarked += unmark.execute([value])? as u64;
-                outcome.removed += 1;
+        for &n in numbers {
+            if remove_entry(&tx, n, reason, actor, &mut outcome, |_| Ok(true))? == Removal::Removed
+            {
                 removed.push(n);
             }
         }
@@ -441,11 +488,7 @@ impl Store {
             }),
         )?;
         tx.commit()?;
-        dnc.update(|index| {
-            for &n in &removed {
-                index.remove(n);
-            }
-        });
+        unlist_committed(dnc, &removed);
         Ok(outcome)
     }
 

@@ -107,15 +107,27 @@ impl CallRecord {
     }
 }
 
-const COLUMNS: &str = "call_id, campaign_id, contact_id, e164, attempt, kind, status, outcome,
+pub(crate) const COLUMNS: &str = "call_id, campaign_id, contact_id, e164, attempt, kind, status, outcome,
     hangup_code, hangup_cause, dial_status, amd_result, started_at, answered_at, ended_at,
     duration_ms, ring_ms, talk_ms, dtmf, actions, converted, opted_out, ended_by, detail, dnc_version";
 
-fn time_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn time_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     Ok(row
         .get::<_, Option<String>>(index)?
         .as_deref()
         .and_then(parse_time))
+}
+
+/// A number column: anything but an E.164 number is a damaged database.
+pub(crate) fn e164_column(row: &Row<'_>, index: usize) -> rusqlite::Result<E164> {
+    let value: i64 = row.get(index)?;
+    E164::from_u64(value as u64).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Integer,
+            format!("{value} is not an E.164 number").into(),
+        )
+    })
 }
 
 /// A column the schema constrains to a word's names (`status`, `kind`): any
@@ -156,20 +168,13 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
 }
 
 /// A record from the row's columns starting at `at` (after an id, say).
-fn record_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<CallRecord> {
-    let e164: i64 = row.get(at + 3)?;
+pub(crate) fn record_from_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<CallRecord> {
     let actions: String = row.get(at + 19)?;
     Ok(CallRecord {
         call_id: row.get(at)?,
         campaign_id: row.get::<_, Option<i64>>(at + 1)?.map(CampaignId),
         contact_id: row.get(at + 2)?,
-        number: E164::from_u64(e164 as u64).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                at + 3,
-                rusqlite::types::Type::Integer,
-                format!("{e164} is not an E.164 number").into(),
-            )
-        })?,
+        number: e164_column(row, at + 3)?,
         attempt: row.get(at + 4)?,
         kind: word_column(row, at + 5, "kind")?,
         status: word_column(row, at + 6, "status")?,

@@ -31,6 +31,7 @@ pub mod imports;
 pub mod library;
 pub mod pacing;
 mod settings;
+pub mod sync;
 mod time;
 pub mod writer;
 
@@ -62,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_staged_imports",
         include_str!("migrations/0007_staged_imports.sql"),
+    ),
+    (
+        "0008_sync_feed",
+        include_str!("migrations/0008_sync_feed.sql"),
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! What the sync agent (`shofar-sync`, another process) reads and writes: the
 //! feed of records to ship, the box's own opt-outs to publish, and the changes
-//! of the organization's central do-not-call list to apply.
+//! of the organization's central do-not-call list to apply. [`status`] is the
+//! file through which the agent tells the supervisor how it is doing.
 //!
 //! # The feed
 //!
@@ -32,6 +33,8 @@
 //! ([`Store::sync_feed_prune`]); it writes the do-not-call list only through
 //! [`Store::blacklist_apply_central`], which changes the index in the crate's
 //! safe order and never removes an entry of the box's staff or of the registry.
+
+pub mod status;
 
 use std::collections::{HashMap, HashSet};
 

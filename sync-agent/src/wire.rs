@@ -244,7 +244,7 @@ impl Topics {
 
     /// The central admins' changes: `cmd/shofar/{org}/dnc`.
     pub fn dnc_central(&self) -> String {
-        format!("cmd/shofar/{}/dnc", self.org)
+        central_dnc_topic(&self.org)
     }
 
     /// Where this box publishes its record batches: `dt/shofar/{org}/records/{box}`.
@@ -259,8 +259,18 @@ impl Topics {
 
     /// Where a published model is announced (retained): `cmd/shofar/{org}/model`.
     pub fn model(&self) -> String {
-        format!("cmd/shofar/{}/model", self.org)
+        central_model_topic(&self.org)
     }
+}
+
+/// Where central admins publish do-not-call changes: `cmd/shofar/{org}/dnc`.
+pub fn central_dnc_topic(org: &Name) -> String {
+    format!("cmd/shofar/{org}/dnc")
+}
+
+/// Where central admins announce a model (retained): `cmd/shofar/{org}/model`.
+pub fn central_model_topic(org: &Name) -> String {
+    format!("cmd/shofar/{org}/model")
 }
 
 /// What a topic of the organization carries, as [`classify`] reads it.

@@ -156,6 +156,15 @@ pub fn load(path: &Path, data_dir_flag: Option<&Path>, role: Role) -> anyhow::Re
     parse(&text, data_dir_flag, role).with_context(|| format!("in {}", path.display()))
 }
 
+/// Whether the file has a `[sync]` section (a box without one works offline and
+/// its agent has nothing to do).
+pub fn configured(path: &Path) -> anyhow::Result<bool> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {} (give --config FILE)", path.display()))?;
+    let file: File = toml::from_str(&text).context("not a valid shofar.toml")?;
+    Ok(file.sync.is_some())
+}
+
 /// Who the configuration is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -68,6 +68,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = config::config_path(cli.config.as_deref());
     match cli.command {
         Command::Run => {
+            if path.exists() && !config::configured(&path)? {
+                // The unit is enabled on every box; one without [sync] works
+                // offline. A clean exit keeps systemd from restarting it.
+                println!(
+                    "shofar-sync: {} has no [sync] section: this box works offline and \
+                     nothing is synced. docs/sync.md says how to connect it; then \
+                     `systemctl restart shofar-sync`.",
+                    path.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             shofar_sync::install_crypto();
             let config = config::load(&path, cli.data_dir.as_deref(), Role::Box)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

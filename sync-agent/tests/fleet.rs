@@ -40,6 +40,8 @@ struct Fleet {
     pki: Pki,
     broker: Broker,
     s3: S3,
+    /// More `[sync]` keys for the admin's configuration (a signing key).
+    admin_extra: std::cell::RefCell<String>,
 }
 
 impl Fleet {
@@ -57,6 +59,7 @@ impl Fleet {
             pki,
             broker,
             s3,
+            admin_extra: Default::default(),
         }
     }
 
@@ -126,26 +129,29 @@ listen = "127.0.0.1:0"
 
     /// `shofar-sync central …` as the admin.
     fn central(&self, args: &[&str]) -> String {
-        let config = self.dir.path().join("admin.toml");
-        if !config.exists() {
-            let section = self
-                .sync_section("admin", "admin = \"noa\"")
-                .replace("box_id = \"admin\"\n", "");
-            std::fs::write(&config, section).unwrap();
-        }
-        let output = Command::new(env!("CARGO_BIN_EXE_shofar-sync"))
-            .arg("--config")
-            .arg(&config)
-            .arg("central")
-            .args(args)
-            .output()
-            .unwrap();
+        let output = self.central_output(args);
         assert!(
             output.status.success(),
             "central {args:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn central_output(&self, args: &[&str]) -> Output {
+        let config = self.dir.path().join("admin.toml");
+        let extra = format!("admin = \"noa\"\n{}", self.admin_extra.borrow());
+        let section = self
+            .sync_section("admin", &extra)
+            .replace("box_id = \"admin\"\n", "");
+        std::fs::write(&config, section).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_shofar-sync"))
+            .arg("--config")
+            .arg(&config)
+            .arg("central")
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Every record in S3, by key, with how many times each key was found.
@@ -693,4 +699,162 @@ fn nothing_is_lost_across_kills_outages_and_a_lost_session() {
     );
     jerusalem.stop_agent();
     haifa.stop_agent();
+}
+
+/// With an organization key, central changes and models must be signed: an
+/// unsigned, badly signed, malformed, unknown-version or other-organization
+/// message is refused, counted and never applied; a model is verified (size,
+/// sha256, signature) and installed atomically, a corrupt one refused with the
+/// installed one kept.
+#[test]
+fn signed_changes_and_models_are_verified_and_bad_input_is_refused() {
+    let Some(tools) = support::tools() else {
+        return;
+    };
+    let fleet = Fleet::start(&tools, Persistence::On);
+    let key = fleet.dir.path().join("org.pk8");
+    let out = fleet.central(&["keygen", "-o", key.to_str().unwrap()]);
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("org_public_key = "))
+        .expect("keygen prints the public key line")
+        .to_owned();
+    *fleet.admin_extra.borrow_mut() = format!(
+        "signing_key = \"{}\"\norg_public_key = {public}\n",
+        key.display()
+    );
+    let mut haifa = fleet.new_box("haifa-1", &format!("org_public_key = {public}"));
+    haifa.start_agent();
+    wait_for(
+        Duration::from_secs(30),
+        "haifa connected",
+        &[&haifa],
+        || haifa.status().is_some_and(|s| s.mqtt.connected),
+    );
+
+    // A signed central addition is applied.
+    fleet.central(&[
+        "blacklist",
+        "add",
+        "03-6123456",
+        "--reason",
+        "asked the city hall",
+    ]);
+    wait_for(
+        Duration::from_secs(20),
+        "the signed addition on haifa",
+        &[&haifa],
+        || haifa.listed("03-6123456") == Some(BlacklistSource::Central),
+    );
+
+    // Bad messages on the central topic: none is applied, each is counted.
+    let unsigned = r#"{"v":1,"org":"acme","from":"central:mallory","ops":[{"op":"add","tag":"central:0123456789abcdef0123456789abcdef","e164":"+97236123458","reason":"x","source":"central","at":"2026-12-07T10:00:00Z","by":"mallory"}]}"#;
+    let forged = unsigned.replace("]}", r#"],"sig":"AAAA"}"#);
+    let other_org = unsigned.replace(r#""org":"acme""#, r#""org":"globex""#);
+    let future = unsigned.replace(r#""v":1"#, r#""v":2"#);
+    let refused_before = refused(&haifa);
+    for payload in [unsigned, &forged, &other_org, &future, "{not json"] {
+        let status = fleet
+            .broker
+            .client("mosquitto_pub", &fleet.pki, "admin")
+            .args(["-t", "cmd/shofar/acme/dnc", "-q", "1", "-m", payload])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    wait_for(
+        Duration::from_secs(20),
+        "five refusals counted",
+        &[&haifa],
+        || refused(&haifa) >= refused_before + 5,
+    );
+    assert_eq!(
+        haifa.listed("03-6123458"),
+        None,
+        "a refused message was applied"
+    );
+
+    // A model: published, verified, installed.
+    let models = haifa.data().join("models");
+    let v1 = fleet.dir.path().join("answer-v1.onnx");
+    std::fs::write(&v1, b"ONNX model bytes, version 1".repeat(1000)).unwrap();
+    fleet.central(&[
+        "model",
+        "publish",
+        v1.to_str().unwrap(),
+        "--name",
+        "answer",
+        "--version",
+        "2026.12.1",
+    ]);
+    wait_for(
+        Duration::from_secs(30),
+        "model v1 installed",
+        &[&haifa],
+        || std::fs::read(models.join("answer.onnx")).ok() == Some(std::fs::read(&v1).unwrap()),
+    );
+    wait_for(
+        Duration::from_secs(10),
+        "the status names the model",
+        &[&haifa],
+        || {
+            haifa
+                .status()
+                .and_then(|s| s.model)
+                .is_some_and(|m| m.version == "2026.12.1")
+        },
+    );
+
+    // Version 2 is published while the box is away, and its file corrupted in S3:
+    // refused, version 1 kept.
+    haifa.stop_agent();
+    let v2 = fleet.dir.path().join("answer-v2.onnx");
+    std::fs::write(&v2, b"ONNX model bytes, version 2".repeat(1000)).unwrap();
+    fleet.central(&[
+        "model",
+        "publish",
+        v2.to_str().unwrap(),
+        "--name",
+        "answer",
+        "--version",
+        "2026.12.2",
+    ]);
+    let object = fleet
+        .s3
+        .objects(BUCKET)
+        .into_iter()
+        .find(|(key, _)| key.starts_with("acme/models/answer/2026.12.2-"))
+        .expect("the v2 object");
+    let mut corrupt = std::fs::read(&object.1).unwrap();
+    corrupt[10] ^= 0xff;
+    fleet.s3.put(BUCKET, &object.0, &corrupt);
+    haifa.start_agent();
+    wait_for(
+        Duration::from_secs(30),
+        "the corrupt model reported",
+        &[&haifa],
+        || {
+            haifa
+                .status()
+                .is_some_and(|s| s.errors.iter().any(|e| e.what.contains("model")))
+        },
+    );
+    assert_eq!(
+        std::fs::read(models.join("answer.onnx")).unwrap(),
+        std::fs::read(&v1).unwrap(),
+        "the installed model must be kept"
+    );
+
+    // An unsigned change from an admin without the key is refused by the tool itself.
+    *fleet.admin_extra.borrow_mut() = format!("org_public_key = {public}\n");
+    let output = fleet.central_output(&["blacklist", "add", "03-6123459", "--reason", "x"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("signing_key"));
+    haifa.stop_agent();
+}
+
+fn refused(b: &TestBox) -> u64 {
+    b.status()
+        .and_then(|s| s.counters.get("refused_total").copied())
+        .unwrap_or(0)
 }

@@ -385,7 +385,7 @@ fn numbers(count: usize, first: usize) -> Vec<String> {
         .collect()
 }
 
-/// Seed property 13 across boxes: an opt-out on box A is on box B's list within
+/// Seed properties 10 and 13 across boxes: an opt-out on box A is on box B's list within
 /// seconds and B's running campaign never dials it; a central addition and a
 /// central removal reach both boxes; a removal never undoes an opt-out it did not
 /// see.
@@ -701,7 +701,8 @@ fn nothing_is_lost_across_kills_outages_and_a_lost_session() {
     haifa.stop_agent();
 }
 
-/// With an organization key, central changes and models must be signed: an
+/// Seed property 50 (every message between modules conforms to its schema), on the
+/// wire between boxes: with an organization key, central changes and models must be signed: an
 /// unsigned, badly signed, malformed, unknown-version or other-organization
 /// message is refused, counted and never applied; a model is verified (size,
 /// sha256, signature) and installed atomically, a corrupt one refused with the

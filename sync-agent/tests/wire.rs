@@ -1,6 +1,7 @@
 //! The wire (`shofar_sync::wire`): every way a payload can be wrong is refused with
 //! the right kind of error and a message an operator can act on, and every type
-//! reads back what it wrote.
+//! reads back what it wrote (seed property 50: every message between modules —
+//! here between boxes and the cloud — conforms to its versioned schema).
 
 use std::fmt::Debug;
 

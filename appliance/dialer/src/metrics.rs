@@ -3,6 +3,7 @@
 //! Counters only ever go up (`_total`); gauges are set by the dialer each time it
 //! knows better. Per-campaign series carry the campaign's id as a label.
 
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -157,6 +158,12 @@ impl Metrics {
             registry,
             ..metrics
         }
+    }
+
+    /// Adds series another part of the supervisor reads at each scrape (the
+    /// sync agent's, from its status file), under the same `shofar_` prefix.
+    pub fn register_collector(&mut self, collector: Box<dyn Collector>) {
+        self.registry.register_collector(collector);
     }
 
     /// Everything, in the Prometheus text exposition format.

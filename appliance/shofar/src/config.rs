@@ -42,6 +42,9 @@ pub struct Config {
     pub http: HttpConfig,
     /// The simulated network `dialer.backend = "simulator"` calls.
     pub simulator: SimConfig,
+    /// The sync agent's section, read and checked by `shofar-sync` (docs/sync.md);
+    /// the supervisor only passes it over (one file configures the box).
+    pub sync: toml::Table,
 }
 
 /// Which telephony engine `shofar serve` dials through.
@@ -642,6 +645,35 @@ mod tests {
         for name in ["shofar.office.example", "192.168.1.20", "fe80::1"] {
             Config::parse(&format!("[http]\nhost_names = [{name:?}]")).unwrap();
         }
+    }
+
+    /// `[sync]` is the agent's: accepted whatever it holds (the agent checks
+    /// it), while a mistake elsewhere is still one.
+    #[test]
+    fn the_sync_section_is_passed_over_to_the_agent() {
+        let config = Config::parse(
+            r#"
+            [sync]
+            org = "acme"
+            box_id = "tlv-1"
+            [sync.mqtt]
+            endpoint = "example-ats.iot.il-central-1.amazonaws.com"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.sync["org"].as_str(), Some("acme"));
+        assert_eq!(
+            config.sync["mqtt"]["endpoint"].as_str(),
+            Some("example-ats.iot.il-central-1.amazonaws.com")
+        );
+        assert!(Config::default().sync.is_empty());
+        check_error(
+            "[sync]
+org = \"acme\"
+[synk]
+org = \"acme\"",
+            "unknown field `synk`",
+        );
     }
 
     #[test]

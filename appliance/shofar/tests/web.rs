@@ -604,3 +604,64 @@ fn a_campaign_that_cannot_call_says_why_with_a_code() {
         .unwrap();
     assert_eq!(calls, 0, "nobody is called");
 }
+
+/// A `shofar.toml` with the sync agent's `[sync]` section serves (the section is
+/// the agent's), and `/metrics` carries the agent's series from its status file.
+#[tokio::test]
+async fn a_box_with_sync_serves_and_shows_the_agent_on_metrics() {
+    use shofar_store::sync::status::{Link, SyncStatus, write_status};
+    let test_box = TestBox::new(&format!(
+        "{PLAIN}\n[sync]\norg = \"acme\"\nbox_id = \"tlv-1\"\n[sync.mqtt]\nendpoint = \"example.invalid\"\n"
+    ));
+    let now = chrono::Utc::now() + chrono::Duration::seconds(30);
+    let up = Link {
+        connected: true,
+        since: Some(now),
+        last_error: None,
+    };
+    write_status(
+        &test_box.data(),
+        &SyncStatus {
+            updated_at: now,
+            org: "acme".into(),
+            box_id: "tlv-1".into(),
+            mqtt: up.clone(),
+            s3: up,
+            waiting_records: 3,
+            counters: [("dropped_total".to_owned(), 0)].into(),
+            ..SyncStatus::default()
+        },
+    )
+    .unwrap();
+    let served = serve(&test_box);
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        let text = http
+            .get(format!("{}/metrics", served.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("shofar_sync_up") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for line in [
+        "shofar_sync_up 1",
+        "shofar_sync_connected{link=\"s3\"} 1",
+        "shofar_sync_waiting_records 3",
+        "shofar_sync_dropped_total 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} missing from\n{metrics}"
+        );
+    }
+    // The dialer's series are still there, and the text ends once.
+    assert!(metrics.contains("shofar_pace_ceiling_cps"), "{metrics}");
+    assert_eq!(metrics.matches("# EOF").count(), 1);
+}

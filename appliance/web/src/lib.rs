@@ -27,6 +27,7 @@ pub mod reports;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod sync;
 pub mod ui;
 pub mod upload;
 

@@ -29,6 +29,8 @@ use utoipa::ToSchema;
 use crate::jobs::{JobOut, Jobs};
 use crate::pool::StorePool;
 use crate::state::SystemProbe;
+use crate::sync::{SyncFollower, SyncStatusLive};
+use shofar_store::sync::status::SyncStatus;
 
 /// How often the call records are looked at for changes.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -272,7 +274,8 @@ pub struct HealthLive {
 pub struct Alert {
     /// `telephony_down`, `trunk_down`, `disk_low`, `cpu_high`, `memory_high`, `load_high`,
     /// `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
-    /// `campaign_problem`: the UI words it by this code.
+    /// `campaign_problem`, `sync_not_running`, `sync_offline`, `sync_backlog`: the UI
+    /// words it by this code.
     pub code: String,
     /// `info`, `warning` or `critical`.
     pub severity: String,
@@ -305,7 +308,7 @@ impl Default for AlertLimits {
     }
 }
 
-fn alert(code: &str, severity: &str, message: String) -> Alert {
+pub(crate) fn alert(code: &str, severity: &str, message: String) -> Alert {
     Alert {
         code: code.to_owned(),
         severity: severity.to_owned(),
@@ -525,6 +528,16 @@ pub struct LiveSnapshot {
     pub totals: Figures,
     /// Imports running now.
     pub jobs: Vec<JobOut>,
+    /// The fleet sync agent, as its status file says (read every few seconds);
+    /// null when it has none (sync is not set up on this box).
+    pub sync: Option<SyncStatusLive>,
+}
+
+/// What the lookers beside the loop last saw.
+struct Looked {
+    trunk: Option<String>,
+    disk: Option<(u64, u64)>,
+    sync: Option<SyncStatus>,
 }
 
 /// The live figures' producer side.
@@ -532,10 +545,17 @@ pub struct Live {
     dialer: Option<watch::Receiver<DialerStatus>>,
     snapshot: watch::Sender<Arc<LiveSnapshot>>,
     limits: AlertLimits,
+    sync: SyncFollower,
 }
 
 impl Live {
-    pub fn new(dialer: Option<watch::Receiver<DialerStatus>>, limits: AlertLimits) -> Live {
+    /// `sync` is followed while [`Live::run`] runs (`shofar serve` shares it
+    /// with `/metrics`).
+    pub fn new(
+        dialer: Option<watch::Receiver<DialerStatus>>,
+        limits: AlertLimits,
+        sync: SyncFollower,
+    ) -> Live {
         let empty = LiveSnapshot {
             seq: 0,
             at: Utc::now(),
@@ -556,11 +576,13 @@ impl Live {
             campaigns: Vec::new(),
             totals: Figures::from(&Totals::default()),
             jobs: Vec::new(),
+            sync: None,
         };
         Live {
             dialer,
             snapshot: watch::channel(Arc::new(empty)).0,
             limits,
+            sync,
         }
     }
 
@@ -591,8 +613,13 @@ impl Live {
         data_dir: std::path::PathBuf,
         shutdown: CancellationToken,
     ) {
-        // The two lookers below are this task's: aborted when it returns.
+        // The lookers below are this task's: aborted when it returns.
         let mut lookers = tokio::task::JoinSet::new();
+        // The sync agent's status file, read off the loop every few seconds.
+        {
+            let (sync, dir, shutdown) = (self.sync.clone(), data_dir.clone(), shutdown.clone());
+            lookers.spawn(async move { sync.follow(dir, shutdown).await });
+        }
         let (disk_tx, disk_rx) = watch::channel(None::<(u64, u64)>);
         {
             let shutdown = shutdown.clone();
@@ -679,9 +706,12 @@ impl Live {
                 last_names_read = Some(tokio::time::Instant::now());
             }
             let status = dialer.as_ref().map(|rx| rx.borrow().clone());
-            let trunk = trunk_rx.borrow().clone();
-            let disk = *disk_rx.borrow();
-            let next = self.build(&book, status.as_ref(), &names, jobs.running(), trunk, disk);
+            let looked = Looked {
+                trunk: trunk_rx.borrow().clone(),
+                disk: *disk_rx.borrow(),
+                sync: self.sync.latest(),
+            };
+            let next = self.build(&book, status.as_ref(), &names, jobs.running(), looked);
             let previous = self.current();
             let same = LiveSnapshot {
                 seq: previous.seq,
@@ -704,9 +734,11 @@ impl Live {
         status: Option<&DialerStatus>,
         names: &BTreeMap<i64, (String, String)>,
         jobs: Vec<JobOut>,
-        trunk: Option<String>,
-        disk: Option<(u64, u64)>,
+        looked: Looked,
     ) -> LiveSnapshot {
+        let now = Utc::now();
+        let Looked { trunk, disk, sync } = looked;
+        let sync = sync.map(|status| crate::sync::view(&status, now));
         let status = status.filter(|s| s.at.is_some());
         let dialing: BTreeMap<i64, &shofar_dialer::CampaignStatus> = status
             .map(|s| s.campaigns.iter().map(|c| (c.campaign.0, c)).collect())
@@ -740,7 +772,7 @@ impl Live {
         }
         LiveSnapshot {
             seq: 0,
-            at: Utc::now(),
+            at: now,
             last_event_at: book.last_event_at(),
             backend: status.map(|s| s.backend.clone()),
             telephony_up: status.map(|s| s.telephony_up),
@@ -762,6 +794,7 @@ impl Live {
                 .into_iter()
                 .chain(trunk.as_deref().and_then(trunk_alert))
                 .chain(disk.and_then(|(available, total)| disk_alert(available, total)))
+                .chain(sync.iter().flat_map(|sync| sync.alerts.iter().cloned()))
                 .collect(),
             trunk_state: trunk,
             disk_free_bytes: disk.map(|(available, _)| available),
@@ -771,6 +804,7 @@ impl Live {
             campaigns,
             totals: Figures::from(&totals),
             jobs,
+            sync,
         }
     }
 }

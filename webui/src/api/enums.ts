@@ -20,3 +20,5 @@ export const JOB_STATUS = ["running","completed","failed"] as const satisfies re
 export const OUTCOME_FILTER = ["answered","voicemail","busy","no_answer","congestion","rejected","failed","blacklisted","in_call"] as const satisfies readonly components['schemas']['OutcomeFilter'][];
 /** A role: `admin` (everything), `manager` (campaigns, contacts, the do-not-call list, audio, flows) or `analyst` (read-only: dashboards, records, reports). */
 export const ROLE_NAME = ["admin","manager","analyst"] as const satisfies readonly components['schemas']['RoleName'][];
+/** What the fleet sync is doing, in one word. */
+export const SYNC_STATE = ["not_configured","not_running","online","offline"] as const satisfies readonly components['schemas']['SyncState'][];

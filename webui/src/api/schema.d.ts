@@ -1100,7 +1100,8 @@ export interface components {
             /**
              * @description `telephony_down`, `trunk_down`, `disk_low`, `cpu_high`, `memory_high`, `load_high`,
              *     `channels_high`, `pacing_reduced`, `campaign_pacing_reduced`,
-             *     `campaign_problem`: the UI words it by this code.
+             *     `campaign_problem`, `sync_not_running`, `sync_offline`, `sync_backlog`: the UI
+             *     words it by this code.
              */
             code: string;
             /** @description `info`, `warning` or `critical`. */
@@ -1935,6 +1936,7 @@ export interface components {
             totals: components["schemas"]["Figures"];
             /** @description Imports running now. */
             jobs: components["schemas"]["JobOut"][];
+            sync?: null | components["schemas"]["SyncStatusLive"];
         };
         LoginRequest: {
             name: string;
@@ -2323,6 +2325,118 @@ export interface components {
             /** Format: date-time */
             end: string;
             figures: components["schemas"]["Figures"];
+        };
+        /** @description The organization's central do-not-call list on this box. */
+        SyncDncLive: {
+            /**
+             * Format: int64
+             * @description The version of the central list last applied.
+             */
+            version: number;
+            /** Format: date-time */
+            applied_at?: string | null;
+            /**
+             * Format: int64
+             * @description Numbers the central list has listed here.
+             */
+            listed: number;
+        };
+        /** @description An error the agent met. */
+        SyncErrorLive: {
+            /** Format: date-time */
+            at: string;
+            /** @description In English, as the agent said it. */
+            what: string;
+        };
+        /** @description One of the agent's connections. */
+        SyncLinkLive: {
+            connected: boolean;
+            /**
+             * Format: date-time
+             * @description Since when it is connected (or, when not, disconnected).
+             */
+            since?: string | null;
+            last_error?: string | null;
+        };
+        /** @description The last model the agent installed. */
+        SyncModelLive: {
+            name: string;
+            version: string;
+            /** @description SHA-256 of the file, hex. */
+            sha256: string;
+            /** Format: date-time */
+            installed_at: string;
+        };
+        /**
+         * @description What the fleet sync is doing, in one word.
+         * @enum {string}
+         */
+        SyncState: "not_configured" | "not_running" | "online" | "offline";
+        /**
+         * @description The fleet sync agent: its status file, what it means now (`state`,
+         *     `alerts`).
+         */
+        SyncStatusLive: {
+            state: components["schemas"]["SyncState"];
+            /**
+             * @description The sync alerts that hold now (also among the snapshot's alerts):
+             *     `sync_not_running`, `sync_offline`, `sync_backlog`.
+             */
+            alerts: components["schemas"]["Alert"][];
+            /**
+             * Format: date-time
+             * @description Since when a link has been down, while `offline`.
+             */
+            offline_since?: string | null;
+            /**
+             * Format: int32
+             * @description The status file's format version.
+             */
+            v: number;
+            agent_version: string;
+            /** Format: int32 */
+            pid: number;
+            /**
+             * Format: date-time
+             * @description When the agent last wrote its status.
+             */
+            updated_at: string;
+            org: string;
+            box_id: string;
+            mqtt: components["schemas"]["SyncLinkLive"];
+            s3: components["schemas"]["SyncLinkLive"];
+            /**
+             * Format: int64
+             * @description Call and SMS records not yet in the cloud, and since when the oldest
+             *     waits.
+             */
+            waiting_records: number;
+            /** Format: date-time */
+            oldest_waiting_at?: string | null;
+            /**
+             * Format: int64
+             * @description The box's opt-outs not yet published to the other boxes.
+             */
+            waiting_optouts: number;
+            /**
+             * Format: int64
+             * @description What the agent's files take on disk, and the most they may.
+             */
+            disk_bytes: number;
+            /** Format: int64 */
+            disk_limit_bytes: number;
+            dnc: components["schemas"]["SyncDncLive"];
+            model?: null | components["schemas"]["SyncModelLive"];
+            /** Format: int64 */
+            offline_alert_minutes: number;
+            /** Format: int32 */
+            waiting_alert_percent: number;
+            /** @description The agent's counters since it started (`records_uploaded_total`, …). */
+            counters: {
+                [key: string]: number;
+            };
+            /** @description Its last errors, oldest first. */
+            errors: components["schemas"]["SyncErrorLive"][];
         };
         /** @description A test call placed. */
         TestCallOut: {

@@ -30,6 +30,7 @@ use shofar_web::jobs::Jobs;
 use shofar_web::live::{AlertLimits, Live};
 use shofar_web::pool::StorePool;
 use shofar_web::server::{self, Bound, ServeOptions, Timeouts, TlsFiles};
+use shofar_web::sync::SyncFollower;
 use shofar_web::{AppState, Shared, SystemProbe, WebConfig};
 
 use crate::App;
@@ -148,7 +149,12 @@ async fn serve(
     dialer_config.thresholds = config.dialer.thresholds()?;
     dialer_config.grace = Duration::from_secs(u64::from(config.dialer.grace_seconds));
     dialer_config.call_prefix = prefix;
-    let metrics = Arc::new(Metrics::new());
+    // The sync agent's status file, followed by the live figures and shown on
+    // /metrics too.
+    let sync = SyncFollower::new();
+    let mut metrics = Metrics::new();
+    metrics.register_collector(Box::new(sync.metrics()));
+    let metrics = Arc::new(metrics);
     let dialer = Dialer::new(DialerParts {
         config: dialer_config,
         telephony,
@@ -209,6 +215,7 @@ async fn serve(
             load_per_core: thresholds.load_per_core_high,
             ..AlertLimits::default()
         },
+        sync,
     );
     let state = AppState::new(Shared {
         config: web_config(&config, &app.data_dir, scheme == "https")?,

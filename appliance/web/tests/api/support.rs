@@ -85,7 +85,7 @@ impl TestApp {
             dnc: SharedDnc::default(),
             throttle: LoginThrottle::default(),
             jobs: Arc::new(Jobs::new(dir.path().join("uploads"))),
-            live: Live::new(None, AlertLimits::default()),
+            live: Live::new(None, AlertLimits::default(), Default::default()),
             probe: None,
             calls: None,
         });

@@ -389,21 +389,7 @@ async fn the_status_snapshot_follows_the_call_records() {
         call.started_at += Duration::minutes(i as i64);
         app.record_call(&call);
     }
-    let shutdown = CancellationToken::new();
-    let state = app.state.clone();
-    let stop = shutdown.clone();
-    let follower = tokio::spawn(async move {
-        state
-            .live
-            .run(
-                state.pool.clone(),
-                state.jobs.clone(),
-                state.probe.clone(),
-                state.config.data_dir.clone(),
-                stop,
-            )
-            .await
-    });
+    let (shutdown, follower) = follow_live(&app);
     let mut snapshot = Value::Null;
     for _ in 0..2000 {
         snapshot = ana.get("/api/v1/status").await.expect(StatusCode::OK);
@@ -427,6 +413,143 @@ async fn the_status_snapshot_follows_the_call_records() {
     assert_eq!(campaign["figures"], report["figures"]);
     assert_eq!(snapshot["totals"], report["figures"]);
     assert_eq!(snapshot["totals"]["answered"], 2);
+}
+
+/// Runs the live figures' task (the status snapshot, the sync agent's status
+/// file) until the returned token is cancelled.
+fn follow_live(app: &TestApp) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let shutdown = CancellationToken::new();
+    let state = app.state.clone();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        state
+            .live
+            .run(
+                state.pool.clone(),
+                state.jobs.clone(),
+                state.probe.clone(),
+                state.config.data_dir.clone(),
+                stop,
+            )
+            .await
+    });
+    (shutdown, task)
+}
+
+/// The status once `done` says it is what the test waits for (the live task
+/// reads the sync agent's file every few seconds).
+async fn status_when(client: &crate::support::Client, done: impl Fn(&Value) -> bool) -> Value {
+    let mut snapshot = Value::Null;
+    for _ in 0..400 {
+        snapshot = client.get("/api/v1/status").await.expect(StatusCode::OK);
+        if done(&snapshot) {
+            return snapshot;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the status never became what was expected: {snapshot:#}");
+}
+
+/// `sync` in the status: null without the agent's status file; the file's
+/// figures with the state and alerts they mean once it is there; `not_running`
+/// once the agent has stopped writing it.
+#[tokio::test]
+async fn the_status_shows_the_sync_agent_from_its_status_file() {
+    use shofar_store::sync::status::{Link, SyncStatus, write_status};
+    let app = TestApp::new();
+    let ana = app.login_as("ana", Role::Analyst).await;
+    let (shutdown, task) = follow_live(&app);
+    let first = status_when(&ana, |s| s["seq"].as_u64() > Some(0)).await;
+    assert_eq!(first["sync"], Value::Null, "no agent, no sync: {first:#}");
+
+    let now = chrono::Utc::now();
+    let down_since = now - Duration::minutes(40);
+    let status = SyncStatus {
+        agent_version: "0.1.0".into(),
+        pid: 4242,
+        updated_at: now,
+        org: "acme".into(),
+        box_id: "tlv-1".into(),
+        mqtt: Link {
+            connected: true,
+            since: Some(now - Duration::hours(2)),
+            last_error: None,
+        },
+        s3: Link {
+            connected: false,
+            since: Some(down_since),
+            last_error: Some("connection refused".into()),
+        },
+        waiting_records: 1200,
+        oldest_waiting_at: Some(down_since),
+        disk_bytes: 900,
+        disk_limit_bytes: 1000,
+        offline_alert_minutes: 30,
+        waiting_alert_percent: 80,
+        counters: [("records_uploaded_total".to_owned(), 7)].into(),
+        ..SyncStatus::default()
+    };
+    write_status(app.data_dir(), &status).unwrap();
+    let snapshot = status_when(&ana, |s| !s["sync"].is_null()).await;
+    let sync = &snapshot["sync"];
+    assert_eq!(sync["state"], "offline", "{sync:#}");
+    assert_eq!(sync["box_id"], "tlv-1");
+    assert_eq!(sync["waiting_records"], 1200);
+    assert_eq!(sync["s3"]["last_error"], "connection refused");
+    assert_eq!(sync["counters"]["records_uploaded_total"], 7);
+    assert_eq!(sync["model"], Value::Null);
+    let codes: Vec<&str> = sync["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["sync_offline", "sync_backlog"]);
+    // The dashboard's alerts have them too.
+    for code in codes {
+        assert!(
+            snapshot["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["code"] == code),
+            "{code} missing from {:#}",
+            snapshot["alerts"]
+        );
+    }
+
+    // The agent stopped two minutes ago.
+    write_status(
+        app.data_dir(),
+        &SyncStatus {
+            updated_at: now - Duration::minutes(2),
+            disk_bytes: 0,
+            ..status
+        },
+    )
+    .unwrap();
+    let stopped = status_when(&ana, |s| s["sync"]["state"] == "not_running").await;
+    assert_eq!(stopped["sync"]["alerts"][0]["code"], "sync_not_running");
+    shutdown.cancel();
+    task.await.unwrap();
+
+    // The document describes it: the states as a string enum (the web UI's
+    // list), `sync` a nullable part of the snapshot.
+    let document = app
+        .anonymous()
+        .get("/api/v1/openapi.json")
+        .await
+        .expect(StatusCode::OK);
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["SyncState"]["enum"],
+        json!(["not_configured", "not_running", "online", "offline"])
+    );
+    let sync = schemas["LiveSnapshot"]["properties"]["sync"].to_string();
+    assert!(
+        sync.contains("#/components/schemas/SyncStatusLive") && sync.contains("null"),
+        "{sync}"
+    );
 }
 
 /// The call vocabulary is described as string enums listing exactly its values

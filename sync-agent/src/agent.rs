@@ -263,6 +263,8 @@ struct Publisher {
     bytes: Bucket,
     lanes_dirty: bool,
     saved_at: Instant,
+    /// After a fault, publishing waits until then.
+    paused_until: Option<Instant>,
 }
 
 impl Publisher {
@@ -286,6 +288,7 @@ impl Publisher {
             bytes,
             lanes_dirty: false,
             saved_at: Instant::now(),
+            paused_until: None,
         })
     }
 
@@ -312,19 +315,44 @@ impl Publisher {
                 }
                 event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
-                    self.on_event(event).await?;
+                    // A fault is this one event's (a busy database, a full disk):
+                    // the loop, and with it the connection's client, carries on.
+                    if let Err(error) = self.on_event(event).await {
+                        self.fault("handling a broker event", error);
+                    }
                     // Drain what else is waiting before publishing again.
                     while let Ok(event) = events.try_recv() {
-                        self.on_event(event).await?;
+                        if let Err(error) = self.on_event(event).await {
+                            self.fault("handling a broker event", error);
+                        }
                     }
                 }
                 _ = tick.tick() => {}
             }
-            self.publish().await?;
-            if self.lanes_dirty && self.saved_at.elapsed() >= Duration::from_millis(500) {
-                self.save_lanes().await?;
+            if self
+                .paused_until
+                .is_some_and(|until| Instant::now() < until)
+            {
+                continue;
+            }
+            if let Err(error) = self.publish().await {
+                self.fault("publishing", error);
+            }
+            if self.lanes_dirty
+                && self.saved_at.elapsed() >= Duration::from_millis(500)
+                && let Err(error) = self.save_lanes().await
+            {
+                self.fault("saving positions", error);
             }
         }
+    }
+
+    /// Logs and counts a fault, and pauses publishing for a second.
+    fn fault(&mut self, what: &str, error: anyhow::Error) {
+        let text = format!("{what}: {error:#}");
+        tracing::warn!(error = %text, "sync fault; retrying");
+        self.agent.counters.error(text);
+        self.paused_until = Some(Instant::now() + Duration::from_secs(1));
     }
 
     async fn save_lanes(&mut self) -> anyhow::Result<()> {
@@ -429,10 +457,35 @@ impl Publisher {
                     agent.config.org_key.as_ref(),
                 ) {
                     Ok(message) => {
-                        let ops = message.ops;
-                        let n = ops.len() as u64;
-                        down::blocking(&agent.merger, move |m| m.apply(&ops, &[]).map(drop))
-                            .await?;
+                        let n = message.ops.len() as u64;
+                        let ops = Arc::new(message.ops);
+                        let mut tries = 0;
+                        loop {
+                            let batch = Arc::clone(&ops);
+                            let applied = down::blocking(&agent.merger, move |m| {
+                                m.apply(&batch, &[]).map(drop)
+                            })
+                            .await;
+                            match applied {
+                                Ok(()) => break,
+                                Err(error) if tries < 3 => {
+                                    tries += 1;
+                                    tracing::warn!(
+                                        error = format!("{error:#}"),
+                                        "cannot apply a do-not-call message yet; trying again"
+                                    );
+                                    tokio::time::sleep(Duration::from_secs(1)).await;
+                                }
+                                Err(error) => {
+                                    // Not acknowledged: the broker sends it again after
+                                    // a reconnect, and the S3 catch-up has it too.
+                                    agent.catch_up_now.notify_one();
+                                    return Err(error.context(
+                                        "a do-not-call message could not be applied; it is left unacknowledged",
+                                    ));
+                                }
+                            }
+                        }
                         agent.counters.add("dnc_ops_received_total", n);
                         agent.shared.dnc_applied();
                     }

@@ -32,7 +32,7 @@ help:
 ## One set of packages for every build the Makefile makes (and the README's
 ## commands use), so switching between them never rebuilds: a different set can
 ## unify dependencies' features differently and rebuild them.
-PACKAGES = -p shofar -p shofar-testdata
+PACKAGES = -p shofar -p shofar-sync -p shofar-testdata
 
 build:
 	$(CARGO) build --release --locked $(PACKAGES)
@@ -112,7 +112,8 @@ test-units:
 	tests/image/units.sh
 
 ## deb: the Debian package of a release build with the web UI in it
-## (appliance/debian/build.sh): binary, units, sysusers/tmpfiles, maintainer scripts.
+## (appliance/debian/build.sh): the binaries (shofar, and shofar-sync from beside
+## it), units, sysusers/tmpfiles, maintainer scripts.
 DEB_DIR = $(CURDIR)/target/deb
 deb: webui
 	$(MAKE) --no-print-directory build

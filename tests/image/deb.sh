@@ -6,9 +6,11 @@
 #   - install: the user, the folders, /etc/shofar/shofar.toml with a random ARI
 #     password (root:shofar 0640) and the same password in Asterisk's ari.conf
 #     (asterisk:asterisk 0640); the units enabled; `shofar` runs as user shofar;
+#     `shofar-sync run` on the unconfigured box says it works offline and exits 0,
+#     and the template's [sync] example, uncommented, is one the agent accepts;
 #   - upgrade to a newer version: the database kept and its data there, a backup
 #     made first, the configuration untouched;
-#   - remove: binary and units gone, data and configuration kept;
+#   - remove: binaries and units gone, data and configuration kept;
 #   - purge: data and configuration gone.
 #
 # No service starts (no systemd runs in a chroot): make image-test boots them.
@@ -52,6 +54,7 @@ apt_get() {
 apt_get install "/tmp/shofar_${old}_${arch}.deb"
 grep -q "made /etc/shofar/shofar.toml" "$root/tmp/apt.log" || fail "postinst did not say it made the configuration"
 run shofar --version >/dev/null || fail "shofar does not run in the root"
+run shofar-sync --version >/dev/null || fail "shofar-sync does not run in the root"
 run id shofar >/dev/null 2>&1 || fail "no user shofar"
 expect_mode /etc/shofar/shofar.toml root:shofar 640
 expect_mode /var/lib/shofar shofar:shofar 750
@@ -61,7 +64,9 @@ password=$(sed -n 's/^ari_password = "\(.*\)"/\1/p' "$root/etc/shofar/shofar.tom
 [ ${#password} = 32 ] || fail "the ARI password in shofar.toml is '${password}', expected 32 characters"
 grep -q "password = $password" "$root/etc/asterisk/ari.conf" || fail "ari.conf does not hold shofar.toml's ARI password"
 grep -q "No trunk yet" "$root/etc/asterisk/pjsip.conf" || fail "pjsip.conf should say there is no trunk yet"
-for link in multi-user.target.wants/shofar.service multi-user.target.wants/asterisk.service timers.target.wants/shofar-backup.timer; do
+[ -s "$root/usr/lib/systemd/system/shofar-sync.service" ] || fail "shofar-sync.service is not installed"
+for link in multi-user.target.wants/shofar.service multi-user.target.wants/shofar-sync.service \
+    multi-user.target.wants/asterisk.service timers.target.wants/shofar-backup.timer; do
     [ -L "$root/etc/systemd/system/$link" ] || fail "$link is not enabled"
 done
 # Data, as the box's user: a listed number and a campaign.
@@ -73,7 +78,22 @@ if output=$(run shofar blacklist check 052-5551234 2>&1); then
 else
     printf '%s' "$output" | grep -q "sudo -u shofar" || fail "root's refusal does not say what to do: $output"
 fi
-say "installed $old: configuration, Asterisk's, units, the database as user shofar"
+# The sync agent as its unit runs it: without [sync] the box works offline, and
+# the agent says so and exits 0 (systemd does not restart it).
+if output=$(as_shofar shofar-sync --config /etc/shofar/shofar.toml run 2>&1); then
+    printf '%s' "$output" | grep -q "works offline" \
+        || fail "shofar-sync run on the unconfigured box does not say it works offline: $output"
+else
+    fail "shofar-sync run on the unconfigured box fails: $output"
+fi
+# The template's [sync] example, uncommented, is accepted: the agent finds no
+# status of its own yet ("has not run", exit 2) instead of refusing the section.
+sed '/^# \[sync\]$/,/^$/s/^# //' "$root/etc/shofar/shofar.toml" > "$root/tmp/sync.toml"
+chmod 0644 "$root/tmp/sync.toml"
+output=$(as_shofar shofar-sync --config /tmp/sync.toml status 2>&1) || true
+printf '%s' "$output" | grep -q "has not run on this box" \
+    || fail "shofar-sync does not accept the template's [sync] example: $output"
+say "installed $old: configuration, Asterisk's, units, the database as user shofar; the sync agent works offline"
 
 # --- upgrade ------------------------------------------------------------------
 sum=$(sha256sum < "$root/etc/shofar/shofar.toml")
@@ -87,11 +107,13 @@ say "upgraded to $new: database, its data and the configuration kept; a backup m
 
 # --- remove, then purge --------------------------------------------------------
 apt_get remove shofar
-[ ! -e "$root/usr/bin/shofar" ] || fail "remove left /usr/bin/shofar"
-[ ! -e "$root/usr/lib/systemd/system/shofar.service" ] || fail "remove left shofar.service"
+for path in /usr/bin/shofar /usr/bin/shofar-sync /usr/lib/systemd/system/shofar.service \
+    /usr/lib/systemd/system/shofar-sync.service; do
+    [ ! -e "$root$path" ] || fail "remove left $path"
+done
 [ -s "$root/var/lib/shofar/shofar.db" ] || fail "remove deleted the database"
 [ -s "$root/etc/shofar/shofar.toml" ] || fail "remove deleted the configuration"
-say "removed: binary and units gone, database and configuration kept"
+say "removed: binaries and units gone, database and configuration kept"
 apt_get install "/tmp/shofar_${new}_${arch}.deb"
 as_shofar shofar blacklist check 052-5551234 >/dev/null || fail "reinstalling lost the listed number"
 apt_get purge shofar

@@ -54,9 +54,12 @@ done
 [ ${#services[@]} -gt 0 ] || die "no units in $units_dir"
 install -D -m 0644 "$units_dir/sysusers.d/shofar.conf" "$root/usr/lib/sysusers.d/shofar.conf"
 install -D -m 0644 "$units_dir/tmpfiles.d/shofar.conf" "$root/usr/lib/tmpfiles.d/shofar.conf"
-# verify checks that ExecStart= is executable; the binary itself is not needed.
-printf '#!/bin/sh\necho "shofar: a stand-in for tests/image/units.sh" >&2\nexit 2\n' > "$root/usr/bin/shofar"
-chmod 0755 "$root/usr/bin/shofar"
+# verify checks that ExecStart= is executable; the binaries themselves are not needed.
+for binary in shofar shofar-sync; do
+    printf '#!/bin/sh\necho "%s: a stand-in for tests/image/units.sh" >&2\nexit 2\n' "$binary" \
+        > "$root/usr/bin/$binary"
+    chmod 0755 "$root/usr/bin/$binary"
+done
 say "installed ${services[*]} ${others[*]}, sysusers.d and tmpfiles.d/shofar.conf"
 
 # --- sysusers and tmpfiles, and the prompts folder they set up ------------------

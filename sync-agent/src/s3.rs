@@ -31,6 +31,10 @@ pub enum S3Error {
     BadListing(String),
     #[error("[sync] s3_endpoint is not a usable URL: {0}")]
     Endpoint(String),
+    #[error(
+        "cannot set up HTTPS for S3 ({0}): are the system's CA certificates installed (the ca-certificates package)?"
+    )]
+    Tls(String),
 }
 
 impl S3Error {
@@ -93,7 +97,8 @@ impl S3 {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| S3Error::Endpoint(e.to_string()))?;
+            // The one way this fails on a box: no CA certificates to trust.
+            .map_err(|e| S3Error::Tls(e.to_string()))?;
         Ok(S3 {
             bucket,
             credentials,

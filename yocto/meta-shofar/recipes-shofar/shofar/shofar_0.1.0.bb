@@ -1,8 +1,9 @@
-SUMMARY = "Shofar supervisor: campaigns, dialer, IVR, web UI and API"
+SUMMARY = "Shofar supervisor (campaigns, dialer, IVR, web UI and API) and its sync agent"
 SUMMARY:${PN}-asterisk = "The hardened systemd unit for Asterisk on a Shofar box"
-DESCRIPTION = "The shofar binary (appliance/shofar of the Shofar workspace) with its \
-               systemd units, its system user and its folders, and the hardened \
-               unit that runs Asterisk on a Shofar box."
+DESCRIPTION = "The shofar binary (appliance/shofar of the Shofar workspace) and the \
+               shofar-sync agent (sync-agent/) with their systemd units, their \
+               system user and folders, and the hardened unit that runs Asterisk \
+               on a Shofar box."
 SECTION = "net"
 # Shofar's own licence. The crates linked into the binary carry their own (MIT,
 # Apache-2.0, BSD, ISC, Unicode-3.0, ...); they are not listed here (docs/yocto.md).
@@ -22,9 +23,9 @@ require ${BPN}-crates.inc
 
 inherit cargo cargo-update-recipe-crates systemd useradd
 
-# The workspace root's Cargo.toml and Cargo.lock; only the shofar binary is built
-# (default-members would build the sync agent too).
-CARGO_BUILD_FLAGS:append = " --package shofar --bin shofar"
+# The workspace root's Cargo.toml and Cargo.lock: the two binaries of the box
+# (not the test-data generator).
+CARGO_BUILD_FLAGS:append = " --package shofar --bin shofar --package shofar-sync --bin shofar-sync"
 
 # rust-embed embeds webui/dist at compile time and silently embeds nothing when it
 # is missing (allow_missing, for plain developer builds): a box would then serve
@@ -40,6 +41,7 @@ do_install:append() {
     install -m 0644 ${S}/systemd/shofar.service ${D}${systemd_system_unitdir}/
     install -m 0644 ${S}/systemd/shofar-backup.service ${D}${systemd_system_unitdir}/
     install -m 0644 ${S}/systemd/shofar-backup.timer ${D}${systemd_system_unitdir}/
+    install -m 0644 ${S}/systemd/shofar-sync.service ${D}${systemd_system_unitdir}/
     # Debian puts this one in /etc/systemd/system to replace its own package's
     # unit; the Asterisk recipe of this layer ships no unit, so it goes where
     # packaged units go.
@@ -67,9 +69,11 @@ FILES:${PN} += "${nonarch_libdir}/sysusers.d/shofar.conf \
                 ${nonarch_libdir}/tmpfiles.d/shofar.conf"
 
 RDEPENDS:${PN}-asterisk = "asterisk"
+# The sync agent verifies AWS's certificates against the system's CAs.
+RDEPENDS:${PN} = "ca-certificates"
 RRECOMMENDS:${PN} = "${PN}-asterisk"
 
 SYSTEMD_PACKAGES = "${PN} ${PN}-asterisk"
 # shofar-backup.service has no [Install]: the timer starts it.
-SYSTEMD_SERVICE:${PN} = "shofar.service shofar-backup.timer"
+SYSTEMD_SERVICE:${PN} = "shofar.service shofar-backup.timer shofar-sync.service"
 SYSTEMD_SERVICE:${PN}-asterisk = "asterisk.service"

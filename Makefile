@@ -9,7 +9,7 @@ export SHOFAR_BENCH_DIR ?= $(SHOFAR_CACHE)/bench
 CARGO ?= cargo
 SHOFAR = $(CARGO_TARGET_DIR)/release/shofar
 
-.PHONY: deb test-deb image bundle image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api webui test-webui webui-screenshots test-units test-yocto
+.PHONY: deb test-deb image bundle image-test image-run all build test lint unit run demo bench clean-cache help testbed-up testbed-down bench-calls bench-dialer test-api-schema bench-api bench-sync webui test-webui webui-screenshots test-units test-yocto
 
 help:
 	@echo "make run    build shofar and set up a demo box (data in var/)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench  the performance benchmarks (docs/benchmarks.md)"
 	@echo "make bench-dialer   the dialer at 500 calls/s and 10,000 channels, simulated telephony"
 	@echo "make bench-api      the HTTP API under wrk and the live socket's freshness"
+	@echo "make bench-sync     1,000,000 waiting call records drained by the sync agent to a local broker and S3"
 	@echo "make webui          build the web UI (Node.js) into webui/dist, embedded by the next cargo build"
 	@echo "make test-webui     the web UI's Vitest tests, then end to end in headless Chromium"
 	@echo "make testbed-up / testbed-down   real Asterisk + sipp on loopback (root)"
@@ -103,6 +104,18 @@ bench-api:
 	$(CARGO) build --release --locked $(PACKAGES)
 	$(CARGO) build --release --locked -p shofar-web --example live_freshness
 	tests/api/bench.sh "$(SHOFAR)" "$(CARGO_TARGET_DIR)/release/examples/live_freshness"
+
+## bench-sync: 1,000,000 ended call records waiting on a box, drained by the release
+## sync agent to mosquitto and s3s-fs on loopback (the fleet tests' servers), with
+## unlimited publishing; the agent's CPU and peak memory, and an opt-out's way to a
+## second box meanwhile. Prints a table and one JSON line (docs/benchmarks.md,
+## "Sync"). The database is made once into $(SHOFAR_BENCH_DIR) (~5 min). Flags
+## through SYNC_BENCH_ARGS, e.g. --aws-defaults (the [sync] defaults' rate limits).
+SYNC_BENCH_ARGS ?=
+bench-sync: fleet-tools
+	$(CARGO) build --release --locked -p shofar -p shofar-sync --bins --example sync_bench
+	SHOFAR_MOSQUITTO=/usr/sbin/mosquitto SHOFAR_S3S_FS=$(SHOFAR_CACHE)/tools/s3s-fs/bin/s3s-fs \
+	  $(CARGO_TARGET_DIR)/release/examples/sync_bench $(SYNC_BENCH_ARGS)
 
 ## test-units: the systemd units in systemd/ checked inside a Debian forky root
 ## (the image's systemd): sysusers/tmpfiles apply, `systemd-analyze verify` is

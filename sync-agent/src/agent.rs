@@ -44,6 +44,12 @@ const LIVE_GAP: i64 = 1000;
 const RECORDS_PER_MESSAGE: usize = 400;
 /// Opt-outs per MQTT message at most.
 const OPTOUTS_PER_MESSAGE: usize = 200;
+/// SQLite's page cache on the agent's reading connections: they walk the feed
+/// and the records in order once, so the store's 64 MiB (sized for an import's
+/// random index inserts) would only hold pages never read again — 64 MiB more
+/// resident memory per connection in a backlog. The OS's page cache serves the
+/// second reader.
+pub(crate) const READER_CACHE_PRAGMA: &str = "PRAGMA cache_size = -8192";
 
 pub(crate) const LANE_OPTOUTS: &str = "lane:optouts_mqtt";
 pub(crate) const LANE_RECORDS: &str = "lane:records_mqtt";
@@ -265,12 +271,17 @@ struct Publisher {
     saved_at: Instant,
     /// After a fault, publishing waits until then.
     paused_until: Option<Instant>,
+    /// Records read for the next message: about what fit the last one.
+    records_per_message: usize,
+    /// The size of the last records message, bytes.
+    last_payload: usize,
 }
 
 impl Publisher {
     fn new(agent: Arc<Agent>, db_path: &std::path::Path) -> anyhow::Result<Publisher> {
         let store = Store::open(db_path)
             .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+        store.connection().execute_batch(READER_CACHE_PRAGMA)?;
         let optouts = agent.state.get(LANE_OPTOUTS)?.unwrap_or_default();
         let records = agent.state.get(LANE_RECORDS)?.unwrap_or_default();
         let messages = Bucket::new(f64::from(agent.config.publish_rate));
@@ -289,6 +300,8 @@ impl Publisher {
             lanes_dirty: false,
             saved_at: Instant::now(),
             paused_until: None,
+            records_per_message: RECORDS_PER_MESSAGE,
+            last_payload: 0,
         })
     }
 
@@ -579,9 +592,18 @@ impl Publisher {
     }
 
     /// Returns false when the byte budget is spent for now.
+    ///
+    /// Reads about as many records as fit one message (learned from the last
+    /// message's bytes per record), so each record is read and serialized about
+    /// once on its way.
     async fn publish_records(&mut self, first: i64, last: i64) -> anyhow::Result<bool> {
+        // Nothing is read before the byte budget allows a message like the last.
+        if !self.bytes.has(self.last_payload as f64) {
+            return Ok(false);
+        }
+        let limit = self.records_per_message;
         let records = self
-            .db(move |s| s.sync_records_after(first - 1, RECORDS_PER_MESSAGE))
+            .db(move |s| s.sync_records_after(first - 1, limit))
             .await?;
         let records: Vec<SyncRecord> = records.into_iter().filter(|r| r.seq() <= last).collect();
         if records.is_empty() {
@@ -591,30 +613,34 @@ impl Publisher {
             return Ok(true);
         }
         let me = self.agent.me.clone();
-        let mut wire_records: Vec<wire::Record> =
-            records.iter().map(|r| upload::to_wire(&me, r)).collect();
-        // Fit the payload target: halve until it does (a record is ≈ 0.5 KiB).
-        let mut payload;
-        loop {
-            let covered = wire_records.last().map_or(first, |r| r.seq());
-            let batch = RecordBatch {
-                v: wire::VERSION,
-                org: self.agent.config.org.clone(),
-                r#box: me.clone(),
-                first_seq: first,
-                last_seq: covered,
-                records: wire_records.clone(),
-            };
-            payload = serde_json::to_vec(&batch)?;
-            if payload.len() <= wire::TARGET_PAYLOAD || wire_records.len() == 1 {
-                break;
+        let mut batch = RecordBatch {
+            v: wire::VERSION,
+            org: self.agent.config.org.clone(),
+            r#box: me.clone(),
+            first_seq: first,
+            last_seq: first,
+            records: records.iter().map(|r| upload::to_wire(&me, r)).collect(),
+        };
+        // Fit the payload target: keep the share of the records that fits, and
+        // serialize again (rarely needed once the size per record is learned).
+        let payload = loop {
+            batch.last_seq = batch.records.last().map_or(first, |r| r.seq());
+            let payload = serde_json::to_vec(&batch)?;
+            let n = batch.records.len();
+            if payload.len() <= wire::TARGET_PAYLOAD || n == 1 {
+                break payload;
             }
-            wire_records.truncate(wire_records.len() / 2);
-        }
+            let fits = n * wire::TARGET_PAYLOAD / payload.len() * 19 / 20;
+            batch.records.truncate(fits.clamp(1, n - 1));
+        };
+        let n = batch.records.len();
+        self.last_payload = payload.len();
+        let per_record = (payload.len() / n).max(1);
+        self.records_per_message =
+            (wire::TARGET_PAYLOAD * 9 / 10 / per_record).clamp(1, RECORDS_PER_MESSAGE);
         if !self.bytes.has(payload.len() as f64) {
             return Ok(false);
         }
-        let covered = wire_records.last().map_or(first, |r| r.seq());
         let topic = self.agent.topics.records();
         self.send(
             topic,
@@ -623,8 +649,8 @@ impl Publisher {
             InFlight {
                 lane: LaneId::Records,
                 first,
-                last: covered,
-                records: wire_records.len(),
+                last: batch.last_seq,
+                records: n,
             },
         )
         .await?;

@@ -210,8 +210,11 @@ fn disk_percent(status: &SyncStatus) -> Option<f64> {
 pub fn alerts(status: &SyncStatus, now: DateTime<Utc>) -> Vec<Alert> {
     let mut alerts = Vec::new();
     let state = state(status, now);
+    // Whole minutes: the snapshot changes (and is pushed) when a figure does,
+    // not with every look at the clock.
+    let minutes_since = |at: DateTime<Utc>| (now - at).num_minutes().max(0) as f64;
     if state == SyncState::NotRunning {
-        let minutes = (now - status.updated_at).num_seconds() as f64 / 60.0;
+        let minutes = minutes_since(status.updated_at);
         let mut a = alert(
             "sync_not_running",
             "warning",
@@ -228,8 +231,8 @@ pub fn alerts(status: &SyncStatus, now: DateTime<Utc>) -> Vec<Alert> {
     if state == SyncState::Offline
         && let Some(since) = offline_since(status)
     {
-        let minutes = (now - since).num_seconds() as f64 / 60.0;
-        if minutes > status.offline_alert_minutes as f64 {
+        let minutes = minutes_since(since);
+        if minutes >= status.offline_alert_minutes.max(1) as f64 {
             let mut a = alert(
                 "sync_offline",
                 "warning",
@@ -516,9 +519,12 @@ mod tests {
         let alerted = alerts(&offline, now);
         assert_eq!(alerted.len(), 1);
         assert_eq!(alerted[0].code, "sync_offline");
-        // Down since 10:10, the earlier of the two.
-        let minutes = alerted[0].value.unwrap();
-        assert!((minutes - (20.0 + 10.0 / 60.0)).abs() < 1e-9, "{minutes}");
+        // Down since 10:10, the earlier of the two; whole minutes.
+        assert_eq!(alerted[0].value, Some(20.0));
+        // Within the minute nothing changes, so the live snapshot is not pushed
+        // again for the clock alone.
+        assert_eq!(view(&offline, now), view(&offline, at(30, 50)));
+        assert_ne!(view(&offline, now), view(&offline, at(31, 10)));
         assert_eq!(alerted[0].limit, Some(15.0));
         // The backlog against the disk bound.
         let mut full = online();

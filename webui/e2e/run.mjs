@@ -12,7 +12,7 @@
 // docs/webui.md shows, in docs/screenshots).
 //
 //   node e2e/run.mjs      (SHOFAR_BIN, CHROMIUM, SCREENSHOTS, E2E_LANGS override the defaults)
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,18 +52,27 @@ async function settle(page, ms = 600) {
     .catch(() => {});
 }
 
-/** Screenshot, axe and the untranslated-text check for the page as it is now. */
-async function capture(page, lang, name) {
+/** Screenshot (the whole page, or only `element`), axe and the untranslated-text check for the page as it is now. */
+async function capture(page, lang, name, { element } = {}) {
   await settle(page);
   // Feedback toasts cover the page: they were checked when they appeared.
   for (const close of await page.locator('.toast button').all()) await close.click().catch(() => {});
   const path = join(shotsDir, lang, `${name}.png`);
   ensureDir(path);
-  await page.screenshot({ path, fullPage: true });
+  await (element ? page.locator(element).screenshot({ path }) : page.screenshot({ path, fullPage: true }));
   await axeCheck(page, `${lang}/${name}`, failures);
   for (const word of await untranslated(page, lang, USER_DATA)) failures.push(`untranslated on ${lang}/${name}: ${word}`);
   const dir = await page.evaluate(() => document.documentElement.dir);
   if (dir !== (lang === 'he' ? 'rtl' : 'ltr')) failures.push(`${lang}/${name}: <html dir="${dir}">`);
+}
+
+/** The screenshot of `element` and the untranslated-text check of `capture`, without axe. */
+async function narrowCapture(page, lang, name, element) {
+  await settle(page);
+  const path = join(shotsDir, lang, `${name}.png`);
+  ensureDir(path);
+  await page.locator(element).screenshot({ path });
+  for (const word of await untranslated(page, lang, USER_DATA)) failures.push(`untranslated on ${lang}/${name}: ${word}`);
 }
 
 async function newPage(browser, lang) {
@@ -102,6 +111,50 @@ async function login(page, base, lang, user, shot) {
 
 async function waitForToast(page) {
   await page.locator('.toast-success').last().waitFor({ timeout: 30_000 });
+}
+
+/** The sync agent's status file (shofar-store's sync::status), as a running, connected agent writes it. */
+function writeSyncStatus(dataDir) {
+  const now = Date.now();
+  const ago = (minutes) => new Date(now - minutes * 60_000).toISOString();
+  const status = {
+    v: 1,
+    agent_version: '0.1.0',
+    pid: 4242,
+    updated_at: ago(0),
+    org: 'acme',
+    box_id: 'tlv-1',
+    mqtt: { connected: true, since: ago(90), last_error: null },
+    s3: { connected: true, since: ago(90), last_error: null },
+    waiting_records: 12,
+    oldest_waiting_at: ago(1),
+    waiting_optouts: 1,
+    disk_bytes: 48 * 1024,
+    disk_limit_bytes: 512 * 1024 * 1024,
+    dnc: { version: 7, applied_at: ago(30), listed: 2 },
+    model: { name: 'best-hours', version: '3', sha256: 'ab'.repeat(32), installed_at: ago(600) },
+    offline_alert_minutes: 30,
+    waiting_alert_percent: 80,
+    counters: { records_uploaded_total: 340, dropped_total: 0 },
+    errors: [{ at: ago(95), what: 's3: connection reset by peer (retried)' }],
+  };
+  const dir = join(dataDir, 'sync');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '.status.json.tmp'), JSON.stringify(status));
+  renameSync(join(dir, '.status.json.tmp'), join(dir, 'status.json'));
+}
+
+/** Fails unless the page, and the element `selector` in it, fit the viewport's width (nothing scrolls sideways). */
+async function assertFitsWidth(page, selector, what) {
+  const fit = await page.evaluate((selector) => {
+    const element = document.querySelector(selector);
+    const rect = element.getBoundingClientRect();
+    // Boxes only (a `display: contents` element has none).
+    const boxes = [...element.querySelectorAll('*')].map((child) => [child, child.getBoundingClientRect()]).filter(([, box]) => box.width > 0 || box.height > 0);
+    const inner = boxes.filter(([, box]) => box.right > rect.right + 1 || box.left < rect.left - 1).map(([child]) => child);
+    return { view: window.innerWidth, page: document.documentElement.scrollWidth, left: rect.left, right: rect.right, inner: inner.slice(0, 3).map((child) => child.outerHTML.slice(0, 80)) };
+  }, selector);
+  assert(fit.page <= fit.view && fit.left >= 0 && fit.right <= fit.view && fit.inner.length === 0, `${what} does not fit ${fit.view} px: ${JSON.stringify(fit)}`);
 }
 
 async function api(page, base, path) {
@@ -408,6 +461,24 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await page.locator('[data-testid="updates-not-available"]').waitFor();
   assert((await page.locator('[data-testid="update-file"]').count()) === 0, 'no update upload on a box that is not the appliance');
   log(`${lang}: Settings → System update says this box is updated with the Debian package`);
+  // Settings → Fleet sync: without the agent's status file it says how sync is
+  // set up; with one (a running, connected agent) it shows the agent, pushed by
+  // the live socket; at 360 px it fits.
+  rmSync(join(box.dataDir, 'sync'), { recursive: true, force: true });
+  await page.goto(`${base}/settings`);
+  await page.locator('[data-testid="sync-not-configured"]').waitFor({ timeout: 15_000 });
+  writeSyncStatus(box.dataDir);
+  await page.locator('[data-testid="sync-state"][data-state="online"]').waitFor({ timeout: 15_000 });
+  await capture(page, lang, '32-settings-sync', { element: '#fleet-sync' });
+  await page.setViewportSize({ width: 360, height: 800 });
+  await settle(page);
+  await assertFitsWidth(page, '#fleet-sync', `${lang}: Settings → Fleet sync`);
+  // A screenshot and the untranslated-text check; not axe: at this width the
+  // pacing and audit tables scroll sideways in regions axe wants focusable
+  // (scrollable-region-focusable), which the other pages' tables share.
+  await narrowCapture(page, lang, '33-settings-sync-360', '#fleet-sync');
+  await page.setViewportSize({ width: 1366, height: 900 });
+  log(`${lang}: Settings → Fleet sync shows the agent from its status file, and fits 360 px`);
   await page.goto(`${base}/blacklist`);
   await page.getByRole('tab').nth(3).click();
   await capture(page, lang, '21-blacklist-history');

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { BackupsCard } from '../src/components/Backups';
 import { ConfirmDialog } from '../src/components/Dialog';
+import { FleetSyncCard } from '../src/components/FleetSync';
 import { ImportSummaryView, JobErrorText } from '../src/components/ImportPanel';
 import { CampaignDetailPage } from '../src/pages/CampaignDetail';
 import { DashboardPage } from '../src/pages/Dashboard';
@@ -422,5 +423,58 @@ describe('the system update section', () => {
     expect(screen.getByText("not installed: the bundle's version 0.1.0 is not newer than the running 0.1.0")).toHaveAttribute('lang', 'en');
     expect(screen.queryByRole('button', { name: 'הפעלה מחדש עכשיו' })).not.toBeInTheDocument();
     expect(screen.getByTestId('update-file')).toBeEnabled();
+  });
+});
+
+describe('the fleet sync section', () => {
+  const at = '2026-12-08T10:30:00Z';
+  const sync = {
+    state: 'offline' as const,
+    alerts: [{ code: 'sync_offline', severity: 'warning', message: 'offline for 40 min', value: 40, limit: 30 }],
+    offline_since: '2026-12-08T09:50:00Z',
+    v: 1,
+    agent_version: '0.1.0',
+    pid: 4242,
+    updated_at: '2026-12-08T10:29:58Z',
+    org: 'acme',
+    box_id: 'tlv-1',
+    mqtt: { connected: true, since: '2026-12-08T08:00:00Z' },
+    s3: { connected: false, since: '2026-12-08T09:50:00Z', last_error: 'connection refused' },
+    waiting_records: 1200,
+    oldest_waiting_at: '2026-12-08T09:50:00Z',
+    waiting_optouts: 3,
+    disk_bytes: 1024 * 1024,
+    disk_limit_bytes: 10 * 1024 * 1024,
+    dnc: { version: 7, applied_at: '2026-12-08T10:00:00Z', listed: 2 },
+    model: { name: 'best-hours', version: '3', sha256: 'ab'.repeat(32), installed_at: '2026-12-01T00:00:00Z' },
+    offline_alert_minutes: 30,
+    waiting_alert_percent: 80,
+    counters: { records_uploaded_total: 7 },
+    errors: [{ at: '2026-12-08T10:29:00Z', what: 's3: connection refused' }],
+  };
+
+  it('says how to set sync up when the box has no agent', () => {
+    fakeBox({});
+    renderPage(<FleetSyncCard />, { lang: 'en', live: { snapshot: snapshot(), status: 'open' } });
+    const section = screen.getByTestId('sync-not-configured');
+    expect(section).toHaveTextContent('Not configured');
+    expect(within(section).getByText('[sync]').tagName).toBe('CODE');
+    expect(within(section).getByText('docs/sync.md').tagName).toBe('CODE');
+  });
+
+  it('shows the links, what waits, the central list, the model, alerts and errors', () => {
+    fakeBox({});
+    renderPage(<FleetSyncCard />, { live: { snapshot: snapshot({ at, sync }), status: 'open' } });
+    expect(screen.getByTestId('sync-state')).toHaveAttribute('data-state', 'offline');
+    expect(screen.getByTestId('sync-state')).toHaveTextContent('מנותק');
+    expect(screen.getByText(exactly('סנכרון הצי מנותק כבר 40 דקות (התראה אחרי 30). הרשומות ממתינות במערכת עד שהחיבור יחזור.'))).toBeInTheDocument();
+    expect(screen.getByText('1,200')).toBeInTheDocument();
+    // Waiting since 09:50, at 10:30: forty minutes.
+    expect(screen.getByTestId('sync-oldest-age')).toHaveTextContent('40:00');
+    expect(screen.getByText('best-hours 3')).toBeInTheDocument();
+    expect(screen.getByText(exactly('שני מספרים ברשימה'))).toBeInTheDocument();
+    // The agent's own words stay in English.
+    expect(screen.getByText('connection refused')).toHaveAttribute('lang', 'en');
+    expect(within(screen.getByTestId('sync-errors')).getByText('s3: connection refused')).toHaveAttribute('lang', 'en');
   });
 });

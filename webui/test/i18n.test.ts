@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en';
 import { he } from '../src/i18n/he';
 import { makeI18n, translate, type Message } from '../src/i18n';
-import { CALL_KIND, CALL_STATUS, ENDED_BY, OUTCOME_FILTER } from '../src/api/enums';
+import { CALL_KIND, CALL_STATUS, ENDED_BY, OUTCOME_FILTER, SYNC_STATE } from '../src/api/enums';
 import { UPDATE_STATES } from '../src/api/types';
 
 const placeholders = (message: Message) =>
@@ -42,6 +42,14 @@ describe('the dictionaries', () => {
       ...ENDED_BY.map((value) => `endedBy.${value}`),
     ];
     expect(keys.length).toBeGreaterThan(20);
+    for (const key of keys) {
+      expect(he, key).toHaveProperty([key]);
+      expect(en, key).toHaveProperty([key]);
+    }
+  });
+
+  it('word every state of the fleet sync the API document lists, and its alerts, in both languages', () => {
+    const keys = [...SYNC_STATE.map((state) => `sync.state.${state}`), 'alert.sync_not_running', 'alert.sync_offline', 'alert.sync_backlog'];
     for (const key of keys) {
       expect(he, key).toHaveProperty([key]);
       expect(en, key).toHaveProperty([key]);

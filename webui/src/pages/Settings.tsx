@@ -4,6 +4,7 @@ import { api, ok, request } from '../api/client';
 import type { TelephonyState } from '../api/types';
 import { useSession } from '../auth/session';
 import { BackupsCard } from '../components/Backups';
+import { FleetSyncCard } from '../components/FleetSync';
 import { useToast } from '../components/Toast';
 import { UpdatesCard } from '../components/Updates';
 import { Badge, Button, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, SelectField, TextField, When } from '../components/ui';
@@ -297,6 +298,7 @@ export function SettingsPage() {
       </div>
       <EditableSettings effective={effective} stored={settings.data.stored as Json} editable={settings.data.editable} canEdit={can('admin')} />
       <PacingLog />
+      <FleetSyncCard />
       {can('admin') && <BackupsCard />}
       {can('admin') && <UpdatesCard />}
       {can('admin') && <AuditLog />}

@@ -116,6 +116,7 @@ struct ErrorBody {
 impl Client {
     pub fn new(config: AriConfig) -> Result<Client> {
         let base = config.base()?;
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
@@ -380,6 +381,14 @@ fn without_url(error: &reqwest::Error) -> String {
         Some(source) => format!("{kind}: {source}"),
         None => kind.to_owned(),
     }
+}
+
+/// Makes ring the process's TLS crypto provider, if none is yet. ARI is plain HTTP
+/// on loopback, but a workspace build compiles reqwest with rustls and no provider
+/// of its own (the sync agent's S3 client needs TLS), and such a reqwest refuses
+/// to build any client — TLS or not — until a provider is installed. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod client;
 pub mod events;
 mod model;
 
-pub use client::{AriConfig, Client, Originate};
+pub use client::{AriConfig, Client, Originate, install_crypto_provider};
 pub use events::{EventSource, Feed};
 pub use model::{AsteriskInfo, CallerId, Channel, ChannelState, Endpoint, Event, Playback};
 

@@ -208,7 +208,10 @@ async fn an_upload_beside_the_dialer_is_invisible_until_done_and_serve_dials_on(
 
     let mut served = serve(&test_box);
     wait_for("dialing", Duration::from_secs(60), || calls(&test_box) > 0);
-    let http = reqwest::Client::new();
+    let http = {
+        shofar_ari::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let base = served.address.clone();
     let get = |path: String| {
         let request = http.get(format!("{base}{path}")).bearer_auth(&token);

@@ -52,7 +52,10 @@ async fn a_restore_uploaded_while_serving_is_applied_at_the_next_start() {
     campaign("Winter");
     let token = test_box.user_token("adam", "admin");
     let served = support::serve(&test_box);
-    let http = reqwest::Client::new();
+    let http = {
+        shofar_ari::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let base = served.address.clone();
     let made: Value = http
         .post(format!("{base}/api/v1/backups"))

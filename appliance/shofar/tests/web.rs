@@ -29,7 +29,10 @@ async fn the_first_run_link_creates_the_first_admin_once_and_then_they_log_in() 
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no setup link printed:\n{}", served.printed))
         .to_owned();
-    let http = reqwest::Client::new();
+    let http = {
+        shofar_ari::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let base = &served.address;
     let needed: Value = http
         .get(format!("{base}/api/v1/setup"))
@@ -480,7 +483,10 @@ listen = "127.0.0.1:0"
         "",
     );
     let served = serve(&test_box);
-    let http = reqwest::Client::new();
+    let http = {
+        shofar_ari::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let base = served.address.clone();
     let place = |number: &'static str| {
         http.post(format!("{base}/api/v1/calls/test"))
@@ -634,7 +640,10 @@ async fn a_box_with_sync_serves_and_shows_the_agent_on_metrics() {
     )
     .unwrap();
     let served = serve(&test_box);
-    let http = reqwest::Client::new();
+    let http = {
+        shofar_ari::install_crypto_provider();
+        reqwest::Client::new()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     let metrics = loop {
         let text = http

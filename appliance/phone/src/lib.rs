@@ -189,6 +189,13 @@ pub enum Rejection {
     NotWholeNumber(String),
     #[error("not a valid phone number (libphonenumber: {0})")]
     Unparsable(String),
+    /// A letter typed onto the digits (`052 555 1234x`, `052-55O1234`): a typo, not
+    /// a note (a note follows the number after a space: `052-5551234 משרד`).
+    #[error(
+        "a letter in the number: read {read:?} and then {rest:?}; fix the number, \
+         or put a space before a note (052-5551234 office)"
+    )]
+    LetterInNumber { read: String, rest: String },
     #[error("not a valid number: no operator has this range, or the length is wrong")]
     Unallocated,
     #[error(
@@ -210,6 +217,7 @@ impl Rejection {
             Rejection::TooLong(_) => "too_long",
             Rejection::NotWholeNumber(_) => "not_whole_number",
             Rejection::Unparsable(_) => "unparsable",
+            Rejection::LetterInNumber { .. } => "letter_in_number",
             Rejection::Unallocated => "unallocated",
             Rejection::RegionNotAllowed { .. } => "region_not_allowed",
         }
@@ -235,6 +243,9 @@ impl Rejection {
                 format!("התא המספרי \u{2066}{value}\u{2069} אינו מספר שלם")
             }
             Rejection::Unparsable(_) => "לא מספר טלפון תקין".to_owned(),
+            Rejection::LetterInNumber { read, rest } => format!(
+                "אות בתוך המספר: נקרא \u{2066}{read}\u{2069} ואחריו \u{2068}{rest}\u{2069}; יש לתקן את המספר, או להוסיף רווח לפני הערה (052-5551234 משרד)"
+            ),
             Rejection::Unallocated => {
                 "מספר לא תקין: אין מפעיל עם טווח כזה, או שהאורך שגוי".to_owned()
             }
@@ -432,8 +443,11 @@ fn clean_text(text: &str) -> Result<Cleaned, Rejection> {
         .find(|&(_, c)| c.is_ascii_digit() || c == '+')
         .map(|(index, _)| index)
         .ok_or(Rejection::NoDigits)?;
+    // A letter glued to a digit (`1234x`, `55O1234`) is a typo, not a note: say
+    // what was read rather than dial the digits around it.
     let mut out = String::with_capacity(16);
     let mut digits = 0usize;
+    let mut after_digit = false;
     for (offset, c) in text[start..].char_indices() {
         if c.is_ascii_digit() {
             out.push(c);
@@ -441,10 +455,18 @@ fn clean_text(text: &str) -> Result<Cleaned, Rejection> {
         } else if c == '+' && offset == 0 {
             out.push('+');
         } else if (c == '+' && digits == 0) || is_separator(c) {
+            after_digit = false;
             continue;
         } else {
+            if after_digit && c.is_alphabetic() {
+                return Err(Rejection::LetterInNumber {
+                    read: text[start..start + offset].to_owned(),
+                    rest: text[start + offset..].to_owned(),
+                });
+            }
             break;
         }
+        after_digit = c.is_ascii_digit();
     }
     // "00972…" is how Israelis dial abroad; libphonenumber knows IL's exit codes
     // only when the region is IL, so spell it as '+' for every region.

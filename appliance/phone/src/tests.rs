@@ -106,6 +106,53 @@ fn garbage_gets_a_reason() {
     check_text("9725255512345", Err(Rejection::Unallocated));
 }
 
+/// A letter typed onto the digits is a typo, not a note: the number is refused
+/// with what was read, while a note after a space still is one.
+#[test]
+fn a_letter_on_the_digits_is_not_a_note() {
+    let letter = |read: &str, rest: &str| {
+        Err(Rejection::LetterInNumber {
+            read: read.into(),
+            rest: rest.into(),
+        })
+    };
+    for (text, expected) in [
+        ("052 555 1234x", letter("052 555 1234", "x")),
+        ("052-5551234x", letter("052-5551234", "x")),
+        ("052-55O1234", letter("052-55", "O1234")),
+        ("0525551234ש", letter("0525551234", "ש")),
+        ("+972 52 555 1234abc", letter("+972 52 555 1234", "abc")),
+        ("052-5551234ext. 12", letter("052-5551234", "ext. 12")),
+    ] {
+        check_text(text, expected);
+    }
+    // Still accepted: the spellings people use, and notes after a space.
+    for text in [
+        "052-5551234",
+        "+972 52 555 1234",
+        "0525551234",
+        "052 555 1234 x",
+        "052-5551234 משרד",
+        "052-5551234 ext. 12",
+        "טל' 052-5551234",
+    ] {
+        check_text(text, Ok(("+972525551234", LineType::Mobile)));
+    }
+    let message = Normalizer::israel()
+        .normalize_str("052 555 1234x")
+        .unwrap_err();
+    assert_eq!(message.code(), "letter_in_number");
+    assert!(
+        message.to_string().contains("\"052 555 1234\""),
+        "{message}"
+    );
+    assert!(
+        message.hebrew().contains("052 555 1234"),
+        "{}",
+        message.hebrew()
+    );
+}
+
 #[test]
 fn every_reason_has_a_code_and_hebrew() {
     let rejections = [
@@ -116,6 +163,10 @@ fn every_reason_has_a_code_and_hebrew() {
         Rejection::TooLong(19),
         Rejection::NotWholeNumber("1.5".into()),
         Rejection::Unparsable("x".into()),
+        Rejection::LetterInNumber {
+            read: "052 555 1234".into(),
+            rest: "x".into(),
+        },
         Rejection::Unallocated,
         Rejection::RegionNotAllowed {
             code: 1,

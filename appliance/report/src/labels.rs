@@ -86,7 +86,7 @@ impl Text {
             Text::InCall => ("בשיחה כעת", "In a call now"),
             Text::Dialed => ("חויגו", "Dialed"),
             Text::Answered => ("נענו", "Answered"),
-            Text::Voicemail => ("תא קולי", "Voicemail"),
+            Text::Voicemail => ("משיבון", "Voicemail"),
             Text::Converted => ("המרות", "Converted"),
             Text::OptedOut => ("ביקשו הסרה", "Opted out"),
             Text::TalkTime => ("זמן שיחה", "Talk time"),
@@ -135,7 +135,7 @@ pub fn outcome_label(lang: Lang, outcome: Option<&Stored<CallOutcome>>) -> &str 
 pub fn call_outcome_label(lang: Lang, outcome: CallOutcome) -> &'static str {
     let (he, en) = match outcome {
         CallOutcome::Answered => ("נענתה", "Answered"),
-        CallOutcome::Voicemail => ("תא קולי", "Voicemail"),
+        CallOutcome::Voicemail => ("משיבון", "Voicemail"),
         CallOutcome::Busy => ("תפוס", "Busy"),
         CallOutcome::NoAnswer => ("אין מענה", "No answer"),
         CallOutcome::Congestion => ("עומס ברשת", "Network congestion"),

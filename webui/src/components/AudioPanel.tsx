@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ApiError, upload, type UploadProgress } from '../api/client';
 import type { AudioPrompt, UploadedAudio } from '../api/types';
 import { useI18n } from '../i18n';
+import { promptLabel } from '../lib/flow';
 import { formatDuration } from '../lib/format';
 import { recordingToWav } from '../lib/wav';
 import { IconRecord, IconStop, IconUpload } from './Icons';
@@ -126,7 +127,7 @@ export function AudioPanel({
       const result = await upload<UploadedAudio>('/api/v1/audio', form, setProgress);
       setSaved(result);
       setCandidate(null);
-      toast.success(t('audio.saved', { name }));
+      toast.success(name === 'campaign' ? t('audio.savedCampaign') : t('audio.saved', { name: promptLabel(t, name) }));
       onSaved?.(result);
     } catch (cause) {
       setError(cause);

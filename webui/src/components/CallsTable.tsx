@@ -8,8 +8,10 @@ import { OUTCOME_FILTER } from '../api/enums';
 import type { CallRecord, OutcomeFilter } from '../api/types';
 import { useI18n } from '../i18n';
 import { formatDuration } from '../lib/format';
+import { amdWords, causeWords } from '../lib/words';
 import { Dialog } from './Dialog';
 import { IconCalls } from './Icons';
+import { Technical } from './Words';
 import { Badge, Button, EmptyState, ErrorBox, Loading, Num, Pagination, Phone, SelectField, SortHeader, TextField, When } from './ui';
 
 function CallDetails({ call, onClose }: { call: CallRecord | null; onClose: () => void }) {
@@ -29,9 +31,11 @@ function CallDetails({ call, onClose }: { call: CallRecord | null; onClose: () =
     [t('calls.keys'), <bdi dir="ltr" key="k">{call.dtmf || '—'}</bdi>],
     [t('calls.actions'), <bdi dir="ltr" key="ac">{call.actions.join(', ') || '—'}</bdi>],
     [t('calls.endedBy'), call.ended_by ? code('endedBy', call.ended_by) : '—'],
-    [t('calls.hangup'), <bdi dir="ltr" key="h">{[call.hangup_code, call.hangup_cause, call.dial_status].filter((v) => v !== null && v !== undefined).join(' · ') || '—'}</bdi>],
-    [t('calls.amd'), call.amd_result ? <bdi dir="ltr" key="amd">{call.amd_result}</bdi> : '—'],
+    [t('calls.hangup'), <span key="h" data-testid="call-cause">{causeWords(t, call.hangup_code) ?? '—'}</span>],
+    [t('calls.amd'), <span key="amd" data-testid="call-amd">{amdWords(t, call.amd_result) ?? '—'}</span>],
   ];
+  // The codes themselves, second, for whoever asks (a technician, the operator).
+  const technical = [call.hangup_code, call.hangup_cause, call.dial_status, call.amd_result].filter((v) => v !== null && v !== undefined && v !== '');
   return (
     <Dialog open title={t('calls.detailsTitle')} onClose={onClose} footer={<Button onClick={onClose}>{t('common.close')}</Button>}>
       <dl className="facts">
@@ -42,6 +46,11 @@ function CallDetails({ call, onClose }: { call: CallRecord | null; onClose: () =
           </div>
         ))}
       </dl>
+      {technical.length > 0 && (
+        <Technical>
+          <bdi dir="ltr" data-testid="call-technical">{technical.join(' · ')}</bdi>
+        </Technical>
+      )}
     </Dialog>
   );
 }

@@ -15,13 +15,19 @@ import {
   edgesOf,
   layoutColumns,
   newNode,
+  nodeLabel,
   PHONE_KEYS,
+  placeNodes,
+  promptLabel,
   renameNode,
   setNode,
+  templateFlow,
+  templatesFor,
   TERMINAL_ACTIONS,
   uniqueName,
   variablesOf,
   type Edge,
+  type FlowTemplate,
 } from '../lib/flow';
 import { AudioPanel } from './AudioPanel';
 import { IconAlert, IconPlus, IconTrash } from './Icons';
@@ -80,6 +86,8 @@ export function problemText(t: (key: MessageKey, vars?: Record<string, string | 
   const code = problem.code === 'target_unknown' && !params.target ? 'target_empty' : problem.code;
   const key = `flow.problem.${code}` as MessageKey;
   if (params.kind) params.kind = t(`flow.type.${params.kind}` as MessageKey);
+  if (params.target) params.target = nodeLabel(t, params.target);
+  if (params.start) params.start = nodeLabel(t, params.start);
   if (params.action) params.action = t(`flow.kind.${params.action}` as MessageKey);
   const text = t(key, params);
   return text === key ? null : text;
@@ -118,9 +126,9 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
       <legend>{label}</legend>
       <ol className="chips">
         {prompts.map((prompt, index) => (
-          <li key={`${prompt}-${index}`} className="chip">
-            <bdi dir="ltr">{prompt}</bdi>
-            <button type="button" className="chip-remove" aria-label={t('flow.removePrompt', { name: prompt })} onClick={() => onChange(prompts.filter((_, i) => i !== index))}>
+          <li key={`${prompt}-${index}`} className="chip" data-prompt-chip={prompt}>
+            <bdi title={prompt}>{promptLabel(t, prompt)}</bdi>
+            <button type="button" className="chip-remove" aria-label={t('flow.removePrompt', { name: promptLabel(t, prompt) })} onClick={() => onChange(prompts.filter((_, i) => i !== index))}>
               ×
             </button>
           </li>
@@ -130,7 +138,7 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
         <input
           list={listId}
           value={draft}
-          dir="ltr"
+          dir="auto"
           aria-label={t('flow.addPromptName')}
           data-testid="prompt-input"
           placeholder={t('flow.promptPlaceholder')}
@@ -147,6 +155,24 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
             <option key={name} value={name} />
           ))}
         </datalist>
+        {known.length > 0 && (
+          <select
+            className="prompt-pick"
+            data-testid="prompt-pick"
+            aria-label={t('flow.pickRecording')}
+            value=""
+            onChange={(e) => {
+              if (e.target.value) onChange([...prompts, e.target.value]);
+            }}
+          >
+            <option value="">{t('flow.pickRecording')}</option>
+            {known.map((name) => (
+              <option key={name} value={name}>
+                {promptLabel(t, name)}
+              </option>
+            ))}
+          </select>
+        )}
         <Button onClick={add} icon={<IconPlus />} data-testid="prompt-add">
           {t('flow.addPrompt')}
         </Button>
@@ -179,8 +205,8 @@ function TargetSelect({
   const missing = value && !(value in flow.nodes);
   const options = [
     ...(allowNone || !value ? [{ value: '', label: allowNone ? (noneLabel ?? t('flow.none')) : t('flow.chooseTarget') }] : []),
-    ...(missing ? [{ value: value as string, label: `${value} (${t('flow.missingNode')})` }] : []),
-    ...Object.keys(flow.nodes).map((name) => ({ value: name, label: name })),
+    ...(missing ? [{ value: value as string, label: `${nodeLabel(t, value as string)} (${t('flow.missingNode')})` }] : []),
+    ...Object.keys(flow.nodes).map((name) => ({ value: name, label: nodeLabel(t, name) })),
     ...NODE_TYPES.map((type) => ({ value: `new:${type}`, label: t('flow.newNodeOf', { type: t(`flow.type.${type}` as MessageKey) }) })),
   ];
   return <SelectField label={label} hint={hint} value={value ?? ''} onChange={(e) => onPick(e.target.value)} options={options} data-testid={testId} />;
@@ -203,8 +229,9 @@ function Inspector({
 }) {
   const { t } = useI18n();
   const node = flow.nodes[name];
-  const [rename, setRename] = useState(name);
-  useEffect(() => setRename(name), [name]);
+  const shown = nodeLabel(t, name);
+  const [rename, setRename] = useState(shown);
+  useEffect(() => setRename(shown), [shown]);
   if (!node) return null;
   const set = (next: FlowNode) => update((f) => setNode(f, name, next));
   /** Points a reference at `value`, making the node first when it is `new:TYPE`. */
@@ -229,7 +256,7 @@ function Inspector({
     <div className="inspector" aria-label={t('flow.inspector')}>
       <div className="inspector-head">
         <h3>
-          {t(`flow.type.${node.type}` as MessageKey)}: <bdi dir="ltr">{name}</bdi>
+          {t(`flow.type.${node.type}` as MessageKey)}: <bdi title={name}>{shown}</bdi>
         </h3>
         {name !== flow.start && (
           <Button
@@ -258,15 +285,17 @@ function Inspector({
       <div className="form-row">
         <TextField
           label={t('flow.nodeName')}
-          ltr
+          data-testid="node-name"
+          dir="auto"
           value={rename}
           onChange={(e) => setRename(e.target.value)}
           onBlur={() => {
             const next = rename.trim();
-            if (next && next !== name && !(next in flow.nodes)) {
+            // The label a known name is shown by is that name, not a new one.
+            if (next && next !== shown && next !== name && !(next in flow.nodes)) {
               update((f) => renameNode(f, name, next));
               onSelect(next);
-            } else setRename(name);
+            } else setRename(shown);
           }}
           hint={name === flow.start ? t('flow.isStart') : undefined}
         />
@@ -429,7 +458,8 @@ function Canvas({
       auto[name] = { x: PAD + ci * (NODE_W + COL_GAP), y: PAD + ri * (NODE_H + ROW_GAP) };
     }),
   );
-  const pos = (name: string): Point | undefined => moved[name] ?? auto[name];
+  const placed = placeNodes(columns.flat(), auto, moved, { width: NODE_W, height: NODE_H, colGap: COL_GAP, rowGap: ROW_GAP, pad: PAD });
+  const pos = (name: string): Point | undefined => placed[name];
   const all = Object.keys(flow.nodes).map((n) => pos(n)).filter(Boolean) as Point[];
   const width = Math.max(600, ...all.map((p) => p.x + NODE_W + PAD));
   const height = Math.max(240, ...all.map((p) => p.y + NODE_H + PAD + 40));
@@ -552,14 +582,14 @@ function Canvas({
                 {t(`flow.type.${node.type}` as MessageKey)}
                 {name === flow.start && <span className="start-tag"> · {t('flow.start')}</span>}
               </span>
-              <bdi dir="ltr" className="flow-node-name">
-                {name}
+              <bdi className="flow-node-name" title={name}>
+                {nodeLabel(t, name)}
               </bdi>
               <span className="flow-node-detail">
                 {node.type === 'action' && node.action ? (
                   t(`flow.kind.${node.action.kind}` as MessageKey)
                 ) : (
-                  <bdi dir="ltr">{(node.prompts ?? []).join(', ') || '—'}</bdi>
+                  <bdi>{(node.prompts ?? []).map((prompt) => promptLabel(t, prompt)).join(', ') || '—'}</bdi>
                 )}
               </span>
               {lacking.length > 0 && <span className="flow-node-missing">{t('flow.lacksRecording', { count: lacking.length })}</span>}
@@ -576,8 +606,10 @@ function Canvas({
   );
 }
 
-export function FlowEditor({ flow, onChange, campaignId }: { flow: FlowDefinition; onChange: (flow: FlowDefinition) => void; campaignId?: number }) {
+export function FlowEditor({ flow, onChange, campaignId, purpose }: { flow: FlowDefinition; onChange: (flow: FlowDefinition) => void; campaignId?: number; purpose?: string }) {
   const { t } = useI18n();
+  const templates = templatesFor(purpose);
+  const [template, setTemplate] = useState<FlowTemplate>(templates[0]);
   const [selected, setSelected] = useState<string | null>(flow.start);
   const [addType, setAddType] = useState<NodeType>('menu');
   const { check, checking, recheck } = useFlowCheck(flow);
@@ -598,6 +630,29 @@ export function FlowEditor({ flow, onChange, campaignId }: { flow: FlowDefinitio
 
   return (
     <div className="flow-editor">
+      <div className="flow-templates">
+        <SelectField
+          label={t('flow.template.choose')}
+          data-testid="flow-template"
+          value={template}
+          onChange={(e) => setTemplate(e.target.value as FlowTemplate)}
+          options={templates.map((id, index) => ({ value: id, label: index === 0 && purpose ? t('flow.template.recommended', { name: t(`flow.template.${id}` as MessageKey) }) : t(`flow.template.${id}` as MessageKey) }))}
+          hint={t(`flow.templateHint.${template}` as MessageKey)}
+        />
+        <div className="field">
+          <span className="field-spacer" />
+          <Button
+            data-testid="flow-template-use"
+            onClick={() => {
+              const next = templateFlow(template, flow.name, { thanks: t('flow.promptName.thanks') });
+              onChange(next);
+              setSelected(next.start);
+            }}
+          >
+            {t('flow.template.use')}
+          </Button>
+        </div>
+      </div>
       <div className="flow-toolbar">
         <SelectField label={t('flow.addNodeType')} value={addType} onChange={(e) => setAddType(e.target.value as NodeType)} options={NODE_TYPES.map((type) => ({ value: type, label: t(`flow.type.${type}` as MessageKey) }))} />
         <Button
@@ -631,7 +686,7 @@ export function FlowEditor({ flow, onChange, campaignId }: { flow: FlowDefinitio
           <ul className="plain">
             {general.map((p, i) => (
               <li key={i}>
-                {p.node && <bdi dir="ltr">{p.node}: </bdi>}
+                {p.node && <bdi>{nodeLabel(t, p.node)}: </bdi>}
                 <ProblemText problem={p} />
               </li>
             ))}
@@ -655,7 +710,7 @@ export function FlowEditor({ flow, onChange, campaignId }: { flow: FlowDefinitio
           {check.missing_prompts.map((prompt) => (
             <div key={prompt} className="missing-prompt" data-prompt={prompt}>
               <h4>
-                <bdi dir="ltr">{prompt}</bdi>
+                <bdi title={prompt}>{promptLabel(t, prompt)}</bdi>
               </h4>
               <AudioPanel name={prompt} compact onSaved={recheck} campaignId={prompt === 'campaign' ? campaignId : undefined} />
             </div>

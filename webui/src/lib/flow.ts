@@ -3,6 +3,7 @@
 // arrow to it). The document itself stays exactly the engine's JSON (docs/ivr.md):
 // the engine refuses unknown fields, so nothing of the builder's is stored in it.
 import type { FlowAction, FlowDefinition, FlowNode, NodeType } from '../api/types';
+import type { MessageKey } from '../i18n';
 
 export const PHONE_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '*', '#'] as const;
 export const ACTION_KINDS: FlowAction['kind'][] = ['blacklist', 'donate', 'send_sms', 'transfer', 'end_call', 'goto'];
@@ -246,4 +247,168 @@ export function cleanFlow(flow: FlowDefinition): FlowDefinition {
     nodes[name] = clean as unknown as FlowNode;
   }
   return { version: 1, name: flow.name, start: flow.start, nodes };
+}
+
+type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
+
+/**
+ * A node as staff see it. Node names are the engine's keys and may be any text
+ * (Hebrew included); the names the box's own flows and the builder's starters
+ * use (`main`, `optout`, `bye`, …) are shown by a label in the chosen language.
+ */
+export function nodeLabel(t: Translate, name: string): string {
+  const key = `flow.node.${name}` as MessageKey;
+  const text = t(key);
+  return text === key ? name : text;
+}
+
+/** A recording as staff see it: `campaign` is "the campaign's message", `no-input` "nothing pressed", … others as named. */
+export function promptLabel(t: Translate, name: string): string {
+  const key = `flow.promptLabel.${name}` as MessageKey;
+  const text = t(key);
+  return text === key ? name : text;
+}
+
+/** The names staff may give a recording (the box's rule, shofar_telephony::prompts::valid_name): letters of any script, digits, spaces inside, `.`, `-`, `_`; 1 to 64; not starting with `.`. */
+export function validPromptName(name: string): boolean {
+  const chars = [...name];
+  return (
+    chars.length >= 1 &&
+    chars.length <= 64 &&
+    !name.startsWith('.') &&
+    name.trim() === name &&
+    /^[\p{L}\p{N}._\- ]+$/u.test(name) &&
+    !/^u-[0-9a-f]{16}$/.test(name)
+  );
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface Grid {
+  width: number;
+  height: number;
+  colGap: number;
+  rowGap: number;
+  pad: number;
+}
+
+function overlaps(a: Point, b: Point, grid: Grid): boolean {
+  // A little air between cards counts as touching: arrows need room.
+  const airX = grid.colGap / 2;
+  const airY = grid.rowGap / 2;
+  return Math.abs(a.x - b.x) < grid.width + airX && Math.abs(a.y - b.y) < grid.height + airY;
+}
+
+/**
+ * Where a card that wants `want` goes without covering any of `taken`: `want`
+ * itself when it is free, else the first free slot below it in its column, then
+ * in the columns after it (reading order), on the builder's grid.
+ */
+export function freePosition(taken: Point[], want: Point, grid: Grid): Point {
+  if (!taken.some((p) => overlaps(p, want, grid))) return want;
+  const stepX = grid.width + grid.colGap;
+  const stepY = grid.height + grid.rowGap;
+  const column0 = Math.max(0, Math.round((want.x - grid.pad) / stepX));
+  const row0 = Math.max(0, Math.round((want.y - grid.pad) / stepY));
+  const rows = Math.max(row0 + 1, ...taken.map((p) => Math.ceil((p.y - grid.pad) / stepY) + 2));
+  for (let column = column0; ; column++) {
+    for (let row = column === column0 ? row0 : 0; row <= rows; row++) {
+      const slot = { x: grid.pad + column * stepX, y: grid.pad + row * stepY };
+      if (!taken.some((p) => overlaps(p, slot, grid))) return slot;
+    }
+  }
+}
+
+/**
+ * Every card's place: the ones staff dragged stay where they were put; the others
+ * take their place in the automatic layout, or the nearest free one when a dragged
+ * card (or one placed before) is there. No two cards overlap.
+ */
+export function placeNodes(order: string[], auto: Record<string, Point>, moved: Record<string, Point>, grid: Grid): Record<string, Point> {
+  const placed: Record<string, Point> = {};
+  for (const name of order) if (moved[name]) placed[name] = moved[name];
+  for (const name of order) {
+    if (placed[name] || !auto[name]) continue;
+    placed[name] = freePosition(Object.values(placed), auto[name], grid);
+  }
+  return placed;
+}
+
+/** Ready menus, by what a campaign is for. */
+export const FLOW_TEMPLATES = ['info', 'info-optout', 'donation', 'survey'] as const;
+export type FlowTemplate = (typeof FLOW_TEMPLATES)[number];
+
+/**
+ * The ready menus offered for a campaign's purpose, the one that fits best first.
+ * Only a donation campaign is offered the donation menu; advertising and political
+ * calls always let the callee remove themselves from the list.
+ */
+export function templatesFor(purpose: string | undefined): FlowTemplate[] {
+  switch (purpose) {
+    case 'donation':
+      return ['donation', 'info-optout', 'survey'];
+    case 'advertising':
+    case 'political':
+      return ['info-optout', 'survey'];
+    case 'emergency':
+      return ['info', 'info-optout'];
+    case 'informational':
+      return ['info', 'info-optout', 'survey'];
+    default:
+      return ['info-optout', 'info', 'survey', 'donation'];
+  }
+}
+
+const RETRY_TO_END = (end: string) => ({
+  timeout: { seconds: 10, prompt: 'no-input', retries: 2, then: end },
+  invalid: { prompt: 'invalid', retries: 2, then: end },
+});
+
+/**
+ * A ready menu. `thanks` is the name of the thank-you recording in the chosen
+ * language (a recording staff name themselves may be Hebrew); `campaign` is the
+ * campaign's own message.
+ */
+export function templateFlow(template: FlowTemplate, name: string, prompts: { thanks: string }): FlowDefinition {
+  switch (template) {
+    case 'info':
+      return {
+        version: 1,
+        name,
+        start: 'message',
+        nodes: {
+          message: { type: 'play', prompts: ['campaign'], next: 'bye' },
+          bye: { type: 'action', action: { kind: 'end_call' } },
+        },
+      };
+    case 'info-optout':
+      return starterFlow(name);
+    case 'donation':
+      return {
+        version: 1,
+        name,
+        start: 'main',
+        nodes: {
+          main: { type: 'menu', prompts: ['campaign'], keys: { '1': 'donate', '9': 'optout' }, ...RETRY_TO_END('bye') },
+          donate: { type: 'action', action: { kind: 'donate' }, next: 'thanks' },
+          thanks: { type: 'play', prompts: [prompts.thanks], next: 'bye' },
+          optout: { type: 'action', action: { kind: 'blacklist' }, next: 'bye' },
+          bye: { type: 'action', action: { kind: 'end_call' } },
+        },
+      };
+    case 'survey':
+      return {
+        version: 1,
+        name,
+        start: 'main',
+        nodes: {
+          main: { type: 'menu', prompts: ['campaign'], keys: Object.fromEntries(['1', '2', '3', '4', '5'].map((key) => [key, 'thanks'])), ...RETRY_TO_END('bye') },
+          thanks: { type: 'play', prompts: [prompts.thanks], next: 'bye' },
+          bye: { type: 'action', action: { kind: 'end_call' } },
+        },
+      };
+  }
 }

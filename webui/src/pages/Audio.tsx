@@ -8,9 +8,9 @@ import { IconAudio, IconTrash } from '../components/Icons';
 import { useToast } from '../components/Toast';
 import { Button, Card, EmptyState, ErrorBox, Loading, PageHeader, TextField, When } from '../components/ui';
 import { useI18n } from '../i18n';
+import { Actor } from '../components/Words';
+import { promptLabel, validPromptName } from '../lib/flow';
 import { formatDuration } from '../lib/format';
-
-const NAME = /^[A-Za-z0-9._-]+$/;
 
 export function AudioPage() {
   const { t } = useI18n();
@@ -19,13 +19,14 @@ export function AudioPage() {
   const audio = useQuery({ queryKey: ['audio'], queryFn: () => ok(api.GET('/api/v1/audio')) });
   const [name, setName] = useState('');
   const [removing, setRemoving] = useState<AudioPrompt | null>(null);
-  const nameOk = NAME.test(name);
+  const trimmed = name.trim();
+  const nameOk = validPromptName(trimmed);
   return (
     <>
       <PageHeader title={t('audio.title')} subtitle={t('audio.subtitle')} />
       <Card title={t('audio.addTitle')}>
-        <TextField label={t('audio.name')} value={name} onChange={(e) => setName(e.target.value.trim())} ltr hint={t('audio.nameHint')} error={name && !nameOk ? t('audio.nameInvalid') : null} />
-        {nameOk && <AudioPanel key={name} name={name} onSaved={() => void queryClient.invalidateQueries({ queryKey: ['audio'] })} />}
+        <TextField label={t('audio.name')} value={name} onChange={(e) => setName(e.target.value)} dir="auto" data-testid="audio-name" hint={t('audio.nameHint')} error={trimmed && !nameOk ? t('audio.nameInvalid') : null} />
+        {nameOk && <AudioPanel key={trimmed} name={trimmed} onSaved={() => void queryClient.invalidateQueries({ queryKey: ['audio'] })} />}
       </Card>
       <Card title={t('audio.library')}>
         {audio.isLoading ? (
@@ -56,20 +57,20 @@ export function AudioPage() {
                 {audio.data.map((prompt) => (
                   <tr key={`${prompt.folder}/${prompt.name}`}>
                     <th scope="row">
-                      <bdi dir="ltr">{prompt.name}</bdi>
+                      <bdi title={prompt.name}>{promptLabel(t, prompt.name)}</bdi>
                     </th>
                     <td>{prompt.campaign_id ? t('audio.campaignScope', { id: prompt.campaign_id }) : t('audio.boxScope')}</td>
                     <td>
                       <bdi dir="ltr" className="num">{formatDuration(prompt.duration_ms)}</bdi>
                     </td>
                     <td>
-                      <audio controls preload="none" src={prompt.playback_url} aria-label={t('audio.listenConverted', { name: prompt.name })} />
+                      <audio controls preload="none" src={prompt.playback_url} aria-label={t('audio.listenConverted', { name: promptLabel(t, prompt.name) })} />
                     </td>
                     <td>
-                      <When value={prompt.created_at} /> <bdi>{prompt.created_by ?? ''}</bdi>
+                      <When value={prompt.created_at} /> <Actor actor={prompt.created_by} />
                     </td>
                     <td>
-                      <Button variant="ghost" icon={<IconTrash />} onClick={() => setRemoving(prompt)} aria-label={t('audio.remove', { name: prompt.name })} />
+                      <Button variant="ghost" icon={<IconTrash />} onClick={() => setRemoving(prompt)} aria-label={t('audio.remove', { name: promptLabel(t, prompt.name) })} />
                     </td>
                   </tr>
                 ))}
@@ -81,7 +82,7 @@ export function AudioPage() {
       <ConfirmDialog
         open={removing !== null}
         title={t('audio.removeTitle')}
-        message={t('audio.removeBody', { name: removing?.name ?? '' })}
+        message={t('audio.removeBody', { name: removing ? promptLabel(t, removing.name) : '' })}
         confirmLabel={t('common.delete')}
         danger
         onClose={() => setRemoving(null)}
@@ -89,7 +90,7 @@ export function AudioPage() {
           if (!removing) return;
           await ok(api.DELETE('/api/v1/audio/{folder}/{name}', { params: { path: { folder: removing.folder, name: removing.name } } }));
           await queryClient.invalidateQueries({ queryKey: ['audio'] });
-          toast.success(t('audio.removed', { name: removing.name }));
+          toast.success(t('audio.removed', { name: promptLabel(t, removing.name) }));
         }}
       />
     </>

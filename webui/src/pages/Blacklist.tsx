@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../components/Dialog';
 import { IconBlock, IconDownload, IconTrash } from '../components/Icons';
 import { ImportPanel } from '../components/ImportPanel';
 import { useToast } from '../components/Toast';
+import { Actor } from '../components/Words';
 import { Badge, Button, Card, DownloadLink, EmptyState, ErrorBox, Loading, Notice, Pagination, PageHeader, Phone, SelectField, Tabs, TextAreaField, TextField, UserText, When } from '../components/ui';
 import { useI18n } from '../i18n';
 import { phoneDigits } from '../lib/format';
@@ -239,7 +240,7 @@ function HistoryTab() {
                     </td>
                     <td><UserText>{item.reason}</UserText></td>
                     <td>{item.source ? code('source', item.source) : '—'}</td>
-                    <td><bdi>{item.actor ?? '—'}</bdi></td>
+                    <td><Actor actor={item.actor} /></td>
                   </tr>
                 ))}
               </tbody>

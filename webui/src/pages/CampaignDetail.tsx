@@ -13,6 +13,7 @@ import { IconCalls, IconEdit, IconPause, IconPlay, IconReport, IconStop, IconTra
 import { CalendarView } from '../components/Schedule';
 import { TestCallDialog } from '../components/TestCall';
 import { useToast } from '../components/Toast';
+import { Actor } from '../components/Words';
 import { Badge, Button, ButtonLink, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pagination, Pct, Phone, ProgressBar, Stat, StatusBadge, Tabs, TextField, UserText, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
 import { israelDay } from '../lib/format';
@@ -265,7 +266,7 @@ export function CampaignDetailPage() {
         title={<UserText>{campaign.name}</UserText>}
         subtitle={
           <>
-            <StatusBadge status={campaign.status} /> {code('type', campaign.type)} · {code('purpose', campaign.purpose)} · {t('campaign.createdBy')} <bdi>{campaign.created_by ?? '—'}</bdi> <When value={campaign.created_at} />
+            <StatusBadge status={campaign.status} /> {code('type', campaign.type)} · {code('purpose', campaign.purpose)} · {t('campaign.createdBy')} <Actor actor={campaign.created_by} /> <When value={campaign.created_at} />
           </>
         }
         back={{ to: '/campaigns', label: t('campaigns.title') }}

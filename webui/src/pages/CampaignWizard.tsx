@@ -327,7 +327,7 @@ function FlowStep({
         <>
           <TextField data-testid="flow-name" label={t('flows.name')} value={newFlow.name} onChange={(e) => setNewFlow({ ...newFlow, name: e.target.value })} required hint={t('wizard.newFlowHint')} />
           <ErrorBox error={flowError} title={t('flows.saveFailed')} />
-          <FlowEditor flow={newFlow} onChange={setNewFlow} campaignId={campaignId} />
+          <FlowEditor flow={newFlow} onChange={setNewFlow} campaignId={campaignId} purpose={draft.purpose} />
         </>
       )}
     </div>

@@ -7,8 +7,10 @@ import { BackupsCard } from '../components/Backups';
 import { FleetSyncCard } from '../components/FleetSync';
 import { useToast } from '../components/Toast';
 import { UpdatesCard } from '../components/Updates';
+import { Actor, Technical } from '../components/Words';
 import { Badge, Button, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, SelectField, TextField, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
+import { auditActionWords, auditLines } from '../lib/words';
 
 type Json = Record<string, unknown>;
 
@@ -215,6 +217,33 @@ function PacingLog() {
   );
 }
 
+/** An audit entry's details as "label: value" lines in the chosen language; the raw record behind "technical details". */
+function AuditDetails({ action, details, subject }: { action: string; details: unknown; subject: string | null }) {
+  const { t, num } = useI18n();
+  const lines = auditLines(t, details, (value) => num(value));
+  return (
+    <>
+      {lines.length > 0 && (
+        <dl className="audit-lines">
+          {lines.map((line, i) => (
+            <div key={i}>
+              <dt>{line.raw ? <bdi dir="ltr">{line.label}</bdi> : line.label}</dt>
+              <dd>
+                <bdi>{line.value}</bdi>
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <Technical>
+        <code dir="ltr" className="audit-raw">
+          {[action, subject, JSON.stringify(details)].filter(Boolean).join(' · ')}
+        </code>
+      </Technical>
+    </>
+  );
+}
+
 function AuditLog() {
   const { t } = useI18n();
   const audit = useQuery({ queryKey: ['audit'], queryFn: () => ok(api.GET('/api/v1/audit', { params: { query: { limit: 25 } } })) });
@@ -242,10 +271,12 @@ function AuditLog() {
               {audit.data.map((entry, i) => (
                 <tr key={i}>
                   <td><When value={entry.at} seconds /></td>
-                  <td><bdi dir="ltr">{entry.actor}</bdi></td>
-                  <td><bdi dir="ltr">{entry.action}</bdi> {entry.subject_id && <bdi dir="ltr">#{entry.subject_id}</bdi>}</td>
+                  <td><Actor actor={entry.actor} /></td>
+                  <td>
+                    {auditActionWords(t, entry.action)} {entry.subject_id && <bdi>{entry.subject_id}</bdi>}
+                  </td>
                   <td className="audit-details">
-                    <bdi dir="ltr">{JSON.stringify(entry.details)}</bdi>
+                    <AuditDetails action={entry.action} details={entry.details} subject={entry.subject_kind ? `${entry.subject_kind} ${entry.subject_id ?? ''}` : null} />
                   </td>
                 </tr>
               ))}

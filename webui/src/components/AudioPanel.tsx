@@ -1,12 +1,13 @@
 // One prompt: upload a WAV/MP3 or record it in the browser, listen before saving,
 // then save (the box converts it once for the trunk) and listen to what the trunk
 // will play.
-import { useEffect, useRef, useState } from 'react';
+import { createContext, useContext, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, upload, type UploadProgress } from '../api/client';
 import type { AudioPrompt, UploadedAudio } from '../api/types';
 import { useI18n } from '../i18n';
 import { promptLabel } from '../lib/flow';
 import { formatDuration } from '../lib/format';
+import type { PendingWork } from '../lib/pending';
 import { recordingToWav } from '../lib/wav';
 import { IconRecord, IconStop, IconUpload } from './Icons';
 import { useToast } from './Toast';
@@ -14,6 +15,12 @@ import { Button, ErrorBox, Notice, Num, ProgressBar } from './ui';
 
 const MAX_SECONDS = 600;
 const ACCEPT = '.wav,.mp3,audio/wav,audio/x-wav,audio/mpeg';
+
+/**
+ * Where an audio panel registers a chosen or recorded sound it has not saved yet,
+ * so that the page's main button (the wizard's "next") saves it or says why not.
+ */
+export const PendingWorkContext = createContext<PendingWork | null>(null);
 
 type Candidate = { blob: Blob; fileName: string; url: string; source: 'file' | 'recording'; seconds?: number };
 
@@ -43,6 +50,8 @@ export function AudioPanel({
   const recorder = useRef<MediaRecorder | null>(null);
   const timer = useRef<ReturnType<typeof setInterval> | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  const pending = useContext(PendingWorkContext);
+  const pendingKey = useId();
 
   useEffect(
     () => () => {
@@ -115,8 +124,8 @@ export function AudioPanel({
     }, 200);
   };
 
-  const save = async () => {
-    if (!candidate) return;
+  const save = async (): Promise<boolean> => {
+    if (!candidate) return true;
     const form = new FormData();
     form.append('name', name);
     if (campaignId !== undefined) form.append('campaign_id', String(campaignId));
@@ -129,12 +138,26 @@ export function AudioPanel({
       setCandidate(null);
       toast.success(name === 'campaign' ? t('audio.savedCampaign') : t('audio.saved', { name: promptLabel(t, name) }));
       onSaved?.(result);
+      return true;
     } catch (cause) {
       setError(cause);
+      return false;
     } finally {
       setProgress(null);
     }
   };
+  const saveRef = useRef(save);
+  saveRef.current = save;
+
+  // Nothing chosen may be dropped silently: a sound chosen or recorded but not
+  // saved, or a recording still running, is unsaved work the page knows of.
+  useEffect(() => {
+    if (!pending) return;
+    if (recording || preparing) pending.set(pendingKey, { label: name, blocked: t('audio.pendingRecording') });
+    else if (candidate) pending.set(pendingKey, { label: name, save: () => saveRef.current() });
+    else pending.set(pendingKey, null);
+  }, [pending, pendingKey, recording, preparing, candidate, name, t]);
+  useEffect(() => () => pending?.set(pendingKey, null), [pending, pendingKey]);
 
   const shown = saved?.audio ?? current ?? null;
   return (
@@ -183,8 +206,9 @@ export function AudioPanel({
             {candidate.source === 'recording' ? t('audio.previewRecording') : t('audio.previewFile')} <bdi>{candidate.fileName}</bdi>
           </p>
           <audio controls src={candidate.url} aria-label={t('audio.preview')} />
+          {pending && <p className="hint">{t('audio.unsavedHint')}</p>}
           <div className="audio-actions">
-            <Button variant="primary" onClick={save} busy={progress !== null} data-testid="audio-save">
+            <Button variant="primary" onClick={() => void save()} busy={progress !== null} data-testid="audio-save">
               {t('audio.save')}
             </Button>
             <Button variant="ghost" onClick={() => setCandidate(null)} disabled={progress !== null}>

@@ -9,7 +9,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { formatBytes } from '../lib/format';
 import { IconDownload, IconUpload } from './Icons';
 import { useToast } from './Toast';
-import { ErrorBox, Notice, Num, Pct, ProgressBar, SelectField, TextField } from './ui';
+import { ErrorBox, messageLang, Notice, Num, Pct, ProgressBar, SelectField, TextField } from './ui';
 
 const SPREADSHEETS = '.xlsx,.xls,.ods,.csv';
 
@@ -127,7 +127,7 @@ export function ImportSummaryView({ summary, rejectedUrl, kind }: { summary: Imp
                   <tr key={`${row.row}-${row.value}`}>
                     <td><Num value={row.row} /></td>
                     <td><bdi dir="ltr">{row.value || '—'}</bdi></td>
-                    <td>{row.code && code('reject', row.code) !== row.code ? code('reject', row.code) : <bdi lang="en" dir="ltr">{row.reason}</bdi>}</td>
+                    <td>{row.code && code('reject', row.code) !== row.code ? code('reject', row.code) : <bdi lang={messageLang(row.reason ?? '')} dir="auto">{row.reason}</bdi>}</td>
                   </tr>
                 ))}
               </tbody>
@@ -299,7 +299,7 @@ export function JobErrorText({ job }: { job: Pick<Job, 'error' | 'error_code' | 
   const text = t(key, { ...(job.error_params ?? {}), file: job.file_name });
   if (job.error_code && text !== key) return <span title={job.error ?? undefined}>{text}</span>;
   return (
-    <bdi lang="en" dir="ltr">
+    <bdi lang={messageLang(job.error ?? '')} dir="auto">
       {job.error}
     </bdi>
   );

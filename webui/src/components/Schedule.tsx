@@ -9,9 +9,35 @@ import type { CalendarOut } from '../api/types';
 import { WEEKDAYS, type Weekday } from '../api/types';
 import { useI18n, type MessageKey } from '../i18n';
 import { addDays } from '../lib/format';
-import { ALL_DAY_WINDOWS, rangeProblems, segmentsByDay, splitRange, STANDARD_WINDOWS, weeklyHours, type Windows } from '../lib/schedule';
+import { ALL_DAY_WINDOWS, type HoursWarning, rangeProblems, segmentsByDay, splitRange, STANDARD_WINDOWS, weeklyHours, type Windows } from '../lib/schedule';
 import { IconPlus, IconTrash } from './Icons';
-import { Button, ErrorBox, Loading, Num } from './ui';
+import { Button, ErrorBox, Loading, Notice, Num } from './ui';
+
+/**
+ * Calling windows that reach into hours people rest (night, Friday afternoon,
+ * Shabbat), and why that matters: a warning, not a refusal.
+ */
+export function HoursWarnings({ warnings, purpose, testId }: { warnings: HoursWarning[]; purpose: string; testId?: string }) {
+  const { t } = useI18n();
+  if (warnings.length === 0) return null;
+  const advertising = purpose === 'donation' || purpose === 'advertising';
+  return (
+    <div className="hours-warnings" data-testid={testId}>
+      <Notice kind="warning">
+        <strong>{t('wizard.hours.title')}</strong>
+        <ul>
+          {warnings.map((warning) => (
+            <li key={warning.kind} data-warning={warning.kind}>
+              {t(`wizard.hours.${warning.kind}` as MessageKey, { days: warning.days.map((d) => t(`weekday.${d}` as MessageKey)).join(', ') })}
+            </li>
+          ))}
+        </ul>
+        <p>{t('wizard.hours.why')}</p>
+        {advertising && <p>{t('wizard.hours.whyLaw')}</p>}
+      </Notice>
+    </div>
+  );
+}
 
 export function WindowsEditor({ windows, onChange }: { windows: Windows; onChange: (windows: Windows) => void }) {
   const { t } = useI18n();

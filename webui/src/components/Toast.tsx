@@ -55,8 +55,12 @@ export function ToastProvider({ children }: { children: ReactNode }) {
           <div key={item.id} className={`toast toast-${item.kind}`} role={item.kind === 'error' ? 'alert' : 'status'}>
             {item.kind === 'error' ? <IconAlert /> : <IconCheck />}
             <div>
-              <div>{item.text}</div>
-              {item.detail && <div className="detail">{item.detail}</div>}
+              <div dir="auto">{item.text}</div>
+              {item.detail && (
+                <div className="detail" dir="auto">
+                  {item.detail}
+                </div>
+              )}
             </div>
             <button type="button" className="icon-button" onClick={() => dismiss(item.id)} aria-label={t('common.dismiss')}>
               <IconX size={14} />

@@ -239,6 +239,11 @@ export function errorText(t: (key: MessageKey) => string, error: unknown): strin
   return t('error.unknown');
 }
 
+/** A message's language as its letters show: the box writes English, the page and some answers Hebrew. */
+export function messageLang(text: string): 'he' | 'en' {
+  return /[\u0590-\u05FF]/.test(text) ? 'he' : 'en';
+}
+
 export function ErrorBox({ error, title, fieldLabels }: { error: unknown; title?: string; fieldLabels?: Record<string, string> }) {
   const { t, lang } = useI18n();
   if (!error) return null;
@@ -255,7 +260,7 @@ export function ErrorBox({ error, title, fieldLabels }: { error: unknown; title?
               <li key={f.field}>
                 <span>{fieldLabels?.[f.field] ?? fieldLabels?.[f.field.replace(/^settings\./, '')] ?? <bdi dir="ltr">{f.field}</bdi>}</span>
                 {': '}
-                <bdi lang="en" dir="ltr">
+                <bdi lang={messageLang(f.message)} dir="auto">
                   {f.message}
                 </bdi>
               </li>
@@ -264,8 +269,8 @@ export function ErrorBox({ error, title, fieldLabels }: { error: unknown; title?
         )}
         {apiError && apiError.fields.length === 0 && apiError.message && (
           <p className="detail">
-            {lang === 'he' && <span>{t('error.detailFromBox')} </span>}
-            <bdi lang="en" dir="ltr">
+            {lang === 'he' && messageLang(apiError.message) === 'en' && <span>{t('error.detailFromBox')} </span>}
+            <bdi lang={messageLang(apiError.message)} dir="auto">
               {apiError.message}
             </bdi>
           </p>

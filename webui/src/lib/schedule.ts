@@ -112,3 +112,41 @@ export function retryValue(value: string | false | undefined): string {
   if (value === false) return 'off';
   return value ?? 'off';
 }
+
+/** Night hours: from 21:00 to 08:00 people rest, and calls then are unwelcome. */
+export const NIGHT_STARTS = 21 * 60;
+export const NIGHT_ENDS = 8 * 60;
+/** Friday from 14:00: the run-up to Shabbat. */
+export const FRIDAY_AFTERNOON = 14 * 60;
+
+export type HoursWarningKind = 'night' | 'friday' | 'saturday';
+export interface HoursWarning {
+  kind: HoursWarningKind;
+  /** The days whose windows reach into those hours, in week order. */
+  days: Weekday[];
+}
+
+/**
+ * Where the weekly windows reach into hours people rest: night (21:00–08:00) on
+ * any day, Friday after 14:00 (unless Shabbat is kept and calls stop before
+ * 14:00 on its eve) and Saturday (unless Shabbat is kept: then only its night
+ * after havdalah, which the night warning covers). The wizard shows these on the
+ * schedule step and on review; they warn, they do not block.
+ */
+export function hoursWarnings(windows: Windows, quiet: { shabbat: boolean; erev_from?: string | null }): HoursWarning[] {
+  const spans = (day: Weekday) =>
+    windows[day]
+      .map(splitRange)
+      .filter(([from, to]) => isTime(from) && isTime(to) && from !== '24:00' && minutes(from) < minutes(to))
+      .map(([from, to]) => [minutes(from), minutes(to)] as const);
+  const night = WEEKDAYS.filter((day) => spans(day).some(([from, to]) => from < NIGHT_ENDS || to > NIGHT_STARTS));
+  const erev = quiet.erev_from && isTime(quiet.erev_from) ? minutes(quiet.erev_from) : null;
+  const fridayClosedEarly = quiet.shabbat && erev !== null && erev <= FRIDAY_AFTERNOON;
+  const friday = !fridayClosedEarly && spans('friday').some(([, to]) => to > FRIDAY_AFTERNOON);
+  const saturday = !quiet.shabbat && spans('saturday').length > 0;
+  const warnings: HoursWarning[] = [];
+  if (night.length > 0) warnings.push({ kind: 'night', days: night });
+  if (friday) warnings.push({ kind: 'friday', days: ['friday'] });
+  if (saturday) warnings.push({ kind: 'saturday', days: ['saturday'] });
+  return warnings;
+}

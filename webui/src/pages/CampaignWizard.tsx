@@ -3,7 +3,7 @@
 // message belong to a campaign), so leaving half-way keeps the work: the list
 // offers "continue setup" for drafts.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { api, ApiError, ok } from '../api/client';
 import {
@@ -17,22 +17,34 @@ import {
   type CampaignSettings,
   type FlowDefinition,
 } from '../api/types';
-import { AudioPanel } from '../components/AudioPanel';
+import { AudioPanel, PendingWorkContext } from '../components/AudioPanel';
 import { ConfirmDialog } from '../components/Dialog';
 import { FlowEditor } from '../components/FlowEditor';
 import { IconBack, IconCheck, IconNext, IconPlay } from '../components/Icons';
 import { ImportPanel } from '../components/ImportPanel';
-import { CalendarPreview, WindowsEditor } from '../components/Schedule';
+import { CalendarPreview, HoursWarnings, WindowsEditor } from '../components/Schedule';
 import { useToast } from '../components/Toast';
 import { Button, Card, CheckboxField, ErrorBox, Loading, Notice, Num, PageHeader, SelectField, TextField, UserText, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
 import { BOX_ZONE, israelDay } from '../lib/format';
 import { starterFlow } from '../lib/flow';
-import { normalizeWindows, rangeProblems, RETRY_CHOICES, retryValue, STANDARD_WINDOWS, type Windows } from '../lib/schedule';
+import { PendingWork } from '../lib/pending';
+import { hoursWarnings, normalizeWindows, rangeProblems, RETRY_CHOICES, retryValue, STANDARD_WINDOWS, type Windows } from '../lib/schedule';
 import { saveFlow } from './FlowBuilder';
 
 export const STEPS = ['basics', 'contacts', 'audio', 'flow', 'schedule', 'pacing', 'review'] as const;
 type Step = (typeof STEPS)[number];
+
+/** Steps where Enter in a field means "next" (the flow builder and the import have fields of their own). */
+export const ENTER_STEPS: ReadonlySet<Step> = new Set<Step>(['basics', 'schedule', 'pacing']);
+
+/** Campaign types this box can run: SMS sending is not built yet (the server refuses to start the others). */
+export const RUNNABLE_TYPES: ReadonlySet<string> = new Set(['voice']);
+
+/** Imports to list as earlier ones: not the one just done (its summary is shown) nor one still running. */
+export function pastImports<T extends { id: number; status: string }>(imports: T[], justDone: number | null): T[] {
+  return imports.filter((imp) => imp.id !== justDone && imp.status !== 'running');
+}
 
 export interface WizardDraft {
   name: string;
@@ -195,15 +207,19 @@ function BasicsStep({ draft, set, error }: { draft: WizardDraft; set: (d: Partia
       <TextField data-testid="campaign-name" label={t('wizard.name')} value={draft.name} onChange={(e) => set({ name: e.target.value })} required error={field('name')} hint={t('wizard.nameHint')} />
       <fieldset className="choice-cards">
         <legend>{t('wizard.type')}</legend>
-        {CAMPAIGN_TYPES.map((type) => (
-          <label key={type} className={draft.type === type ? 'choice-card selected' : 'choice-card'}>
-            <input type="radio" name="campaign-type" value={type} checked={draft.type === type} onChange={() => set({ type })} />
-            <strong>{code('type', type)}</strong>
-            <span className="hint">{t(`wizard.typeHint.${type}` as MessageKey)}</span>
-          </label>
-        ))}
+        {CAMPAIGN_TYPES.map((type) => {
+          const unavailable = !RUNNABLE_TYPES.has(type);
+          return (
+            <label key={type} className={['choice-card', draft.type === type ? 'selected' : '', unavailable ? 'choice-card-disabled' : ''].filter(Boolean).join(' ')}>
+              <input type="radio" name="campaign-type" value={type} data-testid={`campaign-type-${type}`} checked={draft.type === type} onChange={() => set({ type })} disabled={unavailable && draft.type !== type} />
+              <strong>{code('type', type)}</strong>
+              <span className="hint">{t(`wizard.typeHint.${type}` as MessageKey)}</span>
+              {unavailable && <span className="hint choice-card-reason">{t('wizard.typeUnavailable')}</span>}
+            </label>
+          );
+        })}
       </fieldset>
-      {draft.type !== 'voice' && <Notice kind="info">{t('wizard.smsLater')}</Notice>}
+      {!RUNNABLE_TYPES.has(draft.type) && <Notice kind="error">{t('wizard.smsUnavailable')}</Notice>}
       <SelectField label={t('wizard.purpose')} value={draft.purpose} onChange={(e) => set({ purpose: e.target.value })} options={PURPOSES.map((p) => ({ value: p, label: code('purpose', p) }))} error={field('purpose')} hint={t('wizard.purposeHint')} />
       {needsConsent && (
         <>
@@ -225,6 +241,8 @@ function ContactsStep({ campaignId }: { campaignId: number }) {
   const detail = useQuery({ queryKey: ['campaign', campaignId], queryFn: () => ok(api.GET('/api/v1/campaigns/{id}', { params: { path: { id: campaignId } } })) });
   const imports = useQuery({ queryKey: ['imports', campaignId], queryFn: () => ok(api.GET('/api/v1/imports', { params: { query: { campaign: campaignId } } })) });
   const contacts = detail.data?.contacts;
+  const [justDone, setJustDone] = useState<number | null>(null);
+  const earlier = pastImports(imports.data ?? [], justDone);
   return (
     <div>
       <p>{t('wizard.contactsIntro')}</p>
@@ -237,16 +255,17 @@ function ContactsStep({ campaignId }: { campaignId: number }) {
       <ImportPanel
         endpoint={`/api/v1/campaigns/${campaignId}/imports`}
         kind="contacts"
-        onDone={() => {
+        onDone={(job) => {
+          setJustDone(job.import_id ?? null);
           void queryClient.invalidateQueries({ queryKey: ['campaign', campaignId] });
           void queryClient.invalidateQueries({ queryKey: ['imports', campaignId] });
         }}
       />
-      {imports.data && imports.data.length > 0 && (
-        <details className="past-imports">
-          <summary>{t('wizard.pastImports', { count: imports.data.length })}</summary>
+      {earlier.length > 0 && (
+        <details className="past-imports" data-testid="past-imports">
+          <summary>{t('wizard.pastImports', { count: earlier.length })}</summary>
           <ul className="plain">
-            {imports.data.map((imp) => (
+            {earlier.map((imp) => (
               <li key={imp.id}>
                 <bdi>{imp.file_name}</bdi> · <When value={imp.started_at} /> · {t('import.imported')} <Num value={imp.imported} /> · {t('import.invalid')} <Num value={imp.invalid} />
                 {imp.rejected_rows_url && (
@@ -290,6 +309,7 @@ function FlowStep({
   setNewFlow,
   campaignId,
   flowError,
+  error,
 }: {
   draft: WizardDraft;
   set: (d: Partial<WizardDraft>) => void;
@@ -299,6 +319,7 @@ function FlowStep({
   setNewFlow: (f: FlowDefinition) => void;
   campaignId: number;
   flowError: unknown;
+  error: unknown;
 }) {
   const { t } = useI18n();
   const flows = useQuery({ queryKey: ['flows'], queryFn: () => ok(api.GET('/api/v1/flows')) });
@@ -320,6 +341,7 @@ function FlowStep({
           label={t('wizard.flow')}
           value={draft.ivr_flow}
           onChange={(e) => set({ ivr_flow: e.target.value })}
+          error={error instanceof ApiError ? error.field('ivr_flow') : undefined}
           options={[{ value: '', label: t('wizard.chooseFlow') }, ...(flows.data ?? []).map((f) => ({ value: f.name, label: f.name }))]}
         />
       )}
@@ -346,6 +368,7 @@ function ScheduleStep({ draft, set, error }: { draft: WizardDraft; set: (d: Part
         <TextField label={t('wizard.end')} type="datetime-local" value={draft.end} onChange={(e) => set({ end: e.target.value })} hint={t('wizard.endHint')} error={field('end')} ltr />
       </div>
       <WindowsEditor windows={draft.windows} onChange={(windows) => set({ windows })} />
+      <HoursWarnings warnings={hoursWarnings(draft.windows, draft.quiet)} purpose={draft.purpose} testId="schedule-warnings" />
       <fieldset>
         <legend>{t('wizard.quiet')}</legend>
         <CheckboxField testId="quiet-shabbat" label={t('wizard.quietShabbat')} checked={draft.quiet.shabbat} onChange={(shabbat) => set({ quiet: { ...draft.quiet, shabbat } })} hint={t('wizard.quietShabbatHint')} />
@@ -424,9 +447,16 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
   const hasAudio = audio.data?.some((a) => a.name === 'campaign' && a.campaign_id === campaignId);
   const contacts = detail.data?.contacts.total ?? 0;
   const openDays = WEEKDAYS.filter((d) => draft.windows[d].length > 0);
+  const warnings = hoursWarnings(draft.windows, draft.quiet);
   return (
     <div>
+      {!RUNNABLE_TYPES.has(draft.type) && (
+        <div data-testid="review-blocked">
+          <Notice kind="error">{t('wizard.smsUnavailableBlocking')}</Notice>
+        </div>
+      )}
       {check.isError && <ErrorBox error={check.error} title={t('wizard.notValid')} fieldLabels={fieldLabels} />}
+      <HoursWarnings warnings={warnings} purpose={draft.purpose} testId="review-warnings" />
       {contacts === 0 && detail.data && <Notice kind="warning">{t('wizard.noContactsWarning')}</Notice>}
       {audio.data && !hasAudio && draft.type !== 'sms' && <Notice kind="warning">{t('wizard.noAudioWarning')}</Notice>}
       <dl className="review">
@@ -470,9 +500,9 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
           </ReviewRow>
         )}
       </dl>
-      {check.data?.valid && (
+      {check.data?.valid && RUNNABLE_TYPES.has(draft.type) && (
         <div data-testid="wizard-valid">
-          <Notice kind="success">{t('wizard.valid')}</Notice>
+          {warnings.length > 0 ? <Notice kind="info">{t('wizard.validWithWarnings')}</Notice> : <Notice kind="success">{t('wizard.valid')}</Notice>}
         </div>
       )}
     </div>
@@ -525,6 +555,18 @@ export function CampaignWizardPage() {
   const [newFlow, setNewFlow] = useState<FlowDefinition>(() => starterFlow(t('flows.defaultName')));
   const [flowError, setFlowError] = useState<unknown>(null);
   const [confirmStart, setConfirmStart] = useState(false);
+  // Sounds chosen or recorded in this step but not saved yet (the audio step, the
+  // flow's missing prompts): "next" saves them first, or stops and says why.
+  const [pending] = useState(() => new PendingWork());
+  const [problem, setProblem] = useState<string | null>(null);
+  const card = useRef<HTMLFormElement>(null);
+  // A refused step: the first field marked invalid gets the focus, so the message
+  // "fix the marked fields" points somewhere.
+  useEffect(() => {
+    if (!error) return;
+    const invalid = card.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    invalid?.focus();
+  }, [error]);
 
   const existing = useQuery({
     queryKey: ['campaign', campaignId],
@@ -568,22 +610,49 @@ export function CampaignWizardPage() {
     return campaignId;
   };
 
-  const localProblems = (): string | null => {
-    if (step === 'basics' && !draft.name.trim()) return t('wizard.nameRequired');
-    if (step === 'schedule' && WEEKDAYS.some((d) => rangeProblems(draft.windows[d]).length > 0)) return t('wizard.fixWindows');
-    if (step === 'flow' && flowMode === 'saved' && !draft.ivr_flow) return t('wizard.chooseFlow');
+  const localProblems = (): ApiError | null => {
+    const invalid = (message: string, field?: string) => new ApiError('validation_failed', message, 422, field ? [{ field, message }] : []);
+    if (step === 'basics' && !draft.name.trim()) return invalid(t('wizard.nameRequired'), 'name');
+    if (step === 'schedule' && WEEKDAYS.some((d) => rangeProblems(draft.windows[d]).length > 0)) return invalid(t('wizard.fixWindows'));
+    if (step === 'flow' && flowMode === 'saved' && !draft.ivr_flow) return invalid(t('wizard.chooseFlow'), 'ivr_flow');
     return null;
   };
 
+  /** Saves what this step holds unsaved (a chosen sound): true to go on, false with the reason shown. */
+  const flushPending = async (): Promise<boolean> => {
+    setProblem(null);
+    if (pending.size === 0) return true;
+    const result = await pending.flush();
+    if (result.ok) {
+      if (result.saved > 0) await queryClient.invalidateQueries({ queryKey: ['audio'] });
+      return true;
+    }
+    setProblem(result.reason === 'blocked' ? result.message : t('audio.pendingFailed', { name: result.label }));
+    return false;
+  };
+
+  /** Another step (back, or a step in the list): nothing unsaved is left behind. */
+  const goTo = async (target: Step) => {
+    setSaving(true);
+    try {
+      if (!(await flushPending())) return;
+      setError(null);
+      setStep(target);
+    } finally {
+      setSaving(false);
+    }
+  };
+
   const next = async () => {
-    const problem = localProblems();
-    if (problem) {
-      setError(new ApiError('validation_failed', problem, 422));
+    const refused = localProblems();
+    if (refused) {
+      setError(refused);
       return;
     }
     setSaving(true);
     setError(null);
     try {
+      if (!(await flushPending())) return;
       let current = draft;
       if (step === 'flow') {
         if (flowMode === 'new') {
@@ -619,6 +688,7 @@ export function CampaignWizardPage() {
   const finishLater = async () => {
     setSaving(true);
     try {
+      if (!(await flushPending())) return;
       const id = await save(draft);
       toast.success(t('wizard.savedDraft'));
       navigate(`/campaigns/${id}`);
@@ -629,23 +699,40 @@ export function CampaignWizardPage() {
     }
   };
 
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    if (step !== 'review' && !saving) void next();
+  };
+  // Enter in a field is "next" where the step is a plain form; elsewhere (the flow
+  // builder's and the import's own fields) it does nothing.
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key === 'Enter' && event.target instanceof HTMLInputElement && !ENTER_STEPS.has(step)) event.preventDefault();
+  };
+
   return (
     <>
       <PageHeader title={campaignId ? t('wizard.titleEdit') : t('wizard.title')} subtitle={draft.name ? <UserText>{draft.name}</UserText> : t('wizard.subtitle')} back={{ to: '/campaigns', label: t('campaigns.title') }} />
-      <StepList step={step} onStep={setStep} canJump={campaignId !== null} />
+      <StepList step={step} onStep={(target) => void goTo(target)} canJump={campaignId !== null} />
       <Card title={t(`wizard.step.${step}` as MessageKey)} className="wizard-card">
+        <PendingWorkContext.Provider value={pending}>
+        <form ref={card} noValidate onSubmit={onSubmit} onKeyDown={onKeyDown}>
         {step === 'basics' && <BasicsStep draft={draft} set={set} error={error} />}
         {step === 'contacts' && campaignId !== null && <ContactsStep campaignId={campaignId} />}
         {step === 'audio' && campaignId !== null && <AudioStep campaignId={campaignId} />}
         {step === 'flow' && campaignId !== null && (
-          <FlowStep draft={draft} set={set} mode={flowMode} setMode={setFlowMode} newFlow={newFlow} setNewFlow={setNewFlow} campaignId={campaignId} flowError={flowError} />
+          <FlowStep draft={draft} set={set} mode={flowMode} setMode={setFlowMode} newFlow={newFlow} setNewFlow={setNewFlow} campaignId={campaignId} flowError={flowError} error={error} />
         )}
         {step === 'schedule' && <ScheduleStep draft={draft} set={set} error={error} />}
         {step === 'pacing' && <PacingStep draft={draft} set={set} error={error} />}
-        {step === 'review' && campaignId !== null && <ReviewStep draft={draft} campaignId={campaignId} goTo={setStep} fieldLabels={fieldLabels} />}
+        {step === 'review' && campaignId !== null && <ReviewStep draft={draft} campaignId={campaignId} goTo={(target) => void goTo(target)} fieldLabels={fieldLabels} />}
         <ErrorBox error={error} fieldLabels={fieldLabels} title={error instanceof ApiError && error.code === 'validation_failed' ? t('wizard.fixFields') : undefined} />
+        {problem && (
+          <div data-testid="wizard-problem">
+            <Notice kind="error">{problem}</Notice>
+          </div>
+        )}
         <div className="wizard-nav">
-          <Button icon={<IconBack />} onClick={() => setStep(STEPS[Math.max(0, index - 1)])} disabled={index === 0 || saving}>
+          <Button icon={<IconBack />} onClick={() => void goTo(STEPS[Math.max(0, index - 1)])} disabled={index === 0 || saving}>
             {t('wizard.back')}
           </Button>
           <div className="wizard-nav-end">
@@ -655,17 +742,19 @@ export function CampaignWizardPage() {
               </Button>
             )}
             {step !== 'review' ? (
-              <Button variant="primary" onClick={next} busy={saving} data-testid="wizard-next">
+              <Button type="submit" variant="primary" busy={saving} data-testid="wizard-next">
                 {index === 0 && campaignId === null ? t('wizard.createAndContinue') : t('wizard.next')}
                 <IconNext />
               </Button>
             ) : (
-              <Button variant="success" icon={<IconPlay />} onClick={() => setConfirmStart(true)} disabled={saving} data-testid="wizard-start">
+              <Button variant="success" icon={<IconPlay />} onClick={() => setConfirmStart(true)} disabled={saving || !RUNNABLE_TYPES.has(draft.type)} data-testid="wizard-start">
                 {t('wizard.start')}
               </Button>
             )}
           </div>
         </div>
+        </form>
+        </PendingWorkContext.Provider>
       </Card>
       <ConfirmDialog
         open={confirmStart}

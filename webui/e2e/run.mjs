@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { axeCheck, ensureDir, launchBrowser, log, startBox, untranslated, watchPage } from './harness.mjs';
 import { CONTACTS, contactsXlsx, toneWav } from './fixtures.mjs';
+import { checkWords } from './words.mjs';
 import { generate } from '../scripts/gen-api.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +39,8 @@ const BLOCKED_E164 = { he: '+972525551299', en: '+972544431298' };
 /** What the test types that may show up in either language (names are data, not UI text). */
 const USER_DATA = [ADMIN.name, ANALYST.name, 'no-input', 'invalid', ...['he', 'en'].flatMap((l) => [`e2e-${l}-donations`, `thanks-${l}`, `donate-menu-${l}`])];
 const failures = [];
+/** The names the flow builder gives new nodes, in the UI's language (staff may name nodes in Hebrew). */
+const NEW_NODE = { he: { menu: 'תפריט', action: 'פעולה', play: 'השמעה' }, en: { menu: 'menu', action: 'action', play: 'play' } };
 const problems = [];
 const timings = {};
 
@@ -210,17 +213,17 @@ async function buildTwoLevelFlow(page, lang) {
   await page.locator('[data-node="main"]').click();
   await page.locator('[data-testid="add-key"]').click();
   await page.locator('[data-testid="target-1"]').selectOption('new:menu');
-  await page.locator('[data-node="menu"]').click();
+  await page.locator(`[data-node="${NEW_NODE[lang].menu}"]`).click();
   await page.locator('[data-testid="prompt-input"]').fill(`donate-menu-${lang}`);
   await page.locator('[data-testid="prompt-add"]').click();
   await page.locator('[data-testid="add-key"]').click();
   await page.locator('[data-testid="target-1"]').selectOption('new:action');
   await page.locator('[data-testid="add-key"]').click();
   await page.locator('[data-testid="target-2"]').selectOption('main');
-  await page.locator('[data-node="action"]').click();
+  await page.locator(`[data-node="${NEW_NODE[lang].action}"]`).click();
   await page.locator('[data-testid="action-kind"]').selectOption('donate');
   await page.locator('[data-testid="next-target"]').selectOption('new:play');
-  await page.locator('[data-node="play"]').click();
+  await page.locator(`[data-node="${NEW_NODE[lang].play}"]`).click();
   await page.locator('[data-testid="prompt-input"]').fill(`thanks-${lang}`);
   await page.locator('[data-testid="prompt-add"]').click();
   await page.locator('[data-testid="flow-valid"]').waitFor({ timeout: 20_000 });
@@ -329,7 +332,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
 
   await page.locator('[data-testid="flow-mode-new"]').check();
   await buildTwoLevelFlow(page, lang);
-  await page.locator('[data-node="menu"]').click();
+  await page.locator(`[data-node="${NEW_NODE[lang].menu}"]`).click();
   await capture(page, lang, '08-wizard-4-flow');
   await page.locator('[data-testid="wizard-next"]').click();
 
@@ -435,6 +438,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   const flows = await api(page, base, '/api/v1/flows');
   const flow = flows.find((f) => f.name === `e2e-${lang}-donations`);
   for (const [path, shot] of [
+  await checkWords(page, base, lang, { campaignId: id, work, capture });
     ['/campaigns', '04-campaigns'],
     ['/calls', '17-calls'],
     ['/flows', '25-flows'],

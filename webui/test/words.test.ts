@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../src/i18n/en';
 import { he } from '../src/i18n/he';
 import { translate, type MessageKey } from '../src/i18n';
-import { AMD_RESULTS, HANGUP_CAUSES, actorOf, amdWords, auditActionWords, auditLines, causeWords } from '../src/lib/words';
+import { AMD_RESULTS, HANGUP_CAUSES, actorOf, amdWords, auditActionWords, auditLines, causeWords, savedRecordingMessage } from '../src/lib/words';
 
 const REPO = join(__dirname, '..', '..');
 const read = (path: string) => readFileSync(join(REPO, path), 'utf8');
@@ -116,5 +116,16 @@ describe('the audit log in words', () => {
     // A field new to this UI keeps its name, marked as a code.
     expect(auditLines(te, { brand_new: 'x' })).toEqual([{ label: 'brand new', value: 'x', raw: true }]);
     expect(auditLines(te, {})).toEqual([]);
+  });
+});
+
+describe('saying a recording is saved', () => {
+  it('names the campaign message as such and any other recording by its name, never the internal "campaign"', () => {
+    const strip = (text: string) => text.replace(/[\u2068\u2069]/g, '');
+    expect(savedRecordingMessage(th, 'campaign')).toBe('הודעת הקמפיין נשמרה.');
+    expect(savedRecordingMessage(th, 'campaign')).not.toMatch(/[A-Za-z]/);
+    expect(savedRecordingMessage(te, 'campaign')).toBe("The campaign's message is saved.");
+    expect(strip(savedRecordingMessage(th, 'no-input'))).toBe('ההקלטה לא הוקש דבר נשמרה.');
+    expect(strip(savedRecordingMessage(th, 'תודה רבה'))).toBe('ההקלטה תודה רבה נשמרה.');
   });
 });

@@ -5,7 +5,7 @@ import { createContext, useContext, useEffect, useId, useRef, useState } from 'r
 import { ApiError, upload, type UploadProgress } from '../api/client';
 import type { AudioPrompt, UploadedAudio } from '../api/types';
 import { useI18n } from '../i18n';
-import { promptLabel } from '../lib/flow';
+import { savedRecordingMessage } from '../lib/words';
 import { formatDuration } from '../lib/format';
 import type { PendingWork } from '../lib/pending';
 import { recordingToWav } from '../lib/wav';
@@ -136,7 +136,7 @@ export function AudioPanel({
       const result = await upload<UploadedAudio>('/api/v1/audio', form, setProgress);
       setSaved(result);
       setCandidate(null);
-      toast.success(name === 'campaign' ? t('audio.savedCampaign') : t('audio.saved', { name: promptLabel(t, name) }));
+      toast.success(savedRecordingMessage(t, name));
       onSaved?.(result);
       return true;
     } catch (cause) {

@@ -105,3 +105,15 @@ export function auditLines(t: T, details: unknown, num: (value: number) => strin
   walk(details, [], '');
   return lines;
 }
+
+/**
+ * The sentence said when a recording is saved: the campaign's message by that
+ * description, any other recording by its label (never an internal name such as
+ * `campaign` inside a Hebrew sentence).
+ */
+export function savedRecordingMessage(t: T, name: string): string {
+  if (name === 'campaign') return t('audio.savedCampaign');
+  const key = `flow.promptLabel.${name}` as MessageKey;
+  const label = t(key);
+  return t('audio.saved', { name: label === key ? name : label });
+}

@@ -20,14 +20,47 @@ pub struct PromptLibrary {
     pub asterisk_dir: PathBuf,
 }
 
-/// A prompt or folder name: it becomes part of a path.
+/// A prompt's name as staff type it: 1 to 64 letters (of any script: Hebrew
+/// names are welcome), digits, spaces inside, `.`, `-` or `_`, not starting with
+/// `.`. No separator, control or direction mark can be in it, and a name is never
+/// a path by itself: [`stem`] is what goes on disk.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 64
+        && name.chars().count() <= 64
         && !name.starts_with('.')
+        && name.trim() == name
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            .all(|c| c.is_alphanumeric() || "._- ".contains(c))
+        && !(is_plain(name) && is_hashed_stem(name))
+}
+
+/// Only `[A-Za-z0-9._-]`: used on disk as it is.
+fn is_plain(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// `u-` and 16 hex digits: the form [`stem`] gives other names, so never a name.
+fn is_hashed_stem(name: &str) -> bool {
+    name.strip_prefix("u-").is_some_and(|hex| {
+        hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// The file name stem a valid prompt `name` is stored under: the name itself when
+/// it is plain ASCII (`thanks`, `donate-menu`; every prompt made before Hebrew
+/// names), else `u-` and the first 16 hex digits of its SHA-256 (`תודה` →
+/// `u-…`), so what reaches the disk and Asterisk is always ASCII. The register
+/// (the store) keeps the name as typed.
+pub fn stem(name: &str) -> String {
+    if is_plain(name) {
+        return name.to_owned();
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("u-{hex}")
 }
 
 impl PromptLibrary {
@@ -40,7 +73,7 @@ impl PromptLibrary {
         FORMATS.iter().any(|ext| {
             self.sounds_dir
                 .join(folder)
-                .join(format!("{name}.{ext}"))
+                .join(format!("{}.{ext}", stem(name)))
                 .is_file()
         })
     }
@@ -51,7 +84,7 @@ impl PromptLibrary {
             "sound:{}",
             Path::new(&self.asterisk_dir)
                 .join(folder)
-                .join(name)
+                .join(stem(name))
                 .display()
         )
     }
@@ -93,8 +126,13 @@ impl PromptLibrary {
         let out_dir = self.folder(folder);
         std::fs::create_dir_all(&out_dir)
             .map_err(|error| format!("cannot create {}: {error}", out_dir.display()))?;
-        shofar_audio::convert_file(file, &out_dir, name, &shofar_audio::Limits::default())
-            .map_err(|error| format!("cannot use {} as a prompt: {error}", file.display()))
+        shofar_audio::convert_file(
+            file,
+            &out_dir,
+            &stem(name),
+            &shofar_audio::Limits::default(),
+        )
+        .map_err(|error| format!("cannot use {} as a prompt: {error}", file.display()))
     }
 
     /// Converts a one-off message (`shofar call --audio FILE`, a campaign's
@@ -154,5 +192,70 @@ mod tests {
             "sound:/var/lib/asterisk/sounds/shofar/prompts/thanks"
         );
         assert_eq!(missing, ["goodbye", "../etc"]);
+    }
+
+    #[test]
+    fn hebrew_names_are_prompts_stored_under_a_safe_ascii_stem() {
+        for name in ["תודה", "תפריט תרומה", "הודעה-2", "thanks", "donate-menu-he"]
+        {
+            assert!(valid_name(name), "{name:?} is a name staff may type");
+            let stem = stem(name);
+            assert!(
+                shofar_audio::validate_stem(&stem).is_ok(),
+                "{name:?} is stored as {stem:?}"
+            );
+        }
+        // Plain names stay what they were: prompts made before keep their files.
+        assert_eq!(stem("thanks"), "thanks");
+        assert_eq!(stem("donate-menu-he"), "donate-menu-he");
+        let hebrew = stem("תודה");
+        assert!(hebrew.starts_with("u-") && hebrew.len() == 18, "{hebrew}");
+        assert_ne!(hebrew, stem("תודה רבה"));
+        assert_eq!(hebrew, stem("תודה"));
+        // A name that looks like another's stem could overwrite it: refused.
+        assert!(!valid_name(&hebrew));
+
+        let dir = tempfile::tempdir().unwrap();
+        let library = PromptLibrary {
+            sounds_dir: dir.path().to_owned(),
+            asterisk_dir: PathBuf::from("/var/lib/asterisk/sounds/shofar"),
+        };
+        std::fs::create_dir_all(dir.path().join("prompts")).unwrap();
+        std::fs::write(
+            dir.path().join("prompts").join(format!("{hebrew}.ulaw")),
+            [0xFF; 80],
+        )
+        .unwrap();
+        let (found, missing) = library.resolve(&["תודה".to_owned()], &["prompts"]);
+        assert_eq!(
+            found["תודה"],
+            format!("sound:/var/lib/asterisk/sounds/shofar/prompts/{hebrew}")
+        );
+        assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        for name in [
+            "",
+            ".",
+            "..",
+            "../etc/passwd",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            " leading",
+            "trailing ",
+            "tab\there",
+            "new\nline",
+            "nul\0",
+            "rtl\u{202e}txt",
+            "zero\u{200b}width",
+            "קובץ/אחר",
+            &"א".repeat(65),
+        ] {
+            assert!(!valid_name(name), "{name:?} must be refused");
+        }
+        assert!(valid_name(&"א".repeat(64)));
     }
 }

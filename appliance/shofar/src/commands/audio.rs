@@ -29,7 +29,7 @@ pub fn run(app: &mut App, command: AudioCommand) -> anyhow::Result<ExitCode> {
         } => {
             if !valid_name(&name) {
                 bail!(
-                    "{name:?} is not a prompt name: use letters, digits, '.', '-' or '_' (at most 64)"
+                    "{name:?} is not a prompt name: use letters (Hebrew or English), digits, spaces, '.', '-' or '_' (at most 64)"
                 );
             }
             let folder = match campaign {

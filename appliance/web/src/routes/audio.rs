@@ -12,7 +12,7 @@ use serde::Serialize;
 use shofar_audio::{AudioError, Limits};
 use shofar_store::campaigns::CampaignId;
 use shofar_store::library::AudioFile;
-use shofar_telephony::prompts::{FORMATS, valid_name};
+use shofar_telephony::prompts::{FORMATS, stem, valid_name};
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Manager};
@@ -48,7 +48,7 @@ impl From<AudioFile> for AudioOut {
             .unwrap_or_else(|| ("prompts".to_owned(), file.key.clone()));
         AudioOut {
             campaign_id: campaign_of(&folder),
-            playback_url: format!("/api/v1/audio/{folder}/{name}/playback"),
+            playback_url: format!("/api/v1/audio/{folder}/{}/playback", url_segment(&name)),
             folder,
             name,
             duration_ms: file.duration_ms,
@@ -57,6 +57,16 @@ impl From<AudioFile> for AudioOut {
             created_by: file.created_by,
         }
     }
+}
+
+/// `name` as one URL path segment (a Hebrew name, a space, percent-encoded).
+fn url_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn campaign_of(folder: &str) -> Option<i64> {
@@ -95,7 +105,8 @@ pub struct AudioForm {
     /// WAV or MP3, at most 10 minutes.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// The prompt's name: letters, digits, `.`, `-`, `_` (`campaign` for a
+    /// The prompt's name: letters (Hebrew too), digits, spaces, `.`, `-`, `_`
+    /// (stored on disk under an ASCII stem; `campaign` for a
     /// campaign's message, `menu`, `thanks`, …).
     name: String,
     /// Make it this campaign's own prompt (default: the box's).
@@ -138,7 +149,7 @@ pub async fn upload(
     if !valid_name(&name) {
         return Err(ApiError::field(
             "name",
-            "1 to 64 letters, digits, '.', '-' or '_', not starting with '.'",
+            "1 to 64 letters (Hebrew or English), digits, spaces, '.', '-' or '_', not starting with '.'",
         ));
     }
     let folder = match form.text("campaign_id") {
@@ -159,7 +170,7 @@ pub async fn upload(
         max_bytes: state.config.max_audio_bytes,
         ..Limits::default()
     };
-    let (stem, temp_path, sha256) = (name.clone(), file.temp, file.sha256);
+    let (stem, temp_path, sha256) = (stem(&name), file.temp, file.sha256);
     let converted = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&out_dir).map_err(|error| {
             ApiError::internal(format!("cannot create {}: {error}", out_dir.display()))
@@ -249,7 +260,7 @@ pub async fn playback(
         .config
         .prompts
         .folder(&folder)
-        .join(format!("{name}.sln"));
+        .join(format!("{}.sln", stem(&name)));
     let wav = tokio::task::spawn_blocking(move || wav_from_linear(&linear))
         .await
         .map_err(|error| ApiError::internal(format!("playback failed: {error}")))?
@@ -257,7 +268,7 @@ pub async fn playback(
             std::io::ErrorKind::NotFound => ApiError::not_found(format!("no prompt {key}")),
             _ => ApiError::internal(format!("cannot read the prompt {key}: {error}")),
         })?;
-    let mut response = download(wav, "audio/wav", &format!("{name}.wav"));
+    let mut response = download(wav, "audio/wav", &format!("{}.wav", stem(&name)));
     // Played inline, not saved.
     response.headers_mut().insert(
         axum::http::header::CONTENT_DISPOSITION,
@@ -312,7 +323,7 @@ pub async fn delete(
         .await?;
     let mut removed_file = false;
     for extension in FORMATS {
-        let path = dir.join(format!("{name}.{extension}"));
+        let path = dir.join(format!("{}.{extension}", stem(&name)));
         match std::fs::remove_file(&path) {
             Ok(()) => removed_file = true,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}

@@ -129,6 +129,42 @@ async fn a_wav_is_converted_listed_played_back_and_removed() {
 }
 
 #[tokio::test]
+async fn a_prompt_named_in_hebrew_is_kept_by_that_name_and_stored_under_an_ascii_stem() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let name = "תודה רבה";
+    let uploaded = upload(&mia, &[("name", name)], ("thanks.wav", &wav(8000, 1.0)))
+        .await
+        .expect(StatusCode::CREATED);
+    let audio = &uploaded["audio"];
+    assert_eq!(audio["name"], name);
+    let url = audio["playback_url"].as_str().unwrap().to_owned();
+    assert!(url.is_ascii(), "{url}");
+    assert_eq!(
+        url,
+        "/api/v1/audio/prompts/%D7%AA%D7%95%D7%93%D7%94%20%D7%A8%D7%91%D7%94/playback"
+    );
+    // On disk: only ASCII names, never the Hebrew one.
+    let files = files_under(&app.data_dir().join("sounds/prompts"));
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in &files {
+        let file_name = file.file_name().unwrap().to_str().unwrap();
+        assert!(
+            file_name.is_ascii() && file_name.starts_with("u-"),
+            "{file_name}"
+        );
+    }
+    assert_eq!(mia.get("/api/v1/audio").await.json()[0]["name"], name);
+    let playback = mia.get(&url).await;
+    playback.expect(StatusCode::OK);
+    assert_eq!(&playback.body[..4], b"RIFF");
+    let shown = url.trim_end_matches("/playback");
+    assert_eq!(mia.get(shown).await.expect(StatusCode::OK)["name"], name);
+    mia.delete(shown).await.expect(StatusCode::NO_CONTENT);
+    assert!(files_under(&app.data_dir().join("sounds/prompts")).is_empty());
+}
+
+#[tokio::test]
 async fn a_campaigns_own_message_goes_in_its_folder() {
     let app = TestApp::new();
     let mia = app.login_as("mia", Role::Manager).await;
@@ -192,7 +228,15 @@ async fn files_that_are_not_usable_audio_are_refused_with_the_reason() {
         .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_file");
 
-    for name in ["../menu", ".hidden", "תפריט", "menu one", &"m".repeat(65)] {
+    for name in [
+        "../menu",
+        ".hidden",
+        "תפריט/../../etc",
+        "menu\tone",
+        "menu\u{202e}",
+        "u-0123456789abcdef",
+        &"m".repeat(65),
+    ] {
         upload(&mia, &[("name", name)], ("menu.wav", &tone))
             .await
             .expect_fields(&["name"]);

@@ -37,6 +37,9 @@ describe('the flow builder', () => {
     expect(main).not.toHaveTextContent('main');
     expect(main).toHaveTextContent('הודעת הקמפיין');
     expect(screen.getByRole('button', { name: /הסרה מהרשימה/ })).toBeInTheDocument();
+    // The recordings for "nothing pressed" and "wrong key" by words too.
+    expect(screen.getByTestId('timeout-prompt')).toHaveDisplayValue('לא הוקש דבר');
+    expect(screen.getByTestId('invalid-prompt')).toHaveDisplayValue('הוקש מקש שגוי');
     expect(await screen.findByTestId('flow-valid')).toBeInTheDocument();
     // The prompts with no recording yet are offered for upload or recording.
     expect(screen.getByRole('region', { name: 'הקלטות חסרות' })).toHaveTextContent('לא הוקש דבר');

@@ -181,6 +181,28 @@ function PromptList({ prompts, onChange, known, label }: { prompts: string[]; on
   );
 }
 
+/**
+ * One recording, by its words: the box's recordings and the one set now, or a
+ * name typed for a recording still to be made ("another name…").
+ */
+function PromptSelect({ label, value, known, onChange, testId }: { label: string; value: string; known: string[]; onChange: (value: string) => void; testId?: string }) {
+  const { t } = useI18n();
+  const names = [...new Set([value, ...known].filter(Boolean))];
+  const [typing, setTyping] = useState(false);
+  if (typing) {
+    return <TextField label={label} dir="auto" value={value} autoFocus onChange={(e) => onChange(e.target.value)} onBlur={() => setTyping(false)} data-testid={testId} />;
+  }
+  return (
+    <SelectField
+      label={label}
+      value={value}
+      data-testid={testId}
+      onChange={(e) => (e.target.value === '\u0000other' ? setTyping(true) : onChange(e.target.value))}
+      options={[...(value ? [] : [{ value: '', label: t('flow.pickRecording') }]), ...names.map((name) => ({ value: name, label: promptLabel(t, name) })), { value: '\u0000other', label: t('flow.otherRecording') }]}
+    />
+  );
+}
+
 /** Where an arrow goes: an existing node, or a new one made on the spot. */
 function TargetSelect({
   label,
@@ -377,7 +399,7 @@ function Inspector({
                 {which === 'timeout' && (
                   <TextField label={t('flow.seconds')} type="number" min={1} max={60} ltr value={value?.seconds ?? ''} onChange={(e) => set({ ...node, timeout: { ...(value as Retry), seconds: Number(e.target.value) } })} />
                 )}
-                <TextField label={t('flow.errorPrompt')} ltr value={value?.prompt ?? ''} onChange={(e) => set({ ...node, [which]: { ...(value as Retry), prompt: e.target.value } })} />
+                <PromptSelect label={t('flow.errorPrompt')} value={value?.prompt ?? ''} known={known} testId={`${which}-prompt`} onChange={(prompt) => set({ ...node, [which]: { ...(value as Retry), prompt } })} />
                 <TextField label={t('flow.retries')} type="number" min={0} max={10} ltr value={value?.retries ?? ''} onChange={(e) => set({ ...node, [which]: { ...(value as Retry), retries: Number(e.target.value) } })} />
               </div>
               <TargetSelect label={t('flow.then')} value={value?.then} flow={flow} onPick={(v) => pick(v, (f, target) => withNode(f, (n) => ({ ...n, [which]: { ...(n[which] as Retry), then: target } })))} />

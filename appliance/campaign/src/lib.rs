@@ -15,7 +15,7 @@ pub use lifecycle::{Event, IllegalTransition, Status, transition};
 pub use retry::{FinalStatus, NextStep, Outcome, Retry, RetryPolicy};
 pub use settings::{
     AnsweringMachine, CampaignFile, FieldError, InvalidSettings, Kind, Pacing, Purpose,
-    QuietSettings, Settings, SettingsFile, ValidCampaign,
+    QuietSettings, SMS_UNAVAILABLE, Settings, SettingsFile, ValidCampaign,
 };
 pub use share::{Capacity, Claim, FairShare, Pool};
 pub use windows::{

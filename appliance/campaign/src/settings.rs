@@ -38,7 +38,24 @@ impl Kind {
             .into_iter()
             .find(|kind| kind.as_str() == text)
     }
+
+    /// Whether this box can run a campaign of this kind. SMS sending is not built
+    /// yet, so an SMS or hybrid campaign must neither start nor be dialed: the
+    /// people in it were meant to get a text, not a call. The one check that start
+    /// (the API and the CLI, through the store) and the scheduler both ask.
+    pub fn can_run(self) -> bool {
+        match self {
+            Kind::Voice => true,
+            Kind::Sms | Kind::Hybrid => false,
+        }
+    }
 }
+
+/// Why an SMS or hybrid campaign is refused, for people (the web UI translates
+/// by the error's code).
+pub const SMS_UNAVAILABLE: &str = "SMS sending is not available on this box yet, so an SMS or \
+     hybrid campaign cannot start (its people were meant to get a text, not a call); \
+     change the campaign's type to voice to call them";
 
 /// What a campaign is for, which decides whether contacts need recorded consent
 /// (Communications Law §30A: donation requests count as advertising).

@@ -140,6 +140,12 @@ impl Scheduler {
                 plan.terminate.push(campaign.id);
                 continue;
             }
+            // An SMS or hybrid campaign running from before SMS start was refused
+            // (an upgrade) is never dialed: its people were meant to get a text.
+            if !campaign.kind.can_run() {
+                waiting.push((campaign.id, gate));
+                continue;
+            }
             if campaign.status == Status::Scheduled {
                 if campaign.settings.start.is_some_and(|start| start > now) {
                     waiting.push((campaign.id, gate));

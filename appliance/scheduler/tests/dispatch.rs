@@ -334,6 +334,41 @@ proptest! {
     }
 }
 
+/// An SMS or hybrid campaign already running (started before the start check
+/// existed, then the box was upgraded) is never dialed: its people were meant to
+/// get a text. The voice campaign beside it is dialed as before, and the start
+/// check refuses such a campaign.
+#[test]
+fn running_sms_and_hybrid_campaigns_are_not_dialed() {
+    let mut store = Store::open_in_memory().unwrap();
+    let voice = campaign(&mut store, "voice", Kind::Voice, settings(), 5, 0);
+    let sms = campaign(&mut store, "sms", Kind::Sms, settings(), 5, 1_000);
+    let hybrid = campaign(&mut store, "hybrid", Kind::Hybrid, settings(), 5, 2_000);
+    let mut scheduler = Scheduler::new(BoxCalendar::default());
+    let plan = scheduler
+        .plan(&mut store, &round(sunday_morning(), 30))
+        .unwrap();
+    assert_eq!(plan.contacts_of(voice).len(), 5);
+    assert!(plan.contacts_of(sms).is_empty());
+    assert!(plan.contacts_of(hybrid).is_empty());
+    for id in [sms, hybrid] {
+        let campaign = store.campaign(id).unwrap();
+        assert_eq!(
+            campaign.status,
+            Status::Active,
+            "not finished: still has work"
+        );
+        assert_eq!(
+            store.start_blocker(&campaign, sunday_morning()).unwrap(),
+            Some(shofar_store::campaigns::StartBlocker::KindUnavailable(
+                campaign.kind
+            ))
+        );
+    }
+    let voice = store.campaign(voice).unwrap();
+    assert_eq!(store.start_blocker(&voice, sunday_morning()).unwrap(), None);
+}
+
 #[test]
 fn a_scheduled_campaign_becomes_active_at_its_start() {
     let mut store = Store::open_in_memory().unwrap();

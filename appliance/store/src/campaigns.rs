@@ -448,6 +448,8 @@ impl Store {
 /// Why a campaign may not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartBlocker {
+    /// Its kind cannot run on this box (SMS and hybrid: no SMS sending yet).
+    KindUnavailable(Kind),
     /// Its end is in the past.
     EndPassed(DateTime<Utc>),
     /// No contact could be called: none imported, all reached or blacklisted, or
@@ -462,6 +464,9 @@ impl Store {
         campaign: &Campaign,
         now: DateTime<Utc>,
     ) -> Result<Option<StartBlocker>> {
+        if !campaign.kind.can_run() {
+            return Ok(Some(StartBlocker::KindUnavailable(campaign.kind)));
+        }
         if let Some(end) = campaign.settings.end
             && end <= now
         {

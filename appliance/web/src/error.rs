@@ -39,6 +39,8 @@ pub enum ErrorCode {
     IllegalTransition,
     /// Something still uses it, or it is in a state that forbids the change.
     Conflict,
+    /// An SMS or hybrid campaign: SMS sending is not available on this box yet.
+    SmsUnavailable,
     /// The box already has users; setup is over.
     SetupDone,
     /// The one-time setup secret is wrong, used or expired.
@@ -73,6 +75,7 @@ impl ErrorCode {
         (ErrorCode::AlreadyExists, 409, "conflict"),
         (ErrorCode::IllegalTransition, 409, "conflict"),
         (ErrorCode::Conflict, 409, "conflict"),
+        (ErrorCode::SmsUnavailable, 409, "conflict"),
         (ErrorCode::SetupDone, 409, "conflict"),
         (ErrorCode::SetupTokenInvalid, 403, "auth"),
         (ErrorCode::PayloadTooLarge, 413, "invalid_request"),

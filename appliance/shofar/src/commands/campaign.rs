@@ -385,6 +385,12 @@ fn move_campaign(app: &mut App, event: Event, args: TransitionArgs) -> anyhow::R
     if event == Event::Start {
         match app.store.start_blocker(&campaign, now)? {
             None => {}
+            Some(StartBlocker::KindUnavailable(kind)) => bail!(
+                "campaign {} ({}) cannot start: {}",
+                id.0,
+                kind.as_str(),
+                shofar_campaign::SMS_UNAVAILABLE
+            ),
             Some(StartBlocker::EndPassed(end)) => bail!(
                 "campaign {} cannot start: its end ({}) has passed",
                 id.0,

@@ -483,6 +483,12 @@ async fn transition(
             if event == Event::Start {
                 match store.start_blocker(&campaign, now)? {
                     None => {}
+                    Some(StartBlocker::KindUnavailable(_)) => {
+                        return Err(ApiError::new(
+                            ErrorCode::SmsUnavailable,
+                            format!("campaign {id}: {}", shofar_campaign::SMS_UNAVAILABLE),
+                        ));
+                    }
                     Some(StartBlocker::EndPassed(end)) => {
                         return Err(ApiError::new(
                             ErrorCode::Conflict,

@@ -512,3 +512,21 @@ fn the_example_flow_the_docs_use_is_valid() {
         "the example opts out with 9"
     );
 }
+
+/// Node and prompt names are what staff type, Hebrew included: the engine keys
+/// nodes by any non-empty text (the builder shows its own English names, `main`,
+/// `optout`, by a label, so flows made before stay as they are).
+#[test]
+fn hebrew_node_and_prompt_names_are_valid() {
+    check(
+        r#"{"version": 1, "name": "תרומות חורף", "start": "תפריט ראשי", "nodes": {
+            "תפריט ראשי": {"type": "menu", "prompts": ["הודעת הקמפיין"], "keys": {"1": "תודה", "9": "הסרה מהרשימה"},
+              "timeout": {"seconds": 10, "prompt": "לא הוקש דבר", "retries": 2, "then": "סיום"},
+              "invalid": {"prompt": "מקש שגוי", "retries": 2, "then": "סיום"}},
+            "תודה": {"type": "play", "prompts": ["תודה רבה"], "next": "סיום"},
+            "הסרה מהרשימה": {"type": "action", "action": {"kind": "blacklist"}, "next": "סיום"},
+            "סיום": {"type": "action", "action": {"kind": "end_call"}}
+        }}"#,
+        &[],
+    );
+}

@@ -157,10 +157,10 @@ describe('the dashboard', () => {
       dialing_rate: 4.5,
       alerts: [{ code: 'cpu_high', severity: 'warning', message: 'CPU use is 91 %', value: 91, limit: 85 }],
       campaigns: [
-        { id: 4, name: 'תרומות חורף', running: true, problem_names: [], active: 12, queued: 3, pace_cps: 4.5, ceiling_cps: 5, figures: { calls: 120, in_call: 12, by_outcome: { answered: 70, busy: 38 }, dialed: 108, answered: 70, converted: 7, opted_out: 2, answer_rate: 0.648, conversion_rate: 0.1, opt_out_rate: 0.0286 } },
+        { id: 4, name: 'תרומות חורף', running: true, problem_names: [], active: 12, queued: 3, pace_cps: 4.5, ceiling_cps: 5, effective_cps: 4.5, figures: { calls: 120, in_call: 12, by_outcome: { answered: 70, busy: 38 }, dialed: 108, answered: 70, converted: 7, opted_out: 2, answer_rate: 0.648, conversion_rate: 0.1, opt_out_rate: 0.0286 } },
         // Cannot call: a known code is worded in Hebrew with its names; an unknown one shows the box's English.
-        { id: 5, name: 'סקר', running: true, problem: 'the flow plays prompts that have no audio: menu, thanks.', problem_code: 'prompts_missing', problem_names: ['menu', 'thanks'], active: 0, queued: 0, pace_cps: 0, ceiling_cps: 5, figures: emptyFigures },
-        { id: 6, name: 'חדש', running: true, problem: 'something new went wrong', problem_code: 'other', problem_names: [], active: 0, queued: 0, pace_cps: 0, ceiling_cps: 5, figures: emptyFigures },
+        { id: 5, name: 'סקר', running: true, problem: 'the flow plays prompts that have no audio: menu, thanks.', problem_code: 'prompts_missing', problem_names: ['menu', 'thanks'], active: 0, queued: 0, pace_cps: 0, ceiling_cps: 5, effective_cps: 0, figures: emptyFigures },
+        { id: 6, name: 'חדש', running: true, problem: 'something new went wrong', problem_code: 'other', problem_names: [], active: 0, queued: 0, pace_cps: 0, ceiling_cps: 5, effective_cps: 0, figures: emptyFigures },
       ],
       totals: { calls: 120, in_call: 12, by_outcome: { answered: 70, busy: 38 }, dialed: 108, answered: 70, converted: 7, opted_out: 2, answer_rate: 0.648, conversion_rate: 0.1, opt_out_rate: 0.0286 },
     });

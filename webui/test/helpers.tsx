@@ -79,6 +79,7 @@ export function snapshot(partial: Partial<LiveSnapshot> = {}): LiveSnapshot {
     active_calls: 0,
     queue_depth: 0,
     dialing_rate: 0,
+    calls_last_minute: 0,
     pace_cps: 10,
     ceiling_cps: 10,
     max_channels: 30,

@@ -12,7 +12,7 @@
 //! Per-campaign and box-wide figures are the same arithmetic: the box's totals
 //! are the merge of the campaigns' (`Totals::merge`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,7 +92,13 @@ pub struct OutcomeBook {
     open: BTreeMap<i64, CallRow>,
     /// The latest moment a change seen happened at (a call started or ended).
     last_event_at: Option<DateTime<Utc>>,
+    /// When the records seen new (after the first snapshot) started, the last
+    /// minute's or so: the calls started per minute.
+    recent_starts: VecDeque<DateTime<Utc>>,
 }
+
+/// How far back `OutcomeBook::started_since` can look.
+const RECENT_STARTS: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 
 impl OutcomeBook {
     pub fn new(snapshot: CallsSnapshot) -> OutcomeBook {
@@ -128,6 +134,14 @@ impl OutcomeBook {
             return;
         }
         let row = call_row(record);
+        if id > self.max_id && !self.open.contains_key(&id) {
+            // A record not seen before: a call started.
+            let cutoff = row.started_at - RECENT_STARTS;
+            while self.recent_starts.front().is_some_and(|at| *at < cutoff) {
+                self.recent_starts.pop_front();
+            }
+            self.recent_starts.push_back(row.started_at);
+        }
         let moment = row.ended_at.unwrap_or(row.started_at);
         self.last_event_at = Some(self.last_event_at.map_or(moment, |at| at.max(moment)));
         if row.outcome.is_some() {
@@ -190,6 +204,22 @@ impl OutcomeBook {
     pub fn last_event_at(&self) -> Option<DateTime<Utc>> {
         self.last_event_at
     }
+
+    /// Campaign calls started at or after `since` (at most two minutes back),
+    /// among those started since the book was made.
+    pub fn started_since(&self, since: DateTime<Utc>) -> u64 {
+        self.recent_starts.iter().filter(|at| **at >= since).count() as u64
+    }
+}
+
+/// The calls per second a campaign may start now: its own pace, within the box's
+/// (which health may have throttled); none while it is not running.
+pub fn effective_cps(running: bool, campaign_pace_cps: f64, box_pace_cps: f64) -> f64 {
+    if running {
+        campaign_pace_cps.min(box_pace_cps).max(0.0)
+    } else {
+        0.0
+    }
 }
 
 /// Figures in a snapshot: counts and rates over call records.
@@ -251,9 +281,12 @@ pub struct CampaignLive {
     pub active: u32,
     /// Contacts claimed and waiting to be dialed.
     pub queued: u32,
-    /// Calls per second it may start now, and at most.
+    /// Calls per second its own pacing allows now, and at most (its settings).
     pub pace_cps: f64,
     pub ceiling_cps: f64,
+    /// Calls per second it may start now: `pace_cps` within the box's pace (see
+    /// `effective_cps`); 0 while it is not running.
+    pub effective_cps: f64,
     /// The dialer's answer rate over its recent calls.
     pub recent_answer_rate: Option<f64>,
     /// Over every record of the campaign.
@@ -510,6 +543,10 @@ pub struct LiveSnapshot {
     pub queue_depth: u32,
     /// Calls dialed in the last second.
     pub dialing_rate: f64,
+    /// Campaign calls started in the last minute (the dialing rate a person
+    /// reads: calls per minute, from the call records).
+    pub calls_last_minute: u64,
+    /// The box's pace now (calls per second, after health adjustments), and at most.
     pub pace_cps: f64,
     pub ceiling_cps: f64,
     pub max_channels: u32,
@@ -565,6 +602,7 @@ impl Live {
             active_calls: 0,
             queue_depth: 0,
             dialing_rate: 0.0,
+            calls_last_minute: 0,
             pace_cps: 0.0,
             ceiling_cps: 0.0,
             max_channels: 0,
@@ -766,6 +804,11 @@ impl Live {
                 queued: live.map_or(0, |c| c.queued),
                 pace_cps: live.map_or(0.0, |c| c.pace_cps),
                 ceiling_cps: live.map_or(0.0, |c| c.ceiling_cps),
+                effective_cps: effective_cps(
+                    live.is_some_and(|c| c.running),
+                    live.map_or(0.0, |c| c.pace_cps),
+                    status.map_or(0.0, |s| s.pace_cps),
+                ),
                 recent_answer_rate: live.and_then(|c| c.answer_rate),
                 figures: Figures::from(&campaign_totals),
             });
@@ -779,6 +822,7 @@ impl Live {
             active_calls: status.map_or(0, |s| s.active),
             queue_depth: status.map_or(0, |s| s.queued),
             dialing_rate: status.map_or(0.0, |s| s.dial_rate_cps),
+            calls_last_minute: book.started_since(now - chrono::TimeDelta::seconds(60)),
             pace_cps: status.map_or(0.0, |s| s.pace_cps),
             ceiling_cps: status.map_or(0.0, |s| s.ceiling_cps),
             max_channels: status.map_or(0, |s| s.max_channels),

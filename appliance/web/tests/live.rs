@@ -11,7 +11,7 @@ use shofar_report::Totals;
 use shofar_store::Store;
 use shofar_store::calls::{CallEnd, CallKind, CallOutcome, CallProgress, CallQuery, NewCall};
 use shofar_store::campaigns::CampaignId;
-use shofar_web::live::{AlertLimits, OutcomeBook, alerts, call_row};
+use shofar_web::live::{AlertLimits, OutcomeBook, alerts, call_row, effective_cps};
 
 /// What happens to the call records between two looks.
 #[derive(Debug, Clone)]
@@ -280,4 +280,71 @@ fn property_43_a_filling_disk_is_an_alert() {
     let here = tempfile::tempdir().unwrap();
     let (available, total) = disk_free(here.path()).expect("the temp folder is on a disk");
     assert!(available <= total && total > 0);
+}
+
+/// Issue 18: the dashboard's dialing rate is the calls started in the last minute,
+/// counted from the records the book sees start (ended or not, test calls left
+/// out), whatever order they end in.
+#[test]
+fn calls_started_in_the_last_minute_are_counted_from_the_records() {
+    let mut store = Store::open_in_memory().unwrap();
+    let campaign = store.create_campaign("חורף", "test").unwrap();
+    let mut book = OutcomeBook::new(store.calls_snapshot().unwrap());
+    let now = Utc.with_ymd_and_hms(2026, 12, 7, 19, 0, 0).unwrap();
+    // Seconds before `now` each call started; the one without a campaign is a test call.
+    for (index, (ago, campaign)) in [
+        (90, Some(campaign)),
+        (50, Some(campaign)),
+        (20, None),
+        (10, Some(campaign)),
+        (1, Some(campaign)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .call_started(&NewCall {
+                call_id: format!("call-{index}"),
+                campaign,
+                contact_id: None,
+                e164: "+972525551234".parse().unwrap(),
+                attempt: 1,
+                kind: if campaign.is_some() {
+                    CallKind::Campaign
+                } else {
+                    CallKind::Test
+                },
+                dnc_version: Some(1),
+                started_at: now - Duration::seconds(ago),
+            })
+            .unwrap();
+        if index == 1 {
+            // Ended before the next look: still a call that started.
+            store
+                .call_finished(
+                    "call-1",
+                    &CallEnd {
+                        outcome: Some(CallOutcome::Busy),
+                        ended_at: Some(now - Duration::seconds(45)),
+                        ..CallEnd::default()
+                    },
+                )
+                .unwrap();
+        }
+        look(&mut store, &mut book);
+    }
+    // Looking again (the open records re-read) counts nothing twice.
+    look(&mut store, &mut book);
+    assert_eq!(book.started_since(now - Duration::seconds(60)), 3);
+    assert_eq!(book.started_since(now - Duration::seconds(15)), 2);
+    assert_eq!(book.started_since(now - Duration::seconds(100)), 4);
+}
+
+/// Issue 18: a campaign's pace as shown is its own within the box's: a campaign
+/// set to 5 calls/s on a box throttled to 0.5 starts 0.5; a paused one none.
+#[test]
+fn a_campaigns_effective_pace_is_within_the_boxs() {
+    assert_eq!(effective_cps(true, 5.0, 0.5), 0.5);
+    assert_eq!(effective_cps(true, 2.0, 10.0), 2.0);
+    assert_eq!(effective_cps(false, 5.0, 10.0), 0.0);
 }

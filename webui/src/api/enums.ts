@@ -12,7 +12,7 @@ export const CALL_STATUS = ["dialing","ringing","answered","ended"] as const sat
 /** Who ended a call. */
 export const ENDED_BY = ["callee","flow","network","supervisor","reconcile"] as const satisfies readonly components['schemas']['EndedBy'][];
 /** What went wrong, as a program reads it. */
-export const ERROR_CODE = ["bad_request","validation_failed","unauthenticated","invalid_credentials","forbidden","csrf_failed","too_many_attempts","not_found","route_not_found","method_not_allowed","already_exists","illegal_transition","conflict","setup_done","setup_token_invalid","payload_too_large","unsupported_media_type","unprocessable_file","busy","unavailable","disk_full","internal"] as const satisfies readonly components['schemas']['ErrorCode'][];
+export const ERROR_CODE = ["bad_request","validation_failed","unauthenticated","invalid_credentials","forbidden","csrf_failed","too_many_attempts","not_found","route_not_found","method_not_allowed","already_exists","illegal_transition","conflict","sms_unavailable","setup_done","setup_token_invalid","payload_too_large","unsupported_media_type","unprocessable_file","busy","unavailable","disk_full","internal"] as const satisfies readonly components['schemas']['ErrorCode'][];
 /** What kind of work a job does. */
 export const JOB_KIND = ["contact_import","blacklist_import"] as const satisfies readonly components['schemas']['JobKind'][];
 export const JOB_STATUS = ["running","completed","failed"] as const satisfies readonly components['schemas']['JobStatus'][];

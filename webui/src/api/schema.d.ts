@@ -1126,7 +1126,8 @@ export interface components {
              */
             file: string;
             /**
-             * @description The prompt's name: letters, digits, `.`, `-`, `_` (`campaign` for a
+             * @description The prompt's name: letters (Hebrew too), digits, spaces, `.`, `-`, `_`
+             *     (stored on disk under an ASCII stem; `campaign` for a
              *     campaign's message, `menu`, `thanks`, …).
              */
             name: string;
@@ -1408,11 +1409,17 @@ export interface components {
             queued: number;
             /**
              * Format: double
-             * @description Calls per second it may start now, and at most.
+             * @description Calls per second its own pacing allows now, and at most (its settings).
              */
             pace_cps: number;
             /** Format: double */
             ceiling_cps: number;
+            /**
+             * Format: double
+             * @description Calls per second it may start now: `pace_cps` within the box's pace (see
+             *     `effective_cps`); 0 while it is not running.
+             */
+            effective_cps: number;
             /**
              * Format: double
              * @description The dialer's answer rate over its recent calls.
@@ -1598,7 +1605,7 @@ export interface components {
          * @description What went wrong, as a program reads it.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "validation_failed" | "unauthenticated" | "invalid_credentials" | "forbidden" | "csrf_failed" | "too_many_attempts" | "not_found" | "route_not_found" | "method_not_allowed" | "already_exists" | "illegal_transition" | "conflict" | "setup_done" | "setup_token_invalid" | "payload_too_large" | "unsupported_media_type" | "unprocessable_file" | "busy" | "unavailable" | "disk_full" | "internal";
+        ErrorCode: "bad_request" | "validation_failed" | "unauthenticated" | "invalid_credentials" | "forbidden" | "csrf_failed" | "too_many_attempts" | "not_found" | "route_not_found" | "method_not_allowed" | "already_exists" | "illegal_transition" | "conflict" | "sms_unavailable" | "setup_done" | "setup_token_invalid" | "payload_too_large" | "unsupported_media_type" | "unprocessable_file" | "busy" | "unavailable" | "disk_full" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description What happened and what to do, for a person. */
@@ -1854,6 +1861,14 @@ export interface components {
         };
         /** @enum {string} */
         JobStatus: "running" | "completed" | "failed";
+        /** @description A key of a menu and how many pressed it. */
+        KeyOut: {
+            key: string;
+            /** @description The node the key leads to. */
+            leads_to: string;
+            /** Format: int64 */
+            count: number;
+        };
         /** @description What the installer did last. */
         LastUpdateOut: {
             /**
@@ -1909,7 +1924,16 @@ export interface components {
              * @description Calls dialed in the last second.
              */
             dialing_rate: number;
-            /** Format: double */
+            /**
+             * Format: int64
+             * @description Campaign calls started in the last minute (the dialing rate a person
+             *     reads: calls per minute, from the call records).
+             */
+            calls_last_minute: number;
+            /**
+             * Format: double
+             * @description The box's pace now (calls per second, after health adjustments), and at most.
+             */
             pace_cps: number;
             /** Format: double */
             ceiling_cps: number;
@@ -1941,6 +1965,28 @@ export interface components {
         LoginRequest: {
             name: string;
             password: string;
+        };
+        /** @description One menu of the flow: how often callers were in it and what they pressed. */
+        MenuOut: {
+            /** @description The menu's node in the flow. */
+            menu: string;
+            /**
+             * Format: int64
+             * @description Times a caller was in the menu (a return counts again).
+             */
+            reached: number;
+            /** @description Each key the menu offers, in the flow's order. */
+            keys: components["schemas"]["KeyOut"][];
+            /**
+             * Format: int64
+             * @description Times a key the menu does not offer was pressed.
+             */
+            invalid: number;
+            /**
+             * Format: int64
+             * @description Times a caller left the menu without a key (timed out or hung up).
+             */
+            no_key: number;
         };
         NewTokenRequest: {
             /** @description What it is for ("nightly export"). */
@@ -2245,6 +2291,11 @@ export interface components {
             /** Format: date-time */
             last_call?: string | null;
             outcomes: components["schemas"]["OutcomeShare"][];
+            /**
+             * @description Keys pressed in each menu of the campaign's IVR flow, in the flow's
+             *     order (empty when the flow has no menu or cannot be read).
+             */
+            menus: components["schemas"]["MenuOut"][];
         };
         /** @description The form of a restore upload. */
         RestoreForm: {
@@ -4742,9 +4793,12 @@ export interface operations {
                  *     here, so a wrong one is answered as a field error naming `outcome`.
                  */
                 outcome?: null | components["schemas"]["OutcomeFilter"];
-                /** @description Calls started at or after (RFC 3339, or a date: midnight in Israel). */
+                /** @description Calls started on or after (RFC 3339, or a date: from midnight in Israel). */
                 from?: string | null;
-                /** @description Calls started before (RFC 3339, or a date: midnight in Israel). */
+                /**
+                 * @description Calls started until (a date: that whole day included, Israel time; or
+                 *     an RFC 3339 instant, excluded). The same reading as reports' `to`.
+                 */
                 to?: string | null;
                 /** @description One number, as typed. */
                 number?: string | null;
@@ -4874,9 +4928,12 @@ export interface operations {
     get_campaigns_id_report: {
         parameters: {
             query?: {
-                /** @description Calls started at or after (a date, midnight in Israel, or RFC 3339). */
+                /** @description Calls started on or after (a date, from midnight in Israel, or RFC 3339). */
                 from?: string | null;
-                /** @description Calls started before (a date, midnight in Israel, or RFC 3339). */
+                /**
+                 * @description Calls started until (a date: that whole day included, to midnight after
+                 *     it in Israel; or an RFC 3339 instant, excluded).
+                 */
                 to?: string | null;
             };
             header?: never;
@@ -4919,7 +4976,10 @@ export interface operations {
     get_campaigns_id_report_export: {
         parameters: {
             query: {
-                /** @description `csv`, `xlsx` or `pdf`. */
+                /**
+                 * @description `csv`, `xlsx`, `pdf`, or `summary` (a PDF for a manager: the figures,
+                 *     outcomes and keys per menu, no call list).
+                 */
                 format: string;
                 /** @description `he` (default) or `en`. */
                 lang?: string | null;
@@ -4972,8 +5032,8 @@ export interface operations {
                 /** @description First day (a date, in Israel) or an RFC 3339 instant. */
                 from: string;
                 /**
-                 * @description The day after the last (exclusive), or an instant; at most 400 days after
-                 *     `from`.
+                 * @description The last day (a date, included whole), or an instant (excluded); at
+                 *     most 400 days after `from`.
                  */
                 to: string;
                 /** @description Only these campaigns: ids separated by commas (default: all). */
@@ -5021,7 +5081,7 @@ export interface operations {
                  *     before `to`.
                  */
                 from?: string | null;
-                /** @description The end (exclusive); default: now. */
+                /** @description The end: an instant (excluded) or a date (included whole); default: now. */
                 to?: string | null;
                 /**
                  * @description The width of a slice in seconds, 60 to 86,400 (default 300); at most

@@ -45,13 +45,82 @@ function useWidth() {
 }
 const PAD = { top: 12, bottom: 28, side: 44, far: 24 };
 
-/** A top for the value axis that splits into four round steps (counts: whole steps). */
-function niceMax(value: number, integers = false): number {
-  const raw = Math.max(value, integers ? 4 : 0.0001) / 4;
+/**
+ * A top for the value axis that splits into four round steps (counts: whole
+ * steps), never below `value`: the tallest bar or point always fits under it.
+ */
+export function niceMax(value: number, integers = false): number {
+  const top = Math.max(value, integers ? 4 : 0.0001);
+  const raw = top / 4;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const steps = integers ? [1, 2, 3, 4, 5, 6, 8, 10] : [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
-  const step = (steps.find((s) => s * power >= raw - 1e-9) ?? 10) * power;
-  return Math.max(integers ? Math.ceil(step) : step, integers ? 1 : 0) * 4;
+  const steps = integers ? [1, 2, 3, 4, 5, 6, 8, 10, 20] : [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 20];
+  for (const s of steps) {
+    const step = integers ? Math.max(1, Math.ceil(s * power)) : s * power;
+    if (step * 4 >= top) return step * 4;
+  }
+  return top;
+}
+
+export interface BarBox {
+  group: number;
+  key: string;
+  value: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Where a bar chart's bars and value axis go in a drawing `width` × H: the bars
+ * inside the plot (between the axis and the far side, below the top padding),
+ * the axis labels beside it, outside the plot, so a label never covers a bar.
+ * In right to left the first group is on the right and the axis on the right.
+ */
+export function barLayout({
+  groups,
+  keys,
+  stacked,
+  width,
+  rtl,
+}: {
+  groups: BarGroup[];
+  keys: { key: string }[];
+  stacked: boolean;
+  width: number;
+  rtl: boolean;
+}) {
+  const totals = groups.map((g) => (stacked ? keys.reduce((sum, k) => sum + Math.max(0, g.values[k.key] ?? 0), 0) : Math.max(0, ...keys.map((k) => g.values[k.key] ?? 0))));
+  const integers = groups.every((g) => Object.values(g.values).every(Number.isInteger));
+  const max = niceMax(Math.max(1, ...totals), integers);
+  const innerW = width - PAD.side - PAD.far;
+  const innerH = H - PAD.top - PAD.bottom;
+  const x0 = rtl ? PAD.far : PAD.side;
+  const plot = { left: x0, right: x0 + innerW, top: PAD.top, bottom: PAD.top + innerH };
+  const slot = groups.length > 0 ? innerW / groups.length : innerW;
+  const barW = Math.max(2, Math.min(48, slot * 0.7));
+  const yOf = (y: number) => PAD.top + innerH * (1 - Math.min(y, max) / max);
+  const slotStart = (index: number) => (rtl ? x0 + innerW - (index + 1) * slot : x0 + index * slot);
+  const bars: BarBox[] = [];
+  groups.forEach((group, index) => {
+    const start = slotStart(index) + (slot - barW) / 2;
+    const each = stacked ? barW : barW / Math.max(1, keys.length);
+    let base = 0;
+    keys.forEach((k, ki) => {
+      const value = group.values[k.key] ?? 0;
+      if (value <= 0) return;
+      const x = stacked ? start : rtl ? start + barW - (ki + 1) * each : start + ki * each;
+      const top = stacked ? yOf(base + value) : yOf(value);
+      const bottom = stacked ? yOf(base) : yOf(0);
+      if (stacked) base += value;
+      bars.push({ group: index, key: k.key, value, x, y: top, width: Math.max(1, each - (stacked ? 0 : 1)), height: Math.max(0, bottom - top) });
+    });
+  });
+  // The value axis: its labels start 6 px off the plot, on the outside.
+  const axis = { x: rtl ? plot.right + 6 : plot.left - 6, anchor: rtl ? ('start' as const) : ('end' as const) };
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ value: f * max, y: yOf(f * max) }));
+  const centers = groups.map((_, index) => slotStart(index) + slot / 2);
+  return { max, plot, bars, axis, ticks, centers };
 }
 
 function Legend({ items }: { items: { label: string; color: string }[] }) {
@@ -106,7 +175,7 @@ export function LineChart({
   const axisX = rtl ? W - PAD.side + 6 : PAD.side - 6;
   return (
     <figure className="chart" ref={ref}>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId} direction="ltr">
         {yTicks.map((tick) => (
           <g key={tick}>
             <line x1={x0} x2={x0 + innerW} y1={yOf(tick)} y2={yOf(tick)} className="grid" />
@@ -145,7 +214,7 @@ export interface BarGroup {
   values: Record<string, number>;
 }
 
-/** Bars per category, stacked or side by side. */
+/** Bars per category, stacked or side by side. Each bar carries its group, key and value (`data-*`). */
 export function BarChart({
   groups,
   keys,
@@ -153,6 +222,7 @@ export function BarChart({
   summary,
   stacked = true,
   formatY,
+  testId,
 }: {
   groups: BarGroup[];
   keys: { key: string; label: string; color: string }[];
@@ -160,62 +230,49 @@ export function BarChart({
   summary: ReactNode;
   stacked?: boolean;
   formatY?: (y: number) => string;
+  testId?: string;
 }) {
   const { dir, num } = useI18n();
   const descId = useId();
   const [ref, W] = useWidth();
   const rtl = dir === 'rtl';
-  const totals = groups.map((g) => (stacked ? keys.reduce((sum, k) => sum + (g.values[k.key] ?? 0), 0) : Math.max(0, ...keys.map((k) => g.values[k.key] ?? 0))));
-  const integers = groups.every((g) => Object.values(g.values).every(Number.isInteger));
-  const max = niceMax(Math.max(1, ...totals), integers);
-  const innerW = W - PAD.side - PAD.far;
-  const innerH = H - PAD.top - PAD.bottom;
-  const x0 = rtl ? PAD.far : PAD.side;
-  const slot = groups.length > 0 ? innerW / groups.length : innerW;
-  const barW = Math.max(2, Math.min(48, slot * 0.7));
-  const yOf = (y: number) => PAD.top + innerH * (1 - y / max);
-  const slotStart = (index: number) => (rtl ? x0 + innerW - (index + 1) * slot : x0 + index * slot);
-  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
-  const axisX = rtl ? W - PAD.side + 6 : PAD.side - 6;
+  const layout = barLayout({ groups, keys, stacked, width: W, rtl });
   const labelEvery = Math.max(1, Math.ceil(groups.length / 10));
+  const color = Object.fromEntries(keys.map((k) => [k.key, k]));
   return (
-    <figure className="chart" ref={ref}>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId}>
-        {yTicks.map((tick) => (
-          <g key={tick}>
-            <line x1={x0} x2={x0 + innerW} y1={yOf(tick)} y2={yOf(tick)} className="grid" />
-            <text x={axisX} y={yOf(tick) + 4} textAnchor={rtl ? 'start' : 'end'} className="tick">
-              {formatY ? formatY(tick) : num(tick, 1)}
+    <figure className="chart" ref={ref} data-testid={testId}>
+      {/* Numbers and times read left to right; the anchors below place them right to left. */}
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} aria-describedby={descId} direction="ltr">
+        {layout.ticks.map((tick) => (
+          <g key={tick.value}>
+            <line x1={layout.plot.left} x2={layout.plot.right} y1={tick.y} y2={tick.y} className="grid" />
+            <text x={layout.axis.x} y={tick.y + 4} textAnchor={layout.axis.anchor} className="tick">
+              {formatY ? formatY(tick.value) : num(tick.value, 1)}
             </text>
           </g>
         ))}
-        {groups.map((group, index) => {
-          const start = slotStart(index) + (slot - barW) / 2;
-          let base = 0;
-          const width = stacked ? barW : barW / keys.length;
-          return (
-            <g key={`${group.label}-${index}`}>
-              {keys.map((k, ki) => {
-                const value = group.values[k.key] ?? 0;
-                if (value <= 0) return null;
-                const x = stacked ? start : rtl ? start + barW - (ki + 1) * width : start + ki * width;
-                const top = stacked ? yOf(base + value) : yOf(value);
-                const bottom = stacked ? yOf(base) : yOf(0);
-                if (stacked) base += value;
-                return (
-                  <rect key={k.key} x={x} y={top} width={Math.max(1, width - (stacked ? 0 : 1))} height={Math.max(0, bottom - top)} fill={k.color}>
-                    <title>{`${group.label} · ${k.label}: ${num(value, 2)}`}</title>
-                  </rect>
-                );
-              })}
-              {index % labelEvery === 0 && (
-                <text x={slotStart(index) + slot / 2} y={H - 8} textAnchor="middle" className="tick">
-                  {group.label}
-                </text>
-              )}
-            </g>
-          );
-        })}
+        {layout.bars.map((bar) => (
+          <rect
+            key={`${bar.group}-${bar.key}`}
+            x={bar.x}
+            y={bar.y}
+            width={bar.width}
+            height={bar.height}
+            fill={color[bar.key]?.color}
+            data-group={groups[bar.group]?.label}
+            data-key={bar.key}
+            data-value={bar.value}
+          >
+            <title>{`${groups[bar.group]?.label} · ${color[bar.key]?.label}: ${num(bar.value, 2)}`}</title>
+          </rect>
+        ))}
+        {groups.map((group, index) =>
+          index % labelEvery === 0 ? (
+            <text key={`${group.label}-${index}`} x={layout.centers[index]} y={H - 8} textAnchor="middle" className="tick">
+              {group.label}
+            </text>
+          ) : null,
+        )}
       </svg>
       <Legend items={keys} />
       <figcaption id={descId} className="sr-only">

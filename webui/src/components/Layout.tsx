@@ -99,7 +99,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <LanguageSwitch />
           <NavLink to="/account" className="btn btn-ghost" title={t('nav.account')}>
             <IconUser />
-            <span>
+            <span className="topbar-label">
               <bdi>{session?.user.name}</bdi> · {t(`role.${session?.role ?? 'analyst'}` as MessageKey)}
             </span>
           </NavLink>
@@ -117,7 +117,7 @@ export function Layout({ children }: { children: ReactNode }) {
             }}
           >
             <IconLogout />
-            <span>{t('auth.logout')}</span>
+            <span className="topbar-label">{t('auth.logout')}</span>
           </button>
         </div>
       </header>

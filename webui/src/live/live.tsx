@@ -4,6 +4,7 @@
 // the dashboard's live chart survives moving between pages.
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { LiveSnapshot } from '../api/types';
+import { dialingRate } from '../lib/figures';
 
 export type LiveStatus = 'connecting' | 'open' | 'closed';
 
@@ -55,7 +56,8 @@ export function sampleOf(snapshot: LiveSnapshot, now: number): LiveSample {
   return {
     t: now,
     active: snapshot.active_calls,
-    rate: snapshot.dialing_rate,
+    // The dialing rate as the dashboard's card shows it (calls per second over the last minute).
+    rate: dialingRate(snapshot).cps,
     queue: snapshot.queue_depth,
     calls: snapshot.totals.calls,
     answered: snapshot.totals.answered,

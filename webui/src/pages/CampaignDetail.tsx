@@ -2,12 +2,10 @@ import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ok } from '../api/client';
-import { OUTCOME_FILTER } from '../api/enums';
 import { WEEKDAYS, type CampaignSettings } from '../api/types';
 import { useSession } from '../auth/session';
 import { CampaignProblem } from '../components/CampaignProblem';
 import { CallsTable } from '../components/CallsTable';
-import { BreakdownBars, OUTCOME_COLORS } from '../components/Charts';
 import { ConfirmDialog } from '../components/Dialog';
 import { IconCalls, IconEdit, IconPause, IconPlay, IconReport, IconStop, IconTrash } from '../components/Icons';
 import { CalendarView } from '../components/Schedule';
@@ -17,6 +15,8 @@ import { Actor } from '../components/Words';
 import { Badge, Button, ButtonLink, Card, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pagination, Pct, Phone, ProgressBar, Stat, StatusBadge, Tabs, TextField, UserText, When } from '../components/ui';
 import { useI18n, type MessageKey } from '../i18n';
 import { israelDay } from '../lib/format';
+import { outcomeCounts } from '../lib/figures';
+import { Figure, OutcomeShares, PaceCaption, PaceText } from './Dashboard';
 import { normalizeWindows } from '../lib/schedule';
 import { useLive } from '../live/live';
 import { GateText, retryLabel } from './CampaignWizard';
@@ -197,7 +197,7 @@ function SettingsTab({ settings }: { settings: CampaignSettings }) {
 }
 
 export function CampaignDetailPage() {
-  const { t, code } = useI18n();
+  const { t, code, num } = useI18n();
   const params = useParams();
   const id = Number(params.id);
   const { can } = useSession();
@@ -218,11 +218,7 @@ export function CampaignDetailPage() {
   const { campaign, contacts, gate } = detail.data;
   const live = snapshot?.campaigns.find((c) => c.id === id);
   const figures = live?.figures;
-  const byOutcome: Record<string, number> = figures ? { ...figures.by_outcome, in_call: figures.in_call } : detail.data.calls;
-  const totalCalls = Object.values(byOutcome).reduce((sum, n) => sum + n, 0);
-  const rows = OUTCOME_FILTER
-    .map((key) => ({ key, label: code('outcome', key), count: byOutcome[key] ?? 0, share: totalCalls ? (byOutcome[key] ?? 0) / totalCalls : 0, color: OUTCOME_COLORS[key] }))
-    .filter((r) => r.count > 0);
+  const byOutcome: Record<string, number> = figures ? outcomeCounts(figures) : detail.data.calls;
   const done = contacts.completed + contacts.failed + contacts.blacklisted;
   const actions = can('manager') ? allowedActions(campaign.status) : [];
   const settings = campaign.settings as unknown as CampaignSettings;
@@ -298,10 +294,22 @@ export function CampaignDetailPage() {
       <div className="stats" data-testid="campaign-stats">
         <Stat label={t('campaign.progress')} value={<Pct value={contacts.total ? done / contacts.total : 0} digits={0} />} hint={<>{t('campaign.doneOf', { done: done, total: contacts.total })}</>} />
         <Stat label={t('dashboard.activeCalls')} value={<Num value={live?.active ?? detail.data.calls.in_call ?? 0} />} hint={live ? <>{t('dashboard.queue')} <Num value={live.queued} /></> : undefined} />
-        <Stat label={t('dashboard.pace')} value={live ? <><Num value={live.pace_cps} digits={1} /> / <Num value={live.ceiling_cps} digits={1} /></> : '—'} hint={t('campaign.cpsUnit')} />
-        <Stat label={t('figures.answerRate')} value={<Pct value={figures?.answer_rate} />} />
-        <Stat label={t('figures.conversionRate')} value={<Pct value={figures?.conversion_rate} />} />
-        <Stat label={t('figures.optOutRate')} value={<Pct value={figures?.opt_out_rate} />} />
+        <Stat label={t('figures.pace')} value={live && snapshot ? <PaceText campaign={live} boxPaceCps={snapshot.pace_cps} caption={false} /> : '—'} hint={live && snapshot ? <PaceCaption campaign={live} boxPaceCps={snapshot.pace_cps} /> : undefined} />
+        <Stat
+          label={t('figures.answerRate')}
+          value={<Figure name="answer-rate" value={figures?.answer_rate}><Pct value={figures?.answer_rate} /></Figure>}
+          hint={figures ? <Figure name="dialed" value={figures.dialed}>{t('figures.answeredOfFinished', { answered: num(figures.answered), dialed: num(figures.dialed) })}</Figure> : undefined}
+        />
+        <Stat
+          label={t('figures.conversionRate')}
+          value={<Figure name="conversion-rate" value={figures?.conversion_rate}><Pct value={figures?.conversion_rate} /></Figure>}
+          hint={figures ? t('figures.ofAnswered', { count: num(figures.converted), answered: num(figures.answered) }) : undefined}
+        />
+        <Stat
+          label={t('figures.optOutRate')}
+          value={<Figure name="opt-out-rate" value={figures?.opt_out_rate}><Pct value={figures?.opt_out_rate} /></Figure>}
+          hint={figures ? t('figures.ofAnswered', { count: num(figures.opted_out), answered: num(figures.answered) }) : undefined}
+        />
       </div>
       <div className="grid-2">
         <Card title={t('campaign.contacts')}>
@@ -318,7 +326,9 @@ export function CampaignDetailPage() {
             <strong>{t('campaign.gate')}:</strong> <GateText gate={gate} />
           </p>
         </Card>
-        <Card title={t('campaign.outcomes')}>{rows.length ? <BreakdownBars rows={rows} label={t('campaign.outcomes')} /> : <p className="muted">{t('campaign.noCallsYet')}</p>}</Card>
+        <Card title={t('campaign.outcomes')}>
+          <OutcomeShares counts={byOutcome} label={t('campaign.outcomes')} empty={t('campaign.noCallsYet')} />
+        </Card>
       </div>
       <Tabs
         label={t('campaign.sections')}

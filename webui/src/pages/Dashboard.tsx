@@ -1,4 +1,5 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { api, ok } from '../api/client';
 import type { Alert, CampaignLive, LiveSnapshot } from '../api/types';
@@ -9,19 +10,43 @@ import { BarChart, BreakdownBars, LineChart, OUTCOME_COLORS } from '../component
 import { IconAlert, IconCampaign, IconPlus } from '../components/Icons';
 import { ButtonLink, Card, EmptyState, Loading, Notice, Num, PageHeader, Pct, ProgressBar, Stat, UserText } from '../components/ui';
 import { useI18n, type I18n, type MessageKey } from '../i18n';
+import { campaignPace, dialingRate, outcomeCounts, outcomeShares } from '../lib/figures';
 import { useLive } from '../live/live';
 
 const BUCKET_MS = 5 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Calls started and answered per five minutes over the last hour, counted by the box in one request. */
-function useLastHour() {
-  const now = Date.now();
-  const end = Math.ceil(now / BUCKET_MS) * BUCKET_MS;
+/** At most one refetch of the last hour this often, however often the box pushes. */
+const LAST_HOUR_EVERY_MS = 5000;
+
+/**
+ * Calls started and answered per five minutes over the last hour, counted by the
+ * box in one request; fetched again when the live figures say calls started or
+ * ended (`version` changes), at most every five seconds, and every minute anyway.
+ */
+function useLastHour(version: string) {
+  const queryClient = useQueryClient();
+  const lastFetch = useRef(0);
+  const seen = useRef('');
+  useEffect(() => {
+    // The first figures come with the page, as does the first fetch.
+    const first = seen.current === '';
+    seen.current = version;
+    if (!version || first) return;
+    const wait = Math.max(0, lastFetch.current + LAST_HOUR_EVERY_MS - Date.now());
+    const timer = setTimeout(() => {
+      lastFetch.current = Date.now();
+      void queryClient.invalidateQueries({ queryKey: ['last-hour'] });
+    }, wait);
+    return () => clearTimeout(timer);
+  }, [version, queryClient]);
   return useQuery({
-    queryKey: ['last-hour', end],
+    queryKey: ['last-hour'],
     refetchInterval: 60_000,
+    placeholderData: keepPreviousData,
     queryFn: async () => {
+      lastFetch.current = Date.now();
+      const end = Math.ceil(Date.now() / BUCKET_MS) * BUCKET_MS;
       const timeline = await ok(
         api.GET('/api/v1/reports/timeline', {
           params: { query: { from: new Date(end - HOUR_MS).toISOString(), to: new Date(end).toISOString(), step_seconds: BUCKET_MS / 1000 } },
@@ -58,7 +83,58 @@ function Alerts({ snapshot }: { snapshot: LiveSnapshot }) {
   );
 }
 
-function CampaignsAtAGlance({ campaigns }: { campaigns: CampaignLive[] }) {
+/** A figure for the e2e to compare with the API: `value` as the box sent it. */
+export function Figure({ name, value, children }: { name: string; value: number | null | undefined; children: ReactNode }) {
+  return (
+    <span data-figure={name} data-value={value ?? ''}>
+      {children}
+    </span>
+  );
+}
+
+/** What holds a campaign's pace below what it is set to, after what it is set to. */
+export function PaceCaption({ campaign, boxPaceCps }: { campaign: CampaignLive; boxPaceCps: number }) {
+  const { t, num } = useI18n();
+  const pace = campaignPace(campaign, boxPaceCps);
+  const why =
+    pace.limit === 'stopped' ? t('figures.paceStopped') : pace.limit === 'box' ? t('figures.paceByBox', { pace: num(boxPaceCps, 2) }) : pace.limit === 'answers' ? t('figures.paceByAnswers') : null;
+  return (
+    <span className="figure-caption">
+      {t('figures.paceSet', { set: num(pace.set, 2) })}
+      {why && <> · {why}</>}
+    </span>
+  );
+}
+
+/** A campaign's pace in calls per second: what it may start now (the box's figure), and with `caption` what holds it back. */
+export function PaceText({ campaign, boxPaceCps, caption = true }: { campaign: CampaignLive; boxPaceCps: number; caption?: boolean }) {
+  const pace = campaignPace(campaign, boxPaceCps);
+  return (
+    <>
+      <Figure name="pace" value={pace.now}>
+        <Num value={pace.now} digits={2} />
+      </Figure>
+      {caption && <PaceCaption campaign={campaign} boxPaceCps={boxPaceCps} />}
+    </>
+  );
+}
+
+/** Calls by outcome as shares of all calls, with a caption that says so. */
+export function OutcomeShares({ counts, label, empty }: { counts: Record<string, number | undefined>; label: string; empty: string }) {
+  const { t, code, num } = useI18n();
+  const { rows, total } = outcomeShares(counts, OUTCOME_FILTER);
+  if (rows.length === 0) return <p className="muted">{empty}</p>;
+  return (
+    <>
+      <BreakdownBars rows={rows.map((row) => ({ ...row, label: code('outcome', row.key), color: OUTCOME_COLORS[row.key as keyof typeof OUTCOME_COLORS] }))} label={label} />
+      <p className="hint" data-figure="outcomes-total" data-value={total}>
+        {t('figures.sharesOf', { count: num(total) })}
+      </p>
+    </>
+  );
+}
+
+function CampaignsAtAGlance({ campaigns, boxPaceCps }: { campaigns: CampaignLive[]; boxPaceCps: number }) {
   const { t } = useI18n();
   const { can } = useSession();
   if (campaigns.length === 0) {
@@ -78,7 +154,7 @@ function CampaignsAtAGlance({ campaigns }: { campaigns: CampaignLive[] }) {
             <th scope="col">{t('dashboard.state')}</th>
             <th scope="col">{t('dashboard.activeCalls')}</th>
             <th scope="col">{t('dashboard.queue')}</th>
-            <th scope="col">{t('dashboard.pace')}</th>
+            <th scope="col">{t('figures.pace')}</th>
             <th scope="col">{t('figures.calls')}</th>
             <th scope="col">{t('figures.answerRate')}</th>
             <th scope="col">{t('figures.conversionRate')}</th>
@@ -87,7 +163,7 @@ function CampaignsAtAGlance({ campaigns }: { campaigns: CampaignLive[] }) {
         </thead>
         <tbody>
           {campaigns.map((c) => (
-            <tr key={c.id}>
+            <tr key={c.id} data-campaign={c.id}>
               <th scope="row">
                 <Link to={`/campaigns/${c.id}`}>
                   <UserText>{c.name}</UserText>
@@ -101,11 +177,11 @@ function CampaignsAtAGlance({ campaigns }: { campaigns: CampaignLive[] }) {
               <td>{c.running ? <span className="badge badge-active">{t('dashboard.running')}</span> : <span className="badge badge-paused">{t('dashboard.notRunning')}</span>}</td>
               <td><Num value={c.active} /></td>
               <td><Num value={c.queued} /></td>
-              <td>
-                <Num value={c.pace_cps} digits={1} /> / <Num value={c.ceiling_cps} digits={1} />
+              <td className="figure-cell">
+                <PaceText campaign={c} boxPaceCps={boxPaceCps} />
               </td>
               <td><Num value={c.figures.calls} /></td>
-              <td><Pct value={c.figures.answer_rate} /></td>
+              <td><Figure name="answer-rate" value={c.figures.answer_rate}><Pct value={c.figures.answer_rate} /></Figure></td>
               <td><Pct value={c.figures.conversion_rate} /></td>
               <td><Pct value={c.figures.opt_out_rate} /></td>
             </tr>
@@ -120,7 +196,7 @@ export function DashboardPage() {
   const i18n = useI18n();
   const { t, num, time, code } = i18n;
   const { snapshot, samples, status } = useLive();
-  const lastHour = useLastHour();
+  const lastHour = useLastHour(snapshot ? `${snapshot.totals.calls}-${snapshot.totals.answered}-${snapshot.totals.in_call}` : '');
   const now = Date.now();
 
   if (!snapshot) {
@@ -132,17 +208,7 @@ export function DashboardPage() {
     );
   }
   const totals = snapshot.totals;
-  const outcomeRows = OUTCOME_FILTER
-    .map((key) => ({
-      key,
-      label: code('outcome', key),
-      count: key === 'in_call' ? totals.in_call : (totals.by_outcome[key] ?? 0),
-      color: OUTCOME_COLORS[key],
-      share: 0,
-    }))
-    .filter((row) => row.count > 0);
-  const outcomeTotal = outcomeRows.reduce((sum, row) => sum + row.count, 0);
-  for (const row of outcomeRows) row.share = outcomeTotal > 0 ? row.count / outcomeTotal : 0;
+  const rate = dialingRate(snapshot);
   const health = snapshot.health;
   const telephonyDown = snapshot.telephony_up === false;
   return (
@@ -160,12 +226,39 @@ export function DashboardPage() {
       <Alerts snapshot={snapshot} />
       <div className="stats" data-testid="live-stats">
         <Stat label={t('dashboard.activeCalls')} value={<Num value={snapshot.active_calls} />} hint={<>{t('dashboard.ofChannels')} <Num value={snapshot.max_channels} /></>} />
-        <Stat label={t('dashboard.dialingRate')} value={<Num value={snapshot.dialing_rate} digits={1} />} hint={<>{t('dashboard.paceOf')} <Num value={snapshot.pace_cps} digits={1} /> / <Num value={snapshot.ceiling_cps} digits={1} /></>} tone={snapshot.pace_cps < snapshot.ceiling_cps ? 'warn' : undefined} />
+        <Stat
+          label={t('figures.dialingRate')}
+          value={<Figure name="dialing-rate" value={rate.cps}><Num value={rate.cps} digits={2} /></Figure>}
+          hint={
+            <>
+              {t('figures.dialingRateHint', { count: num(rate.lastMinute) })}
+              <br />
+              <Figure name="box-pace" value={snapshot.pace_cps}>{t('figures.boxPace', { pace: num(snapshot.pace_cps, 2), ceiling: num(snapshot.ceiling_cps, 2) })}</Figure>
+            </>
+          }
+          tone={snapshot.pace_cps < snapshot.ceiling_cps ? 'warn' : undefined}
+        />
         <Stat label={t('dashboard.queue')} value={<Num value={snapshot.queue_depth} />} hint={t('dashboard.queueHint')} />
-        <Stat label={t('figures.calls')} value={<span data-testid="total-calls"><Num value={totals.calls} /></span>} hint={<>{t('figures.answered')} <Num value={totals.answered} /></>} />
-        <Stat label={t('figures.answerRate')} value={<Pct value={totals.answer_rate} />} />
-        <Stat label={t('figures.conversionRate')} value={<Pct value={totals.conversion_rate} />} hint={<>{t('figures.converted')} <Num value={totals.converted} /></>} />
-        <Stat label={t('figures.optOutRate')} value={<Pct value={totals.opt_out_rate} />} hint={<>{t('figures.optedOut')} <Num value={totals.opted_out} /></>} />
+        <Stat
+          label={t('figures.calls')}
+          value={<span data-testid="total-calls"><Figure name="calls" value={totals.calls}><Num value={totals.calls} /></Figure></span>}
+          hint={t('figures.callsBreakdown', { answered: num(totals.answered), inCall: num(totals.in_call) })}
+        />
+        <Stat
+          label={t('figures.answerRate')}
+          value={<Figure name="answer-rate" value={totals.answer_rate}><Pct value={totals.answer_rate} /></Figure>}
+          hint={<Figure name="dialed" value={totals.dialed}>{t('figures.answeredOfFinished', { answered: num(totals.answered), dialed: num(totals.dialed) })}</Figure>}
+        />
+        <Stat
+          label={t('figures.conversionRate')}
+          value={<Figure name="conversion-rate" value={totals.conversion_rate}><Pct value={totals.conversion_rate} /></Figure>}
+          hint={t('figures.ofAnswered', { count: num(totals.converted), answered: num(totals.answered) })}
+        />
+        <Stat
+          label={t('figures.optOutRate')}
+          value={<Figure name="opt-out-rate" value={totals.opt_out_rate}><Pct value={totals.opt_out_rate} /></Figure>}
+          hint={t('figures.ofAnswered', { count: num(totals.opted_out), answered: num(totals.answered) })}
+        />
       </div>
 
       <div className="grid-2">
@@ -186,6 +279,7 @@ export function DashboardPage() {
         <Card title={t('dashboard.lastHour')}>
           {lastHour.data ? (
             <BarChart
+              testId="last-hour-chart"
               label={t('dashboard.lastHour')}
               stacked={false}
               keys={[
@@ -204,12 +298,12 @@ export function DashboardPage() {
       </div>
 
       <Card title={t('dashboard.campaigns')}>
-        <CampaignsAtAGlance campaigns={snapshot.campaigns} />
+        <CampaignsAtAGlance campaigns={snapshot.campaigns} boxPaceCps={snapshot.pace_cps} />
       </Card>
 
       <div className="grid-2">
         <Card title={t('dashboard.outcomes')}>
-          {outcomeRows.length > 0 ? <BreakdownBars rows={outcomeRows} label={t('dashboard.outcomes')} /> : <p className="muted">{t('dashboard.noCalls')}</p>}
+          <OutcomeShares counts={outcomeCounts(totals)} label={t('dashboard.outcomes')} empty={t('dashboard.noCalls')} />
         </Card>
         <Card title={t('dashboard.health')}>
           <dl className="facts">

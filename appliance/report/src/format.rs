@@ -31,6 +31,65 @@ pub fn date_time(instant: DateTime<Utc>, zone: Tz) -> String {
     local(instant, zone).format("%d/%m/%Y %H:%M").to_string()
 }
 
+/// `2026-11-22 14:05:09` in `zone`: the wall clock to the second, in the one
+/// order every spreadsheet reads as a date and time whatever its locale.
+pub fn spreadsheet_time(instant: DateTime<Utc>, zone: Tz) -> String {
+    local(instant, zone).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A number as people in Israel write it, as the web UI shows it
+/// (`webui/src/lib/format.ts`, `formatPhone`): `+972525551234` → `052-5551234`,
+/// `+97236123456` → `03-6123456`, `+9721800123456` → `1-800-123-456`. Numbers of
+/// other countries (and anything that is not `+972` and digits) stay as given.
+/// Every export writes numbers through this one function.
+pub fn phone(e164: &str) -> String {
+    let Some(national) = e164.strip_prefix("+972") else {
+        return e164.to_owned();
+    };
+    if national.is_empty() || !national.bytes().all(|b| b.is_ascii_digit()) {
+        return e164.to_owned();
+    }
+    let first = national.as_bytes()[0];
+    match (national.len(), first) {
+        (10, b'1')
+            if national[1..4].ends_with("00")
+                && (b'5'..=b'9').contains(&national.as_bytes()[1]) =>
+        {
+            format!(
+                "1-{}-{}-{}",
+                &national[1..4],
+                &national[4..7],
+                &national[7..]
+            )
+        }
+        (9, b'5' | b'7') => format!("0{}-{}", &national[..2], &national[2..]),
+        (8, b'2'..=b'4' | b'8' | b'9') => format!("0{}-{}", &national[..1], &national[1..]),
+        _ => format!("0{national}"),
+    }
+}
+
+/// The last day a period's exclusive end `to` includes whole, when `to` is a
+/// midnight in `zone` (as [`crate::day_range`] makes it): the day before. `None`
+/// for any other instant, which is shown as the instant it is.
+pub fn last_day(to: DateTime<Utc>, zone: Tz) -> Option<chrono::NaiveDate> {
+    let wall = local(to, zone);
+    (wall.time() == chrono::NaiveTime::MIN)
+        .then(|| wall.date().pred_opt())
+        .flatten()
+}
+
+/// How a period's end reads: `07/12/2026` under "until (inclusive)" when it is
+/// the midnight after a day, else the instant under "until (exclusive)".
+pub(crate) fn until(to: DateTime<Utc>, zone: Tz) -> (crate::labels::Text, String) {
+    match last_day(to, zone) {
+        Some(day) => (
+            crate::labels::Text::PeriodUntil,
+            day.format("%d/%m/%Y").to_string(),
+        ),
+        None => (crate::labels::Text::PeriodBefore, date_time(to, zone)),
+    }
+}
+
 /// `1,234,567` (Israel writes thousands with commas).
 pub fn count(value: u64) -> String {
     group_thousands(&value.to_string())
@@ -131,6 +190,24 @@ mod tests {
         check(i64::MIN, "-2,562,047,788,015:12:55");
     }
 
+    /// The same cases as the web UI's `formatPhone` (webui/test/format.test.ts):
+    /// exports and screens write a number the same way.
+    #[test]
+    fn phones_in_the_local_form() {
+        let check = |e164: &str, expected: &str| assert_eq!(phone(e164), expected);
+        check("+972525551234", "052-5551234");
+        check("+972544431298", "054-4431298");
+        check("+97236123456", "03-6123456");
+        check("+97286123456", "08-6123456");
+        check("+972722222222", "072-2222222");
+        check("+9721800123456", "1-800-123-456");
+        check("+9721700123456", "1-700-123-456");
+        check("+12125551234", "+12125551234");
+        check("+97212", "012");
+        check("", "");
+        check("+972abc", "+972abc");
+    }
+
     #[test]
     fn instants_in_israel() {
         let winter = "2026-11-22T10:05:00.123456Z".parse().unwrap();
@@ -139,6 +216,7 @@ mod tests {
             "2026-11-22T12:05:00.123+02:00"
         );
         assert_eq!(date_time(winter, Jerusalem), "22/11/2026 12:05");
+        assert_eq!(spreadsheet_time(winter, Jerusalem), "2026-11-22 12:05:00");
         let summer = "2026-07-01T21:30:00Z".parse().unwrap();
         assert_eq!(
             rfc3339_millis(summer, Jerusalem),

@@ -22,7 +22,6 @@ pub(crate) enum Text {
     Status,
     Created,
     PeriodFrom,
-    PeriodTo,
     OpenStart,
     OpenEnd,
     Generated,
@@ -50,14 +49,25 @@ pub(crate) enum Text {
     StartedAt,
     AnsweredAt,
     EndedAt,
-    DurationMs,
-    TalkMs,
-    DurationSeconds,
-    TalkSeconds,
     Keys,
     HangupCause,
     Page,
     NoCalls,
+    PeriodUntil,
+    PeriodBefore,
+    Duration,
+    Yes,
+    No,
+    KeysSection,
+    Menu,
+    Reached,
+    NoKey,
+    InvalidKey,
+    PressedKey,
+    NoMenus,
+    SummaryTitle,
+    ShareOfReached,
+    LeadsTo,
 }
 
 impl Text {
@@ -77,7 +87,6 @@ impl Text {
             Text::Status => ("סטטוס", "Status"),
             Text::Created => ("נוצר", "Created"),
             Text::PeriodFrom => ("מתאריך", "From"),
-            Text::PeriodTo => ("עד (לא כולל)", "Until (exclusive)"),
             Text::OpenStart => ("מהשיחה הראשונה", "From the first call"),
             Text::OpenEnd => ("עד הפקת הדוח", "Until the report was made"),
             Text::Generated => ("הופק", "Generated"),
@@ -92,12 +101,12 @@ impl Text {
             Text::TalkTime => ("זמן שיחה", "Talk time"),
             Text::FirstCall => ("שיחה ראשונה", "First call"),
             Text::LastCall => ("שיחה אחרונה", "Last call"),
-            Text::AnswerRate => ("שיעור מענה", "Answer rate"),
-            Text::ConversionRate => ("שיעור המרה", "Conversion rate"),
-            Text::OptOutRate => ("שיעור הסרה", "Opt-out rate"),
+            Text::AnswerRate => ("שיעור מענה (מתוך שחויגו)", "Answer rate (of dialed)"),
+            Text::ConversionRate => ("שיעור המרה (מתוך שנענו)", "Conversion rate (of answered)"),
+            Text::OptOutRate => ("שיעור הסרה (מתוך שנענו)", "Opt-out rate (of answered)"),
             Text::Outcome => ("תוצאה", "Outcome"),
             Text::Count => ("מספר", "Count"),
-            Text::Share => ("אחוז", "Share"),
+            Text::Share => ("אחוז מכל השיחות", "Share of all calls"),
             Text::CallId => ("מזהה שיחה", "Call ID"),
             Text::Campaign => ("קמפיין", "Campaign"),
             Text::Number => ("מספר טלפון", "Number"),
@@ -105,14 +114,28 @@ impl Text {
             Text::StartedAt => ("התחלה", "Started"),
             Text::AnsweredAt => ("מענה", "Answered at"),
             Text::EndedAt => ("סיום", "Ended"),
-            Text::DurationMs => ("משך (מילישניות)", "Duration (ms)"),
-            Text::TalkMs => ("זמן שיחה (מילישניות)", "Talk time (ms)"),
-            Text::DurationSeconds => ("משך (שניות)", "Duration (s)"),
-            Text::TalkSeconds => ("זמן שיחה (שניות)", "Talk time (s)"),
             Text::Keys => ("מקשים", "Keys"),
             Text::HangupCause => ("סיבת ניתוק", "Hangup cause"),
             Text::Page => ("עמוד", "Page"),
             Text::NoCalls => ("אין שיחות בתקופה", "No calls in the period"),
+            Text::PeriodUntil => ("עד תאריך (כולל)", "Until (inclusive)"),
+            Text::PeriodBefore => ("עד (לא כולל)", "Until (exclusive)"),
+            Text::Duration => ("משך", "Duration"),
+            Text::Yes => ("כן", "Yes"),
+            Text::No => ("לא", "No"),
+            Text::KeysSection => ("מקשים שנלחצו בכל תפריט", "Keys pressed in each menu"),
+            Text::Menu => ("תפריט", "Menu"),
+            Text::Reached => ("הגיעו לתפריט", "Reached the menu"),
+            Text::NoKey => (
+                "לא לחצו (אין קלט או ניתקו)",
+                "No key (timed out or hung up)",
+            ),
+            Text::InvalidKey => ("מקש שגוי", "Invalid key"),
+            Text::PressedKey => ("לחצו", "Pressed"),
+            Text::NoMenus => ("אין בתסריט תפריט מקשים", "The flow has no key menu"),
+            Text::SummaryTitle => ("סיכום קמפיין", "Campaign summary"),
+            Text::ShareOfReached => ("אחוז ממי שהגיעו", "Share of those reached"),
+            Text::LeadsTo => ("מוביל אל", "Leads to"),
         };
         match lang {
             Lang::He => he,
@@ -142,6 +165,38 @@ pub fn call_outcome_label(lang: Lang, outcome: CallOutcome) -> &'static str {
         CallOutcome::Rejected => ("נדחתה", "Rejected"),
         CallOutcome::Failed => ("נכשלה", "Failed"),
         CallOutcome::Blacklisted => ("נחסם לפני חיוג", "Blocked before dialing"),
+    };
+    pick(lang, he, en)
+}
+
+/// A hangup cause (Q.850, as Asterisk names it) in words; one this table does
+/// not know is shown as it is.
+pub fn cause_label(lang: Lang, cause: &str) -> &str {
+    let key: String = cause
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let (he, en) = match key.as_str() {
+        "normalclearing" => ("ניתוק רגיל", "Normal hang-up"),
+        "userbusy" => ("תפוס", "Busy"),
+        "noanswer" | "noansweruserresponse" | "noanswerfromuser" => ("לא נענה", "No answer"),
+        "nouserresponding" | "nouserresponse" => ("אין תגובה מהמנוי", "No response"),
+        "callrejected" => ("השיחה נדחתה", "Call rejected"),
+        "unallocated" | "unallocatednumber" => ("מספר לא קיים", "Number does not exist"),
+        "numberchanged" => ("המספר שונה", "Number changed"),
+        "subscriberabsent" => ("המנוי אינו זמין", "Subscriber unavailable"),
+        "normalunspecified" => ("ניתוק (לא צוין)", "Hang-up (unspecified)"),
+        "normaltemporaryfailure" => ("תקלה זמנית ברשת", "Temporary network failure"),
+        "networkoutoforder" => ("הרשת אינה פעילה", "Network out of order"),
+        "normalcircuitcongestion" | "switchcongestion" | "congestion" => {
+            ("עומס ברשת", "Network congestion")
+        }
+        "destinationoutoforder" => ("היעד אינו פעיל", "Destination out of order"),
+        "invalidnumberformat" => ("מספר שגוי", "Invalid number format"),
+        "recoveryontimerexpire" => ("תם הזמן לחיבור", "Timed out connecting"),
+        "originatorcancel" => ("בוטל לפני מענה", "Cancelled before answer"),
+        _ => return cause,
     };
     pick(lang, he, en)
 }
@@ -184,7 +239,7 @@ pub fn status_label(lang: Lang, status: &str) -> &str {
     pick(lang, he, en)
 }
 
-fn pick<'a>(lang: Lang, he: &'a str, en: &'a str) -> &'a str {
+pub(crate) fn pick<'a>(lang: Lang, he: &'a str, en: &'a str) -> &'a str {
     match lang {
         Lang::He => he,
         Lang::En => en,
@@ -209,6 +264,10 @@ mod tests {
                 "{he}"
             );
         }
+        assert_eq!(cause_label(Lang::He, "Normal Clearing"), "ניתוק רגיל");
+        assert_eq!(cause_label(Lang::En, "normal clearing"), "Normal hang-up");
+        assert_eq!(cause_label(Lang::En, "USER_BUSY"), "Busy");
+        assert_eq!(cause_label(Lang::He, "Mystery"), "Mystery");
         let fax = Stored::parse("fax_tone");
         assert_eq!(outcome_label(Lang::He, Some(&fax)), "fax_tone");
     }

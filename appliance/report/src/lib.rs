@@ -35,7 +35,9 @@
 //!   answered (which the telephony layer does not produce) could lift
 //!   conversion or opt-out above 1, and the report shows it rather than hide it.
 //! - **period**: half-open, `from <= started_at < to` ([`in_period`]); a call
-//!   belongs to the local date (in the zone asked for) on which it started.
+//!   belongs to the local date (in the zone asked for) on which it started. A
+//!   range of dates "from … until …" includes the until day whole
+//!   ([`day_range`]).
 //!
 //! `Totals` merge exactly: the totals of every campaign merged are the totals
 //! of all their calls ([`Totals::check_consistency`]), which is how the live
@@ -47,6 +49,7 @@ mod compare;
 mod csv_export;
 pub mod format;
 mod history;
+mod keys;
 mod labels;
 mod model;
 mod pdf;
@@ -56,8 +59,11 @@ mod xlsx_export;
 pub use compare::{Best, Column, Comparison, compare};
 pub use csv_export::write_csv;
 pub use history::{DailyHistory, DayRow, Slice, Timeline, history};
-pub use labels::{call_outcome_label, kind_label, outcome_label, purpose_label, status_label};
-pub use model::{CallRow, CampaignInfo, Lang, Report, in_period};
+pub use keys::{KeyCount, KeyTally, MenuKeys};
+pub use labels::{
+    call_outcome_label, cause_label, kind_label, outcome_label, purpose_label, status_label,
+};
+pub use model::{CallRow, CampaignInfo, Lang, Report, day_range, in_period};
 pub use pdf::{MAX_PDF_CALLS, PdfOptions, write_pdf, write_pdf_with};
 pub use shofar_vocab::{CallOutcome, Stored};
 pub use totals::{Rates, Ratio, Totals};

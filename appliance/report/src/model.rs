@@ -86,6 +86,35 @@ pub struct CallRow {
     pub hangup_cause: Option<String>,
 }
 
+/// The period a person means by "from `from` until `until`", dates in `zone`:
+/// from `from`'s midnight to the midnight after `until`, so the `until` day is
+/// included whole (until 2026-12-07 includes 23:59 that day and excludes 00:00
+/// on the 8th). Every endpoint and export reads a date range through this one
+/// function; the result is half-open, for [`in_period`]. A midnight that does
+/// not exist (a zone that moves its clocks at midnight) is the first instant of
+/// the day.
+pub fn day_range(
+    from: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    zone: chrono_tz::Tz,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let midnight = |date: chrono::NaiveDate| {
+        use chrono::TimeZone;
+        let local = date.and_time(chrono::NaiveTime::MIN);
+        zone.from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|at| at.with_timezone(&Utc))
+    };
+    (
+        from.and_then(midnight),
+        until.and_then(|until| until.succ_opt()).and_then(midnight),
+    )
+}
+
 /// Whether `instant` is in the half-open period `[from, to)`; an open end is
 /// unbounded. This is the one rule for "in the period" everywhere in reports; a
 /// query feeding them should select with the same `>=` / `<`.
@@ -108,6 +137,10 @@ pub struct Report {
     /// When the report was made; passed in, never read from a clock.
     pub generated_at: DateTime<Utc>,
     pub totals: Totals,
+    /// Keys pressed in each menu of the campaign's flow ([`crate::KeyTally`]);
+    /// empty when not counted.
+    #[serde(default)]
+    pub menus: Vec<crate::MenuKeys>,
 }
 
 impl Report {
@@ -127,6 +160,7 @@ impl Report {
             to,
             generated_at,
             totals: Totals::from_rows(rows),
+            menus: Vec::new(),
         }
     }
 }

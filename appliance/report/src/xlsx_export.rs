@@ -7,8 +7,8 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use crate::format::{local, rfc3339_millis};
-use crate::labels::{Text, kind_label, outcome_label, purpose_label, status_label};
+use crate::format::{local, phone, rfc3339_millis, until};
+use crate::labels::{Text, cause_label, kind_label, outcome_label, purpose_label, status_label};
 use crate::model::{CallRow, Lang, Report};
 use crate::{ExportError, Written, next_row};
 
@@ -36,17 +36,18 @@ impl Default for XlsxOptions {
     }
 }
 
-const CALL_COLUMNS: [(Text, f64); 14] = [
+const CALL_COLUMNS: [(Text, f64); 15] = [
     (Text::CallId, 30.0),
-    (Text::Campaign, 10.0),
+    (Text::Campaign, 24.0),
+    (Text::CampaignId, 10.0),
     (Text::Number, 16.0),
     (Text::Attempt, 8.0),
     (Text::Outcome, 16.0),
     (Text::StartedAt, 20.0),
     (Text::AnsweredAt, 20.0),
     (Text::EndedAt, 20.0),
-    (Text::DurationSeconds, 12.0),
-    (Text::TalkSeconds, 14.0),
+    (Text::Duration, 12.0),
+    (Text::TalkTime, 14.0),
     (Text::Keys, 10.0),
     (Text::Converted, 10.0),
     (Text::OptedOut, 10.0),
@@ -62,7 +63,7 @@ struct Formats {
     percent: Format,
     date_time: Format,
     total_duration: Format,
-    seconds: Format,
+    minutes: Format,
 }
 
 impl Formats {
@@ -79,7 +80,7 @@ impl Formats {
             percent: Format::new().set_num_format("0.0%"),
             date_time: Format::new().set_num_format("dd/mm/yyyy hh:mm:ss"),
             total_duration: Format::new().set_num_format("[h]:mm:ss"),
-            seconds: Format::new().set_num_format("#,##0.0"),
+            minutes: Format::new().set_num_format("[m]:ss"),
         }
     }
 }
@@ -147,7 +148,7 @@ where
         while line < per_sheet {
             let Some(row) = pending.take() else { break };
             line += 1;
-            write_call(sheet, line, &row, lang, zone, &formats)?;
+            write_call(sheet, line, &row, report, lang, zone, &formats)?;
             written.calls += 1;
             pending = next_row(&mut rows)?;
         }
@@ -185,38 +186,47 @@ fn write_instant(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_call(
     sheet: &mut Worksheet,
     line: u32,
     row: &CallRow,
+    report: &Report,
     lang: Lang,
     zone: Tz,
     formats: &Formats,
 ) -> Result<(), XlsxError> {
-    let seconds = |ms: i64| ms as f64 / 1000.0;
+    // Durations are Excel durations (days) shown m:ss, so they still add up.
+    let days = |ms: i64| ms as f64 / 86_400_000.0;
     sheet.write_string(line, 0, &row.call_id)?;
     if let Some(campaign_id) = row.campaign_id {
-        sheet.write_number(line, 1, campaign_id as f64)?;
+        if campaign_id == report.campaign.id {
+            sheet.write_string(line, 1, &report.campaign.name)?;
+        }
+        sheet.write_number(line, 2, campaign_id as f64)?;
     }
-    sheet.write_string(line, 2, &row.number)?;
-    sheet.write_number(line, 3, f64::from(row.attempt))?;
-    sheet.write_string(line, 4, outcome_label(lang, row.outcome.as_ref()))?;
-    write_instant(sheet, line, 5, Some(row.started_at), zone, formats)?;
-    write_instant(sheet, line, 6, row.answered_at, zone, formats)?;
-    write_instant(sheet, line, 7, row.ended_at, zone, formats)?;
+    // A string cell: the number stays 054-4431298, never a figure.
+    sheet.write_string(line, 3, phone(&row.number))?;
+    sheet.write_number(line, 4, f64::from(row.attempt))?;
+    sheet.write_string(line, 5, outcome_label(lang, row.outcome.as_ref()))?;
+    write_instant(sheet, line, 6, Some(row.started_at), zone, formats)?;
+    write_instant(sheet, line, 7, row.answered_at, zone, formats)?;
+    write_instant(sheet, line, 8, row.ended_at, zone, formats)?;
     if let Some(ms) = row.duration_ms {
-        sheet.write_number_with_format(line, 8, seconds(ms), &formats.seconds)?;
+        sheet.write_number_with_format(line, 9, days(ms), &formats.minutes)?;
     }
     if let Some(ms) = row.talk_ms {
-        sheet.write_number_with_format(line, 9, seconds(ms), &formats.seconds)?;
+        sheet.write_number_with_format(line, 10, days(ms), &formats.minutes)?;
     }
     if !row.dtmf.is_empty() {
-        sheet.write_string(line, 10, &row.dtmf)?;
+        let keys: Vec<String> = row.dtmf.chars().map(String::from).collect();
+        sheet.write_string(line, 11, keys.join(" "))?;
     }
-    sheet.write_boolean(line, 11, row.converted)?;
-    sheet.write_boolean(line, 12, row.opted_out)?;
+    let flag = |value: bool| if value { Text::Yes } else { Text::No }.get(lang);
+    sheet.write_string(line, 12, flag(row.converted))?;
+    sheet.write_string(line, 13, flag(row.opted_out))?;
     if let Some(cause) = &row.hangup_cause {
-        sheet.write_string(line, 13, cause)?;
+        sheet.write_string(line, 14, cause_label(lang, cause))?;
     }
     Ok(())
 }
@@ -325,7 +335,13 @@ fn write_summary(
         Text::OpenStart,
     )?;
     lines.instant(Text::PeriodFrom, report.from, zone, Text::OpenStart)?;
-    lines.instant(Text::PeriodTo, report.to, zone, Text::OpenEnd)?;
+    match report.to {
+        Some(to) => {
+            let (label, value) = until(to, zone);
+            lines.text(label, &value)?;
+        }
+        None => lines.text(Text::PeriodUntil, Text::OpenEnd.get(lang))?,
+    }
     lines.instant(
         Text::Generated,
         Some(report.generated_at),
@@ -374,6 +390,56 @@ fn write_summary(
         lines
             .sheet
             .write_number_with_format(line, 2, share, &formats.percent)?;
+    }
+
+    lines.heading(Text::KeysSection)?;
+    if report.menus.is_empty() {
+        let line = lines.next;
+        lines.next += 1;
+        lines.sheet.write_string(line, 0, Text::NoMenus.get(lang))?;
+    }
+    for menu in &report.menus {
+        let header = lines.next;
+        lines.next += 1;
+        let titles = [
+            format!("{} {}", Text::Menu.get(lang), menu.menu),
+            Text::Count.get(lang).to_owned(),
+            Text::ShareOfReached.get(lang).to_owned(),
+        ];
+        for (column, title) in (0u16..).zip(titles) {
+            lines
+                .sheet
+                .write_string_with_format(header, column, title, &formats.header)?;
+        }
+        let mut rows: Vec<(String, u64)> = vec![(Text::Reached.get(lang).to_owned(), menu.reached)];
+        rows.extend(menu.keys.iter().map(|key| {
+            (
+                format!(
+                    "{} {} → {}",
+                    Text::PressedKey.get(lang),
+                    key.key,
+                    key.leads_to
+                ),
+                key.count,
+            )
+        }));
+        rows.push((Text::InvalidKey.get(lang).to_owned(), menu.invalid));
+        rows.push((Text::NoKey.get(lang).to_owned(), menu.no_key));
+        for (index, (label, count)) in rows.into_iter().enumerate() {
+            let line = lines.next;
+            lines.next += 1;
+            lines.sheet.write_string(line, 0, label)?;
+            lines
+                .sheet
+                .write_number_with_format(line, 1, count as f64, &formats.count)?;
+            if index > 0 {
+                let share = count as f64 / menu.reached.max(1) as f64;
+                lines
+                    .sheet
+                    .write_number_with_format(line, 2, share, &formats.percent)?;
+            }
+        }
+        lines.next += 1;
     }
     Ok(())
 }

@@ -130,11 +130,57 @@ fn hebrew_pdf_reads_in_logical_order() {
             "25.0%",
             "22/11/2026 12:05",
             "01/12/2026 09:30",
-            "+972525551234",
-            "+97236123456",
+            "052-5551234",
+            "03-6123456",
+            // Until 30/11 inclusive: the period ends at midnight after it.
+            "עד תאריך (כולל)",
+            "30/11/2026",
+            "מקשים שנלחצו בכל תפריט",
         ] {
             assert_contains(&text, expected);
         }
+    }
+}
+
+/// Issue 18, item 13: the summary a manager is sent: the figures, the answer
+/// rate with what it is counted of, the keys pressed per menu, no call list
+/// (property 45: its figures are the report's totals).
+#[test]
+fn the_summary_pdf_has_keys_per_menu_and_no_calls() {
+    let calls = sample_calls();
+    let mut report = report(&calls);
+    let mut keys = shofar_report::KeyTally::new(shofar_ivr::Flow::default_flow());
+    for call in &calls {
+        keys.add(call);
+    }
+    report.menus = keys.finish();
+    let (bytes, written) = pdf(&report, &calls, Lang::He, &PdfOptions::summary());
+    assert_eq!(written.calls, 0);
+    let text = extract(&bytes, "summary-he").0;
+    for expected in [
+        "סיכום קמפיין",
+        NAME,
+        "מתוך שחויגו",
+        "40.0%",
+        "מקשים שנלחצו בכל תפריט",
+        "תפריט main",
+        "לחצו 1",
+        "לחצו 9",
+        "ביקשו הסרה",
+    ] {
+        assert_contains(&text, expected);
+    }
+    assert!(!text.contains("052-5551234"), "no call list in a summary");
+    let (bytes, _) = pdf(&report, &calls, Lang::En, &PdfOptions::summary());
+    let text = extract(&bytes, "summary-en").0;
+    for expected in [
+        "Campaign summary",
+        "Answer rate (of dialed)",
+        "Keys pressed in each menu",
+        "Pressed 1",
+        "No key (timed out or hung up)",
+    ] {
+        assert_contains(&text, expected);
     }
 }
 
@@ -160,8 +206,10 @@ fn english_pdf() {
             "25.0%",
             "No answer",
             "Blocked before dialing",
-            "+972525551234",
+            "052-5551234",
             "22/11/2026 12:05",
+            "Until (inclusive)",
+            "30/11/2026",
         ] {
             assert_contains(&text, expected);
         }
@@ -178,7 +226,15 @@ fn a_capped_calls_table_points_to_the_full_exports() {
         })
         .collect();
     let report = report(&calls);
-    let (bytes, written) = pdf(&report, &calls, Lang::He, &PdfOptions { max_calls: 1_000 });
+    let (bytes, written) = pdf(
+        &report,
+        &calls,
+        Lang::He,
+        &PdfOptions {
+            max_calls: 1_000,
+            ..PdfOptions::default()
+        },
+    );
     assert_eq!(
         written,
         Written {
@@ -191,7 +247,15 @@ fn a_capped_calls_table_points_to_the_full_exports() {
     assert_contains_ignoring_spaces(&plain, "הרשימה המלאה נמצאת בייצוא CSV או XLSX");
     assert_contains(&plain, "עמוד 2");
 
-    let (bytes, _) = pdf(&report, &calls, Lang::En, &PdfOptions { max_calls: 1_000 });
+    let (bytes, _) = pdf(
+        &report,
+        &calls,
+        Lang::En,
+        &PdfOptions {
+            max_calls: 1_000,
+            ..PdfOptions::default()
+        },
+    );
     let (plain, _) = extract(&bytes, "report-en-capped");
     assert_contains(&plain, "Showing the first 1,000 of 1,234 calls.");
     assert_contains(&plain, "The complete list is in the CSV or XLSX export.");

@@ -78,8 +78,14 @@ fn hebrew_workbook_reads_back() {
     assert_eq!(value_of(&summary, "כל השיחות").get_float(), Some(12.0));
     assert_eq!(value_of(&summary, "חויגו").get_float(), Some(10.0));
     assert_eq!(value_of(&summary, "נענו").get_float(), Some(4.0));
-    assert_eq!(value_of(&summary, "שיעור מענה").get_float(), Some(0.4));
-    assert_eq!(value_of(&summary, "שיעור המרה").get_float(), Some(0.25));
+    assert_eq!(
+        value_of(&summary, "שיעור מענה (מתוך שחויגו)").get_float(),
+        Some(0.4)
+    );
+    assert_eq!(
+        value_of(&summary, "שיעור המרה (מתוך שנענו)").get_float(),
+        Some(0.25)
+    );
     assert_eq!(
         value_of(&summary, "אזור זמן").get_string(),
         Some("Asia/Jerusalem")
@@ -102,21 +108,45 @@ fn hebrew_workbook_reads_back() {
     let calls = sheet(&mut workbook, "שיחות");
     assert_eq!(calls.len(), 1 + rows.len(), "a header and one row per call");
     assert_eq!(calls[0][0].get_string(), Some("מזהה שיחה"));
-    assert_eq!(calls[0][4].get_string(), Some("תוצאה"));
+    assert_eq!(calls[0][5].get_string(), Some("תוצאה"));
     for (line, row) in calls[1..].iter().zip(&rows) {
         assert_eq!(line[0].get_string(), Some(row.call_id.as_str()));
-        assert_eq!(line[2].get_string(), Some(row.number.as_str()));
+        assert_eq!(line[1].get_string(), Some(NAME));
+        assert_eq!(line[2].get_float(), Some(12.0));
+        // Issue 18, item 8: the local form, in a string cell.
+        assert_eq!(
+            line[3],
+            Data::String(shofar_report::format::phone(&row.number))
+        );
         let started = row.started_at.with_timezone(&Jerusalem).naive_local();
-        let read = line[5].as_datetime().expect("a real Excel date");
+        let read = line[6].as_datetime().expect("a real Excel date");
         assert!(
             (read - started).num_milliseconds().abs() <= 1,
             "{read} != {started}"
         );
     }
-    assert_eq!(calls[1][4].get_string(), Some("נענתה"));
-    assert_eq!(calls[11][4].get_string(), Some("בשיחה"));
-    assert_eq!(calls[1][9].get_float(), Some(88.0));
-    assert_eq!(calls[1][11], Data::Bool(true));
+    assert_eq!(calls[1][3].get_string(), Some("052-5551234"));
+    assert_eq!(calls[1][5].get_string(), Some("נענתה"));
+    assert_eq!(calls[11][5].get_string(), Some("בשיחה"));
+    // Talk time 88 s as an Excel duration (days), shown m:ss.
+    let talk = match &calls[1][10] {
+        Data::DateTime(duration) => duration.as_f64(),
+        other => other.as_f64().expect("a duration"),
+    };
+    assert!((talk * 86_400.0 - 88.0).abs() < 1e-6, "{talk}");
+    assert_eq!(calls[1][12].get_string(), Some("כן"));
+    assert_eq!(calls[1][14].get_string(), Some("ניתוק רגיל"));
+    // The period's end, midnight after 30/11, reads as "until 30/11 inclusive".
+    assert_eq!(
+        value_of(&summary, "עד תאריך (כולל)").get_string(),
+        Some("30/11/2026")
+    );
+    // Keys per menu are not counted here (no flow given): said so.
+    assert!(
+        summary
+            .iter()
+            .any(|row| row[0].get_string() == Some("אין בתסריט תפריט מקשים"))
+    );
 }
 
 #[test]
@@ -135,10 +165,13 @@ fn english_workbook() {
     assert_eq!(workbook.sheet_names(), ["Summary", "Calls"]);
     let summary = sheet(&mut workbook, "Summary");
     assert_eq!(value_of(&summary, "Name").get_string(), Some(NAME));
-    assert_eq!(value_of(&summary, "Answer rate").get_float(), Some(0.4));
+    assert_eq!(
+        value_of(&summary, "Answer rate (of dialed)").get_float(),
+        Some(0.4)
+    );
     let calls = sheet(&mut workbook, "Calls");
     assert_eq!(calls[0][0].get_string(), Some("Call ID"));
-    assert_eq!(calls[5][4].get_string(), Some("No answer"));
+    assert_eq!(calls[5][5].get_string(), Some("No answer"));
 }
 
 #[test]
@@ -212,7 +245,10 @@ fn an_empty_report_has_a_header_only_calls_sheet() {
     let calls = sheet(&mut workbook, "שיחות");
     assert_eq!(calls.len(), 1);
     let summary = sheet(&mut workbook, "סיכום");
-    assert_eq!(value_of(&summary, "שיעור מענה").get_string(), Some("—"));
+    assert_eq!(
+        value_of(&summary, "שיעור מענה (מתוך שחויגו)").get_string(),
+        Some("—")
+    );
 }
 
 /// Set `SHOFAR_SLOW_TESTS=1` to write a real sheet's worth (1,048,575 calls)

@@ -220,7 +220,8 @@ pub struct ReportArgs {
     /// Calls started on or after this date (YYYY-MM-DD) or time.
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
-    /// Calls started before this date (YYYY-MM-DD) or time.
+    /// Calls started until this date, included whole (YYYY-MM-DD), or before
+    /// this time (RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
 }

@@ -25,6 +25,8 @@ pub enum Format {
     Csv,
     Xlsx,
     Pdf,
+    /// A PDF summary for a manager: the figures and keys per menu, no call list.
+    Summary,
 }
 
 impl Format {
@@ -33,6 +35,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "xlsx" => Some(Format::Xlsx),
             "pdf" => Some(Format::Pdf),
+            "summary" => Some(Format::Summary),
             _ => None,
         }
     }
@@ -41,7 +44,7 @@ impl Format {
         match self {
             Format::Csv => "csv",
             Format::Xlsx => "xlsx",
-            Format::Pdf => "pdf",
+            Format::Pdf | Format::Summary => "pdf",
         }
     }
 
@@ -49,7 +52,7 @@ impl Format {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            Format::Pdf => "application/pdf",
+            Format::Pdf | Format::Summary => "application/pdf",
         }
     }
 }
@@ -71,6 +74,64 @@ impl From<ExportError> for ReportError {
             source = cause.source();
         }
         ReportError::Export(message)
+    }
+}
+
+/// A period as a query gives it, `[from, to)` in UTC; an open end is unbounded.
+pub type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// A date range field that cannot be read: the field and what to give instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The one reading of "from … until …" for every endpoint and export (issue 18,
+/// item 9): a date `from` is its midnight in `zone`, a date `until` includes
+/// that whole day (to the next midnight, [`shofar_report::day_range`]); an RFC
+/// 3339 instant (or a local `2026-12-07 14:00`) is taken as it is, the end
+/// excluded.
+pub fn period(from: Option<&str>, until: Option<&str>, zone: Tz) -> Result<Period, PeriodError> {
+    let read = |field: &'static str, text: &str, is_end: bool| {
+        let text = text.trim();
+        if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            let (start, end) = shofar_report::day_range(Some(date), Some(date), zone);
+            return if is_end { end } else { start }.ok_or_else(|| PeriodError {
+                field,
+                message: format!("{text:?} is out of range"),
+            });
+        }
+        shofar_campaign::settings::parse_time(text, zone, false).map_err(|message| PeriodError {
+            field,
+            message: format!("{message}; give a date (2026-11-22) or an RFC 3339 time"),
+        })
+    };
+    let from = from.map(|text| read("from", text, false)).transpose()?;
+    let to = until.map(|text| read("to", text, true)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && to <= from
+    {
+        return Err(PeriodError {
+            field: "to",
+            message: "must not be before from".to_owned(),
+        });
+    }
+    Ok((from, to))
+}
+
+/// The IVR flow a campaign's calls run: its `ivr_flow` (a flow saved in the
+/// box by that name, else a file), or the built-in one. `None` when it cannot
+/// be read (the keys per menu are then left out, the rest of the report not).
+pub fn campaign_flow(store: &Store, campaign: &Campaign) -> Option<shofar_ivr::Flow> {
+    match campaign.settings.ivr_flow.as_deref() {
+        None => Some(shofar_ivr::Flow::default_flow()),
+        Some(setting) => match store.flow_by_name(setting).ok().flatten() {
+            Some(stored) => shofar_ivr::Flow::from_json(&stored.definition.to_string()).ok(),
+            None => std::fs::read_to_string(setting)
+                .ok()
+                .and_then(|text| shofar_ivr::Flow::from_json(&text).ok()),
+        },
     }
 }
 
@@ -100,14 +161,24 @@ fn query(
     }
 }
 
-/// Totals over the records `query` selects, read one at a time.
-fn totals(store: &Store, query: &CallQuery) -> Result<Totals, StoreError> {
+/// Totals over the records `query` selects, read one at a time, and the keys
+/// pressed per menu of `flow`.
+fn totals(
+    store: &Store,
+    query: &CallQuery,
+    flow: Option<shofar_ivr::Flow>,
+) -> Result<(Totals, Vec<shofar_report::MenuKeys>), StoreError> {
     let mut totals = Totals::default();
+    let mut keys = flow.map(shofar_report::KeyTally::new);
     store.call_records_each(query, |record| {
-        totals.add(&call_row(&record));
+        let row = call_row(&record);
+        if let Some(keys) = keys.as_mut() {
+            keys.add(&row);
+        }
+        totals.add(&row);
         Ok(())
     })?;
-    Ok(totals)
+    Ok((totals, keys.map(|k| k.finish()).unwrap_or_default()))
 }
 
 /// A campaign's report over `[from, to)` (open ends: all of it).
@@ -119,14 +190,16 @@ pub fn report(
     now: DateTime<Utc>,
 ) -> Result<Report, StoreError> {
     store.read_snapshot(|store| {
-        let info = campaign_info(&store.campaign(campaign)?);
-        let totals = totals(store, &query(campaign, from, to))?;
+        let stored = store.campaign(campaign)?;
+        let flow = campaign_flow(store, &stored);
+        let (totals, menus) = totals(store, &query(campaign, from, to), flow)?;
         Ok(Report {
-            campaign: info,
+            campaign: campaign_info(&stored),
             from,
             to,
             generated_at: now,
             totals,
+            menus,
         })
     })
 }
@@ -147,24 +220,35 @@ pub fn export(
     out: impl Write + Send,
 ) -> Result<(Report, Written), ReportError> {
     store.read_snapshot(|store| {
-        let info = campaign_info(&store.campaign(campaign)?);
+        let stored = store.campaign(campaign)?;
+        let flow = campaign_flow(store, &stored);
         let selection = query(campaign, from, to);
+        let (totals, menus) = totals(store, &selection, flow)?;
         let report = Report {
-            campaign: info,
+            campaign: campaign_info(&stored),
             from,
             to,
             generated_at: now,
-            totals: totals(store, &selection)?,
+            totals,
+            menus,
         };
+        if format == Format::Summary {
+            let rows = std::iter::empty::<Result<CallRow, std::convert::Infallible>>();
+            let options = shofar_report::PdfOptions::summary();
+            let written = shofar_report::write_pdf_with(&report, rows, lang, zone, &options, out)?;
+            return Ok((report, written));
+        }
         let (sender, receiver) = std::sync::mpsc::sync_channel::<CallRow>(1024);
         let written = std::thread::scope(|scope| {
             let report = &report;
             let writer = scope.spawn(move || {
                 let rows = receiver.into_iter().map(Ok::<_, std::convert::Infallible>);
                 match format {
-                    Format::Csv => shofar_report::write_csv(rows, lang, zone, out),
+                    Format::Csv => shofar_report::write_csv(report, rows, lang, zone, out),
                     Format::Xlsx => shofar_report::write_xlsx(report, rows, lang, zone, out),
-                    Format::Pdf => shofar_report::write_pdf(report, rows, lang, zone, out),
+                    Format::Pdf | Format::Summary => {
+                        shofar_report::write_pdf(report, rows, lang, zone, out)
+                    }
                 }
             });
             let read = store.call_records_each(&selection, |record| {

@@ -20,7 +20,7 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule};
 
-use crate::format::{count, date_time, duration, percent};
+use crate::format::{count, date_time, duration, percent, phone, until};
 use crate::labels::{Text, kind_label, outcome_label, purpose_label, status_label};
 use crate::model::{CallRow, Lang, Report};
 use crate::{ExportError, Written, next_row};
@@ -36,12 +36,26 @@ pub struct PdfOptions {
     /// The most calls the calls table lists; when there are more, the page says
     /// so and points to the CSV/XLSX export.
     pub max_calls: usize,
+    /// A summary for a manager: the campaign, the period, the figures, the
+    /// outcomes and the keys pressed per menu, without the list of calls.
+    pub summary_only: bool,
 }
 
 impl Default for PdfOptions {
     fn default() -> PdfOptions {
         PdfOptions {
             max_calls: MAX_PDF_CALLS,
+            summary_only: false,
+        }
+    }
+}
+
+impl PdfOptions {
+    /// The summary a manager is sent ([`PdfOptions::summary_only`]).
+    pub fn summary() -> PdfOptions {
+        PdfOptions {
+            max_calls: 0,
+            summary_only: true,
         }
     }
 }
@@ -80,7 +94,9 @@ where
     let mut rows = rows.into_iter();
     let mut calls = Vec::new();
     let mut capped = false;
-    while let Some(row) = next_row(&mut rows)? {
+    while !options.summary_only
+        && let Some(row) = next_row(&mut rows)?
+    {
         if calls.len() == options.max_calls {
             capped = true;
             break;
@@ -90,7 +106,12 @@ where
 
     let fonts = Fonts::load()?;
     let mut document = Document::new();
-    document.set_metadata(metadata(report, lang));
+    let title = if options.summary_only {
+        Text::SummaryTitle
+    } else {
+        Text::ReportTitle
+    };
+    document.set_metadata(metadata(report, lang, title));
     let footer = format!(
         "{} · {} {}",
         report.campaign.name,
@@ -98,8 +119,10 @@ where
         date_time(report.generated_at, zone)
     );
     let mut pages = Pages::new(document, &fonts, lang, footer);
-    summary(&mut pages, report, lang, zone);
-    calls_table(&mut pages, report, &calls, capped, lang, zone);
+    summary(&mut pages, report, lang, zone, title);
+    if !options.summary_only {
+        calls_table(&mut pages, report, &calls, capped, lang, zone);
+    }
     let bytes = pages.finish()?;
     out.write_all(&bytes)?;
     out.flush()?;
@@ -109,7 +132,7 @@ where
     })
 }
 
-fn metadata(report: &Report, lang: Lang) -> Metadata {
+fn metadata(report: &Report, lang: Lang, title: Text) -> Metadata {
     let generated = report.generated_at;
     let created = metadata::DateTime::new(u16::try_from(generated.year()).unwrap_or(0))
         .month(generated.month() as u8)
@@ -120,11 +143,7 @@ fn metadata(report: &Report, lang: Lang) -> Metadata {
         .utc_offset_hour(0)
         .utc_offset_minute(0);
     Metadata::new()
-        .title(format!(
-            "{} — {}",
-            Text::ReportTitle.get(lang),
-            report.campaign.name
-        ))
+        .title(format!("{} — {}", title.get(lang), report.campaign.name))
         .language(lang.code().to_owned())
         .creator("Shofar".to_owned())
         .creation_date(created)
@@ -533,9 +552,9 @@ fn fill(color: (u8, u8, u8)) -> Fill {
     }
 }
 
-fn summary(pages: &mut Pages<'_>, report: &Report, lang: Lang, zone: Tz) {
+fn summary(pages: &mut Pages<'_>, report: &Report, lang: Lang, zone: Tz, title: Text) {
     let own = pages.own();
-    pages.paragraph(Text::ReportTitle.get(lang), Weight::Bold, 20.0, own, BLACK);
+    pages.paragraph(title.get(lang), Weight::Bold, 20.0, own, BLACK);
     pages.paragraph(&report.campaign.name, Weight::Bold, 14.0, Base::Auto, BLACK);
     pages.y += 4.0;
 
@@ -558,7 +577,10 @@ fn summary(pages: &mut Pages<'_>, report: &Report, lang: Lang, zone: Tz) {
         ),
         (Text::Created, date_time(campaign.created_at, zone)),
         (Text::PeriodFrom, open(report.from, Text::OpenStart)),
-        (Text::PeriodTo, open(report.to, Text::OpenEnd)),
+        report.to.map_or(
+            (Text::PeriodUntil, Text::OpenEnd.get(lang).to_owned()),
+            |to| until(to, zone),
+        ),
         (Text::Generated, date_time(report.generated_at, zone)),
         (Text::TimeZone, zone.name().to_owned()),
     ]);
@@ -589,18 +611,67 @@ fn summary(pages: &mut Pages<'_>, report: &Report, lang: Lang, zone: Tz) {
     ];
     if totals.calls == 0 {
         pages.paragraph(Text::NoCalls.get(lang), Weight::Regular, 10.0, own, GREY);
+    } else {
+        let calls = totals.calls;
+        let rows = totals.outcome_rows().into_iter().map(|(outcome, n)| {
+            let share = (calls > 0).then(|| n as f64 / calls as f64);
+            vec![
+                outcome_label(lang, outcome).to_owned(),
+                count(n),
+                percent(share),
+            ]
+        });
+        pages.table(&columns, rows);
+    }
+    menus(pages, report, lang);
+}
+
+/// Keys pressed in each menu of the flow: a table per menu.
+fn menus(pages: &mut Pages<'_>, report: &Report, lang: Lang) {
+    let own = pages.own();
+    pages.heading(Text::KeysSection.get(lang));
+    if report.menus.is_empty() {
+        pages.paragraph(Text::NoMenus.get(lang), Weight::Regular, 10.0, own, GREY);
         return;
     }
-    let calls = totals.calls;
-    let rows = totals.outcome_rows().into_iter().map(|(outcome, n)| {
-        let share = (calls > 0).then(|| n as f64 / calls as f64);
-        vec![
-            outcome_label(lang, outcome).to_owned(),
-            count(n),
-            percent(share),
-        ]
-    });
-    pages.table(&columns, rows);
+    for menu in &report.menus {
+        let heading = format!("{} {}", Text::Menu.get(lang), menu.menu);
+        pages.paragraph(&heading, Weight::Bold, 10.0, own, BLACK);
+        let columns = [
+            column(lang, Text::PressedKey, 0.3, Align::Start, own),
+            column(lang, Text::LeadsTo, 0.25, Align::Start, Base::Auto),
+            column(lang, Text::Count, 0.2, Align::Right, Base::Auto),
+            column(lang, Text::ShareOfReached, 0.25, Align::Right, Base::Auto),
+        ];
+        let share = |n: u64| percent((menu.reached > 0).then(|| n as f64 / menu.reached as f64));
+        let mut rows: Vec<Vec<String>> = vec![vec![
+            Text::Reached.get(lang).to_owned(),
+            String::new(),
+            count(menu.reached),
+            String::new(),
+        ]];
+        rows.extend(menu.keys.iter().map(|key| {
+            vec![
+                format!("{} {}", Text::PressedKey.get(lang), key.key),
+                key.leads_to.clone(),
+                count(key.count),
+                share(key.count),
+            ]
+        }));
+        rows.push(vec![
+            Text::InvalidKey.get(lang).to_owned(),
+            String::new(),
+            count(menu.invalid),
+            share(menu.invalid),
+        ]);
+        rows.push(vec![
+            Text::NoKey.get(lang).to_owned(),
+            String::new(),
+            count(menu.no_key),
+            share(menu.no_key),
+        ]);
+        pages.table(&columns, rows);
+    }
 }
 
 fn calls_table(
@@ -655,7 +726,7 @@ fn calls_table(
     ];
     let rows = calls.iter().map(|call| {
         vec![
-            call.number.clone(),
+            phone(&call.number),
             count(u64::from(call.attempt)),
             date_time(call.started_at, zone),
             outcome_label(lang, call.outcome.as_ref()).to_owned(),

@@ -14,16 +14,9 @@ use crate::output::thousands;
 pub fn run(app: &mut App, args: ReportArgs) -> anyhow::Result<ExitCode> {
     let campaign = app.store.resolve_campaign(&args.campaign)?;
     let zone = chrono_tz::Asia::Jerusalem;
-    let time = |text: &Option<String>, flag: &str| {
-        text.as_deref()
-            .map(|t| {
-                shofar_campaign::settings::parse_time(t, zone, false).map_err(|message| {
-                    anyhow::anyhow!("{flag}: {message}; give a date like 2026-11-22")
-                })
-            })
-            .transpose()
-    };
-    let (from, to) = (time(&args.from, "--from")?, time(&args.to, "--to")?);
+    // The same reading as the web's: --to a date includes that whole day.
+    let (from, to) = shofar_web::reports::period(args.from.as_deref(), args.to.as_deref(), zone)
+        .map_err(|error| anyhow::anyhow!("--{}: {}", error.field, error.message))?;
     let format = match args.format {
         ReportFormatArg::Csv => Format::Csv,
         ReportFormatArg::Xlsx => Format::Xlsx,

@@ -94,9 +94,10 @@ pub struct CallListQuery {
     /// here, so a wrong one is answered as a field error naming `outcome`.
     #[param(value_type = Option<OutcomeFilter>)]
     pub outcome: Option<String>,
-    /// Calls started at or after (RFC 3339, or a date: midnight in Israel).
+    /// Calls started on or after (RFC 3339, or a date: from midnight in Israel).
     pub from: Option<String>,
-    /// Calls started before (RFC 3339, or a date: midnight in Israel).
+    /// Calls started until (a date: that whole day included, Israel time; or
+    /// an RFC 3339 instant, excluded). The same reading as reports' `to`.
     pub to: Option<String>,
     /// One number, as typed.
     pub number: Option<String>,
@@ -129,17 +130,11 @@ impl CallListQuery {
                     format!("use one of {}", unknown.expected.join(", ")),
                 )
             })?;
-        let zone = state.config.zone;
-        let from = self
-            .from
-            .as_deref()
-            .map(|t| query_time("from", t, zone))
-            .transpose()?;
-        let to = self
-            .to
-            .as_deref()
-            .map(|t| query_time("to", t, zone))
-            .transpose()?;
+        let (from, to) = crate::routes::reports::period_of(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            state.config.zone,
+        )?;
         let number = self
             .number
             .as_deref()

@@ -16,8 +16,7 @@ use crate::auth::{Analyst, Caller};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Path, Query};
 use crate::live::Figures;
-use crate::reports::{Format, ReportError};
-use crate::routes::calls::query_time;
+use crate::reports::{Format, Period, ReportError};
 use crate::state::AppState;
 
 /// A campaign as a report names it.
@@ -56,6 +55,55 @@ pub struct ReportOut {
     pub first_call: Option<DateTime<Utc>>,
     pub last_call: Option<DateTime<Utc>>,
     pub outcomes: Vec<OutcomeShare>,
+    /// Keys pressed in each menu of the campaign's IVR flow, in the flow's
+    /// order (empty when the flow has no menu or cannot be read).
+    pub menus: Vec<MenuOut>,
+}
+
+/// One menu of the flow: how often callers were in it and what they pressed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MenuOut {
+    /// The menu's node in the flow.
+    pub menu: String,
+    /// Times a caller was in the menu (a return counts again).
+    pub reached: u64,
+    /// Each key the menu offers, in the flow's order.
+    pub keys: Vec<KeyOut>,
+    /// Times a key the menu does not offer was pressed.
+    pub invalid: u64,
+    /// Times a caller left the menu without a key (timed out or hung up).
+    pub no_key: u64,
+}
+
+/// A key of a menu and how many pressed it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyOut {
+    pub key: String,
+    /// The node the key leads to.
+    pub leads_to: String,
+    pub count: u64,
+}
+
+fn menus_out(report: &Report) -> Vec<MenuOut> {
+    report
+        .menus
+        .iter()
+        .map(|menu| MenuOut {
+            menu: menu.menu.clone(),
+            reached: menu.reached,
+            keys: menu
+                .keys
+                .iter()
+                .map(|key| KeyOut {
+                    key: key.key.clone(),
+                    leads_to: key.leads_to.clone(),
+                    count: key.count,
+                })
+                .collect(),
+            invalid: menu.invalid,
+            no_key: menu.no_key,
+        })
+        .collect()
 }
 
 fn report_out(report: &Report) -> ReportOut {
@@ -76,6 +124,7 @@ fn report_out(report: &Report) -> ReportOut {
         first_call: totals.first_call,
         last_call: totals.last_call,
         outcomes: shares(totals),
+        menus: menus_out(report),
     }
 }
 
@@ -99,35 +148,23 @@ fn shares(totals: &Totals) -> Vec<OutcomeShare> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PeriodQuery {
-    /// Calls started at or after (a date, midnight in Israel, or RFC 3339).
+    /// Calls started on or after (a date, from midnight in Israel, or RFC 3339).
     pub from: Option<String>,
-    /// Calls started before (a date, midnight in Israel, or RFC 3339).
+    /// Calls started until (a date: that whole day included, to midnight after
+    /// it in Israel; or an RFC 3339 instant, excluded).
     pub to: Option<String>,
 }
 
-/// A half-open period; an open end is unbounded.
-type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 impl PeriodQuery {
     fn period(&self, state: &AppState) -> ApiResult<Period> {
-        let zone = state.config.zone;
-        let from = self
-            .from
-            .as_deref()
-            .map(|t| query_time("from", t, zone))
-            .transpose()?;
-        let to = self
-            .to
-            .as_deref()
-            .map(|t| query_time("to", t, zone))
-            .transpose()?;
-        if let (Some(from), Some(to)) = (from, to)
-            && to <= from
-        {
-            return Err(ApiError::field("to", "must be after from"));
-        }
-        Ok((from, to))
+        period_of(self.from.as_deref(), self.to.as_deref(), state.config.zone)
     }
+}
+
+/// [`crate::reports::period`], its refusal as a field error.
+pub fn period_of(from: Option<&str>, to: Option<&str>, zone: chrono_tz::Tz) -> ApiResult<Period> {
+    crate::reports::period(from, to, zone)
+        .map_err(|error| ApiError::field(error.field, error.message))
 }
 
 fn report_error(error: ReportError) -> ApiError {
@@ -168,8 +205,9 @@ pub async fn report(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
-    /// `csv`, `xlsx` or `pdf`.
-    #[param(pattern = "^(csv|xlsx|pdf)$")]
+    /// `csv`, `xlsx`, `pdf`, or `summary` (a PDF for a manager: the figures,
+    /// outcomes and keys per menu, no call list).
+    #[param(pattern = "^(csv|xlsx|pdf|summary)$")]
     pub format: String,
     /// `he` (default) or `en`.
     #[param(pattern = "^(he|en)$")]
@@ -199,7 +237,7 @@ pub async fn export(
     Query(query): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     let format = Format::parse(&query.format)
-        .ok_or_else(|| ApiError::field("format", "csv, xlsx or pdf"))?;
+        .ok_or_else(|| ApiError::field("format", "csv, xlsx, pdf or summary"))?;
     let lang = match query.lang.as_deref() {
         None => Lang::He,
         Some(code) => Lang::from_code(code).ok_or_else(|| ApiError::field("lang", "he or en"))?,
@@ -249,8 +287,13 @@ pub async fn export(
             .map_err(|error| ApiError::internal(format!("cannot write the export: {error}")))?;
         drop(writer);
         let name = format!(
-            "campaign-{}-report-{}.{}",
+            "campaign-{}-{}-{}.{}",
             report.campaign.id,
+            if format == Format::Summary {
+                "summary"
+            } else {
+                "report"
+            },
             report.generated_at.with_timezone(&zone).format("%Y-%m-%d"),
             format.extension()
         );
@@ -280,8 +323,8 @@ pub async fn export(
 pub struct HistoryQuery {
     /// First day (a date, in Israel) or an RFC 3339 instant.
     pub from: String,
-    /// The day after the last (exclusive), or an instant; at most 400 days after
-    /// `from`.
+    /// The last day (a date, included whole), or an instant (excluded); at
+    /// most 400 days after `from`.
     pub to: String,
     /// Only these campaigns: ids separated by commas (default: all).
     pub campaigns: Option<String>,
@@ -337,12 +380,11 @@ pub async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<Json<HistoryOut>> {
     let zone = state.config.zone;
-    let from = query_time("from", &query.from, zone)?;
-    let to = query_time("to", &query.to, zone)?;
-    if to <= from {
-        return Err(ApiError::field("to", "must be after from"));
-    }
-    if to - from > chrono::Duration::days(400) {
+    let (from, to) = period_of(Some(&query.from), Some(&query.to), zone)?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::field("to", "give both from and to"));
+    };
+    if to - from > chrono::Duration::days(401) {
         return Err(ApiError::field("to", "at most 400 days after from"));
     }
     let campaigns = campaign_ids("campaigns", query.campaigns.as_deref())?;
@@ -371,7 +413,7 @@ pub struct TimelineQuery {
     /// The first instant (RFC 3339, or a date in Israel); default: an hour
     /// before `to`.
     pub from: Option<String>,
-    /// The end (exclusive); default: now.
+    /// The end: an instant (excluded) or a date (included whole); default: now.
     pub to: Option<String>,
     /// The width of a slice in seconds, 60 to 86,400 (default 300); at most
     /// 1,440 slices.
@@ -426,14 +468,9 @@ pub async fn timeline(
         ));
     }
     let step = chrono::TimeDelta::seconds(step_seconds.into());
-    let to = match query.to.as_deref() {
-        Some(text) => query_time("to", text, zone)?,
-        None => Utc::now(),
-    };
-    let from = match query.from.as_deref() {
-        Some(text) => query_time("from", text, zone)?,
-        None => to - chrono::TimeDelta::hours(1),
-    };
+    let (from, to) = period_of(query.from.as_deref(), query.to.as_deref(), zone)?;
+    let to = to.unwrap_or_else(Utc::now);
+    let from = from.unwrap_or(to - chrono::TimeDelta::hours(1));
     if to <= from {
         return Err(ApiError::field("to", "must be after from"));
     }

@@ -137,8 +137,8 @@ async fn calls_are_listed_newest_first_and_filtered() {
     check("outcome=blacklisted", &["a-5"]).await;
     check("outcome=congestion", &[]).await;
     // Dates are midnight in Israel: 23 November runs from 22:00 UTC the day
-    // before.
-    check("from=2026-11-23&to=2026-11-24", &["b-1", "a-3"]).await;
+    // before; "to" a date includes that whole day (issue 18, item 9).
+    check("from=2026-11-23&to=2026-11-23", &["b-1", "a-3"]).await;
     check("from=2026-11-25", &["b-2"]).await;
     check("to=2026-11-22T08:30:00Z", &["a-1"]).await;
     check(

@@ -226,7 +226,7 @@ async fn property_45_a_report_is_a_recount_of_the_call_records() {
     let (from, to) = (at("2026-11-22T22:00:00Z"), at("2026-11-24T22:00:00Z"));
     let period = ana
         .get(&format!(
-            "/api/v1/campaigns/{}/report?from=2026-11-23&to=2026-11-25",
+            "/api/v1/campaigns/{}/report?from=2026-11-23&to=2026-11-24",
             data.winter
         ))
         .await
@@ -265,7 +265,7 @@ async fn report_requests_are_checked() {
         (format!("{report}?from=yesterday"), "from"),
         (format!("{report}?to=2026-02-30"), "to"),
         (format!("{report}?from=2026-11-25&to=2026-11-23"), "to"),
-        (format!("{report}?from=2026-11-25&to=2026-11-25"), "to"),
+        (format!("{report}?from=2026-11-25&to=2026-11-24"), "to"),
         (format!("{export}?format=docx"), "format"),
         (format!("{export}?format=pdf&lang=fr"), "lang"),
         (format!("{export}?format=csv&from=last%20week"), "from"),
@@ -341,17 +341,21 @@ async fn the_csv_export_lists_every_call_with_exact_times() {
     assert!(lines[0].to_lowercase().contains("call"), "{}", lines[0]);
     for (line, call) in lines[1..].iter().zip(&winter) {
         assert!(
-            line.starts_with(&format!("{},{},", call.id, data.winter)),
+            line.starts_with(&format!("{},{WINTER},{},", call.id, data.winter)),
             "{line}"
         );
-        assert!(line.contains(&call.number), "{line}");
+        // Issue 18, item 8: the number as the UI shows it, not E.164.
+        let local = format!("0{}-{}", &call.number[4..6], &call.number[6..]);
+        assert!(line.contains(&format!(",{local},")), "{line}");
+        assert!(!line.contains("+972"), "{line}");
     }
-    // Times are exact, in Israel's offset, with milliseconds.
+    // Times on Israel's clock, durations m:ss, outcomes in words.
     assert!(
-        lines[1].contains("2026-11-22T07:00:00.000+02:00"),
+        lines[1].contains(",Answered,2026-11-22 07:00:00,"),
         "{}",
         lines[1]
     );
+    assert!(lines[1].contains(",0:48,0:40,"), "{}", lines[1]);
     // The survey's calls are not in the winter campaign's file.
     assert!(!text.contains("survey-"));
 
@@ -371,12 +375,13 @@ async fn the_csv_export_lists_every_call_with_exact_times() {
         "{}",
         hebrew_lines[0]
     );
-    assert_eq!(hebrew_lines[1..], lines[1..]);
+    assert_eq!(hebrew_lines.len(), lines.len());
+    assert!(hebrew_lines[1].contains(",נענתה,"), "{}", hebrew_lines[1]);
 
     // A period exports only its calls.
     let period = analyst
         .get(&format!(
-            "/api/v1/campaigns/{}/report/export?format=csv&lang=en&from=2026-11-23&to=2026-11-24",
+            "/api/v1/campaigns/{}/report/export?format=csv&lang=en&from=2026-11-23&to=2026-11-23",
             data.winter
         ))
         .await
@@ -493,7 +498,7 @@ async fn the_hebrew_pdf_names_the_campaign_and_its_totals() {
         percent(&figures["opt_out_rate"]),
         figures["calls"].to_string(),
         figures["dialed"].to_string(),
-        "+972525551000".to_owned(),
+        "052-5551000".to_owned(),
     ] {
         assert!(
             text.contains(&expected),
@@ -547,7 +552,10 @@ async fn property_46_a_history_counts_every_call_in_its_range_once() {
                 .unwrap()
                 .and_local_timezone(zone)
                 .unwrap();
+            // "to" is the last day, included whole (issue 18, item 9).
             let end = day(to)
+                .succ_opt()
+                .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap()
                 .and_local_timezone(zone)
@@ -620,7 +628,7 @@ async fn history_requests_are_checked() {
     let ana = app.login_as("ana", Role::Analyst).await;
     for (query, field) in [
         ("from=2026-11-25&to=2026-11-01", "to"),
-        ("from=2026-11-25&to=2026-11-25", "to"),
+        ("from=2026-11-25&to=2026-11-24", "to"),
         ("from=2026-01-01&to=2027-02-06", "to"),
         ("from=1/11/2026&to=2026-12-01", "from"),
         ("from=2026-11-01&to=december", "to"),
@@ -819,4 +827,121 @@ async fn timeline_requests_are_checked() {
     ana.get("/api/v1/reports/timeline?from=2026-11-01&to=2026-12-01&step_seconds=3600")
         .await
         .expect(StatusCode::OK);
+}
+
+/// Issue 18, item 9 (and property 46: a period's calls without omissions):
+/// "until 2026-12-07" includes all of 7 December in Israel, in every endpoint
+/// and export: a call at 23:59 that day is counted and listed, one at 00:00 on
+/// the 8th is not, nor one at 23:59 on the 6th (before "from").
+#[tokio::test]
+async fn until_a_date_includes_that_whole_day_everywhere() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let winter = app.create_campaign(&mia, json!({"name": WINTER})).await;
+    let survey = app.create_campaign(&mia, json!({"name": SURVEY})).await;
+    // Israel is UTC+2 in December.
+    let calls = [
+        ("before", "+972525557001", "2026-12-06T21:59:00Z"),
+        ("last-minute", "+972525557002", "2026-12-07T21:59:00Z"),
+        ("next-day", "+972525557003", "2026-12-07T22:00:00Z"),
+    ];
+    for (id, number, started) in calls {
+        for campaign in [winter, survey] {
+            let mut call = Call::new(
+                &format!("{id}-{campaign}"),
+                campaign,
+                number,
+                started,
+                CallOutcome::Answered,
+            );
+            call.started_at = at(started);
+            app.record_call(&call);
+        }
+    }
+    let period = "from=2026-12-07&to=2026-12-07";
+
+    let listed = mia
+        .get(&format!("/api/v1/calls?campaign={winter}&{period}"))
+        .await
+        .expect(StatusCode::OK);
+    let ids: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| call["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [format!("last-minute-{winter}")], "the calls list");
+
+    let report = mia
+        .get(&format!("/api/v1/campaigns/{winter}/report?{period}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(report["figures"]["calls"], 1, "the report");
+    assert_eq!(report["to"], "2026-12-07T22:00:00Z");
+
+    let history = mia
+        .get(&format!("/api/v1/reports/history?{period}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(history["totals"]["calls"], 2, "the history (two campaigns)");
+
+    let compare = mia
+        .get(&format!(
+            "/api/v1/reports/compare?campaigns={winter},{survey}&{period}"
+        ))
+        .await
+        .expect(StatusCode::OK);
+    for column in compare["columns"].as_array().unwrap() {
+        assert_eq!(column["figures"]["calls"], 1, "the comparison");
+    }
+
+    let timeline = mia
+        .get(&format!(
+            "/api/v1/reports/timeline?{period}&step_seconds=3600"
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(timeline["totals"]["calls"], 2, "the timeline");
+
+    let export = |format: &'static str| {
+        let mia = &mia;
+        async move {
+            let response = mia
+                .get(&format!(
+                    "/api/v1/campaigns/{winter}/report/export?format={format}&lang=he&{period}"
+                ))
+                .await;
+            response.expect(StatusCode::OK);
+            response.body.to_vec()
+        }
+    };
+    let csv = String::from_utf8(export("csv").await).unwrap();
+    assert!(
+        csv.contains("052-5557002"),
+        "the CSV lists the 23:59 call:\n{csv}"
+    );
+    assert!(!csv.contains("052-5557003"), "{csv}");
+    assert!(!csv.contains("052-5557001"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "a header and one call:\n{csv}");
+
+    let xlsx = export("xlsx").await;
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    use calamine::Reader;
+    let calls_sheet = workbook.worksheet_range("שיחות").unwrap();
+    assert_eq!(
+        calls_sheet.height(),
+        2,
+        "the workbook: a header and one call"
+    );
+
+    for format in ["pdf", "summary"] {
+        let text = pdf_text(&export(format).await);
+        assert!(text.contains("עד תאריך (כולל)"), "{format}: {text}");
+        assert!(text.contains("07/12/2026"), "{format}: {text}");
+        if format == "pdf" {
+            assert!(text.contains("052-5557002"), "{text}");
+            assert!(!text.contains("052-5557003"), "{text}");
+        }
+    }
 }

@@ -18,6 +18,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { axeCheck, ensureDir, launchBrowser, log, startBox, untranslated, watchPage } from './harness.mjs';
 import { CONTACTS, contactsXlsx, toneWav } from './fixtures.mjs';
+import { figuresAgree, filtersAligned, lastHourBars, waitForBarsToMove } from './figures.mjs';
+import { phoneCheck, phonePages } from './phone.mjs';
+import { wizardTraps } from './wizard.mjs';
 import { checkWords } from './words.mjs';
 import { generate } from '../scripts/gen-api.mjs';
 
@@ -38,9 +41,9 @@ const BLOCKED_E164 = { he: '+972525551299', en: '+972544431298' };
 
 /** What the test types that may show up in either language (names are data, not UI text). */
 const USER_DATA = [ADMIN.name, ANALYST.name, 'no-input', 'invalid', ...['he', 'en'].flatMap((l) => [`e2e-${l}-donations`, `thanks-${l}`, `donate-menu-${l}`])];
-const failures = [];
 /** The names the flow builder gives new nodes, in the UI's language (staff may name nodes in Hebrew). */
 const NEW_NODE = { he: { menu: 'תפריט', action: 'פעולה', play: 'השמעה' }, en: { menu: 'menu', action: 'action', play: 'play' } };
+const failures = [];
 const problems = [];
 const timings = {};
 
@@ -285,6 +288,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await capture(page, lang, '19-blacklist');
   log(`${lang}: ${BLOCKED[lang]} blacklisted`);
 
+  await wizardTraps({ page, base, lang, assert, log, work });
   // The wizard.
   await page.goto(`${base}/campaigns`);
   await page.locator('a[href="/campaigns/new"]').first().click();
@@ -342,6 +346,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await page.waitForTimeout(800);
   await capture(page, lang, '09-wizard-5-schedule');
   await page.locator('[data-testid="preset-allday"]').click();
+  await page.locator('[data-testid="schedule-warnings"] [data-warning="night"]').waitFor(); // around the clock: warned, not refused
   // The simulator calls nobody: the test must run on any day, Shabbat included.
   await page.locator('[data-testid="quiet-shabbat"]').uncheck();
   await page.locator('[data-testid="quiet-holidays"]').uncheck();
@@ -351,6 +356,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await capture(page, lang, '10-wizard-6-pacing');
   await page.locator('[data-testid="wizard-next"]').click();
   await page.locator('[data-testid="wizard-valid"]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="review-warnings"] [data-warning="night"]').waitFor();
   await capture(page, lang, '11-wizard-7-review');
   await page.locator('[data-testid="wizard-start"]').click();
   await page.locator('dialog [data-testid="confirm-ok"]').waitFor();
@@ -364,6 +370,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   // are answered (a call lasts under a minute on the simulator).
   await page.goto(`${base}/`);
   await page.waitForSelector('[data-testid="total-calls"]');
+  const bars = await lastHourBars(page);
   const stats = '[data-testid="live-stats"]';
   const before = (await page.locator(stats).innerText()).replace(/\s+/g, ' ');
   await page.waitForFunction(
@@ -373,6 +380,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   );
   const after = (await page.locator(stats).innerText()).replace(/\s+/g, ' ');
   log(`${lang}: dashboard figures moved: "${before.slice(0, 60)}…" → "${after.slice(0, 60)}…"`);
+  log(`${lang}: the last-hour chart moved without a reload: ${(await waitForBarsToMove(page, bars)).slice(0, 80)}`);
   await page.waitForTimeout(2500);
   await capture(page, lang, '02-dashboard');
 
@@ -419,6 +427,8 @@ async function runLanguageIn(browser, box, lang, context, page) {
     await page.getByRole('tab').nth(index).click();
     await capture(page, lang, tab);
   }
+  await figuresAgree(page, base, lang, id, failures, log);
+  await filtersAligned(page, base, lang, id, failures, log);
 
   // The PDF report.
   await page.goto(`${base}/reports?campaign=${id}`);
@@ -434,11 +444,11 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await page.getByRole('tab').nth(2).click();
   await capture(page, lang, '24-reports-compare');
 
+  await checkWords(page, base, lang, { campaignId: id, work, capture });
   // The other pages.
   const flows = await api(page, base, '/api/v1/flows');
   const flow = flows.find((f) => f.name === `e2e-${lang}-donations`);
   for (const [path, shot] of [
-  await checkWords(page, base, lang, { campaignId: id, work, capture });
     ['/campaigns', '04-campaigns'],
     ['/calls', '17-calls'],
     ['/flows', '25-flows'],
@@ -515,6 +525,9 @@ async function runLanguageIn(browser, box, lang, context, page) {
   assert(refused.status === 403 && refused.body.error.code === 'forbidden', `the analyst's start: ${JSON.stringify(refused)}`);
   log(`${lang}: the analyst has no lifecycle actions and the API refuses one (403 forbidden)`);
   await analyst.context.close();
+
+  // Every page on a phone, 390 and 360 px wide: nothing scrolls sideways.
+  await phoneCheck({ browser, base, lang, user: ADMIN, pages: phonePages({ id, flowId: flow.id }), shotsDir, failures, log });
 
   // With both campaigns there, the Hebrew comparison has something to compare.
   if (lang !== 'he' && LANGS.includes('he')) {

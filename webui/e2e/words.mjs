@@ -117,7 +117,7 @@ export async function checkWords(page, base, lang, { campaignId, work, capture }
   await page.locator('dialog details.technical summary').click();
   const technical = await page.locator('dialog [data-testid="call-technical"]').innerText();
   assert(technical.includes(String(call.hangup_code)), `the technical details keep the code: "${technical}"`);
-  await capture(page, lang, '33-call-details', { element: 'dialog' });
+  await capture(page, lang, '18b-call-details-technical', { element: 'dialog' });
   await page.keyboard.press('Escape');
   log(`${lang}: a call's details say "${cause}" / "${amd}", technical "${technical}"`);
 

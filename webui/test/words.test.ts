@@ -116,6 +116,9 @@ describe('the audit log in words', () => {
     // A field new to this UI keeps its name, marked as a code.
     expect(auditLines(te, { brand_new: 'x' })).toEqual([{ label: 'brand new', value: 'x', raw: true }]);
     expect(auditLines(te, {})).toEqual([]);
+    // A whole document (a campaign's settings) is one line; its fields are in the technical details.
+    const settings = { cps: 1, max_channels: 30, schedule: { windows: [{ days: [0, 1], from: '09:00', to: '20:00' }] }, retry: { max_attempts: 3 } };
+    expect(auditLines(th, { name: 'חורף', settings }).map((l) => `${l.label}: ${l.value}`)).toEqual(['שם: חורף', 'הגדרות: ראו בפרטים הטכניים']);
   });
 });
 

@@ -59,6 +59,9 @@ export interface AuditLine {
   raw: boolean;
 }
 
+/** A nested object with more fields than this is shown as one line (see the technical details). */
+const MAX_NESTED = 6;
+
 /** Field values that are themselves codes with words: a role, a purpose, a campaign's state. */
 const VALUE_PREFIX: Record<string, string> = { role: 'role', purpose: 'purpose', type: 'type', from: 'status', to: 'status' };
 
@@ -89,10 +92,21 @@ export function auditLines(t: T, details: unknown, num: (value: number) => strin
     }
     return JSON.stringify(value);
   };
+  const isObject = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
   const walk = (value: unknown, path: { label: string; raw: boolean }[], key: string) => {
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      const entries = Object.entries(value as Record<string, unknown>);
+    if (isObject(value)) {
+      const entries = Object.entries(value);
+      // A whole document (a campaign's settings) is one line: its fields are in
+      // the technical details, not a screenful of codes.
+      if (path.length > 0 && (entries.length > MAX_NESTED || entries.some(([, inner]) => isObject(inner) || (Array.isArray(inner) && inner.some(isObject))))) {
+        lines.push({ label: path.map((p) => p.label).join(' · '), value: t('words.seeTechnical'), raw: path.some((p) => p.raw) });
+        return;
+      }
       for (const [child, inner] of entries) walk(inner, [...path, labelOf(child)], child);
+      return;
+    }
+    if (Array.isArray(value) && value.some(isObject)) {
+      lines.push({ label: path.map((p) => p.label).join(' · ') || t('audit.field.value'), value: t('words.seeTechnical'), raw: path.some((p) => p.raw) });
       return;
     }
     if (path.length === 0) {

@@ -107,7 +107,7 @@ export function CallsTable({ campaignId, showCampaign = false, initialNumber = '
           options={[{ value: '', label: t('common.all') }, ...OUTCOME_FILTER.map((o) => ({ value: o, label: code('outcome', o) }))]}
         />
         <TextField label={t('common.from')} type="date" value={from} onChange={(e) => setFrom(e.target.value)} ltr />
-        <TextField label={t('common.to')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr hint={t('common.toExclusive')} />
+        <TextField label={t('common.to')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr hint={t('exports.untilHint')} />
         <button type="submit" className="btn btn-secondary filters-submit">
           {t('common.search')}
         </button>

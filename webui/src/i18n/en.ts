@@ -1238,4 +1238,17 @@ export const en: Record<MessageKey, Message> = {
   'figures.paceByBox': "held to the box's pace ({pace})",
   'figures.paceByAnswers': 'slowed by a low answer rate',
   'figures.paceStopped': 'not dialing now',
+  // Issue 18 — exports, "until" inclusive, keys per menu, the summary PDF (reports).
+  'exports.untilHint': 'includes this whole day',
+  'exports.summaryPdf': 'Summary for a manager (PDF)',
+  'exports.keysTitle': 'Keys pressed in each menu',
+  'exports.noMenus': "The campaign's flow has no key menu.",
+  'exports.menu': 'Menu {menu}',
+  'exports.reached': 'Reached the menu:',
+  'exports.key': 'What they pressed',
+  'exports.count': 'Count',
+  'exports.shareOfReached': 'Share of those who reached the menu',
+  'exports.pressed': 'Pressed {key} (to {to})',
+  'exports.invalid': 'A key the menu does not have',
+  'exports.noKey': 'No key (timed out or hung up)',
 };

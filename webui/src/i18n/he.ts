@@ -1236,6 +1236,19 @@ export const he = {
   'figures.paceByBox': 'מוגבל בקצב המערכת ({pace})',
   'figures.paceByAnswers': 'הואט בגלל שיעור מענה נמוך',
   'figures.paceStopped': 'לא מחייג עכשיו',
+  // Issue 18 — exports, "until" inclusive, keys per menu, the summary PDF (reports).
+  'exports.untilHint': 'כולל את כל היום הזה',
+  'exports.summaryPdf': 'סיכום למנהל (PDF)',
+  'exports.keysTitle': 'מקשים שנלחצו בכל תפריט',
+  'exports.noMenus': 'בתסריט של הקמפיין אין תפריט מקשים.',
+  'exports.menu': 'תפריט {menu}',
+  'exports.reached': 'הגיעו לתפריט:',
+  'exports.key': 'מה לחצו',
+  'exports.count': 'מספר',
+  'exports.shareOfReached': 'אחוז ממי שהגיעו לתפריט',
+  'exports.pressed': 'לחצו {key} (אל {to})',
+  'exports.invalid': 'מקש שאינו בתפריט',
+  'exports.noKey': 'לא לחצו (אין קלט או ניתקו)',
 } as const;
 
 export type MessageKey = keyof typeof he;

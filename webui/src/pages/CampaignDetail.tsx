@@ -20,6 +20,7 @@ import { Figure, OutcomeShares, PaceCaption, PaceText } from './Dashboard';
 import { normalizeWindows } from '../lib/schedule';
 import { useLive } from '../live/live';
 import { GateText, retryLabel } from './CampaignWizard';
+import { SummaryPdfLink } from './Reports';
 
 type Action = 'start' | 'pause' | 'resume' | 'cancel' | 'delete';
 
@@ -276,6 +277,7 @@ export function CampaignDetailPage() {
             <ButtonLink to={`/reports?campaign=${id}`} icon={<IconReport />}>
               {t('campaign.report')}
             </ButtonLink>
+            <SummaryPdfLink campaignId={id} />
             {can('manager') && (
               <Button icon={<IconCalls />} onClick={() => setTesting(true)} data-testid="test-call">
                 {t('testCall.open')}

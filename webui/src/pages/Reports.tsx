@@ -40,7 +40,7 @@ function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
   const [chosen, setChosen] = useState<number[]>([]);
   const history = useQuery({
     queryKey: ['history', from, to, chosen.join(',')],
-    queryFn: () => ok(api.GET('/api/v1/reports/history', { params: { query: { from, to: addDays(to, 1), campaigns: chosen.length ? chosen.join(',') : undefined } } })),
+    queryFn: () => ok(api.GET('/api/v1/reports/history', { params: { query: { from, to, campaigns: chosen.length ? chosen.join(',') : undefined } } })),
     enabled: Boolean(from && to),
   });
   const preset = (days: number) => {
@@ -235,6 +235,60 @@ function CompareTab({ campaigns }: { campaigns: CampaignListItem[] }) {
   );
 }
 
+/** The campaign's summary PDF for a manager, in the UI's language (the campaign page links it too). */
+export function SummaryPdfLink({ campaignId }: { campaignId: number }) {
+  const { t, lang } = useI18n();
+  return (
+    <DownloadLink href={`/api/v1/campaigns/${campaignId}/report/export?format=summary&lang=${lang}`} icon={<IconDownload />}>
+      {t('exports.summaryPdf')}
+    </DownloadLink>
+  );
+}
+
+type MenuKeys = { menu: string; reached: number; keys: { key: string; leads_to: string; count: number }[]; invalid: number; no_key: number };
+
+/** Keys pressed in each menu of the campaign's flow: counts and shares of the times callers were in the menu. */
+export function MenuKeysCard({ menus }: { menus: MenuKeys[] }) {
+  const { t } = useI18n();
+  return (
+    <Card title={t('exports.keysTitle')}>
+      {!menus.length ? (
+        <p className="muted">{t('exports.noMenus')}</p>
+      ) : (
+        menus.map((menu) => (
+          <div className="table-wrap" key={menu.menu}>
+            <table className="table menu-keys" data-menu={menu.menu}>
+              <caption>
+                {t('exports.menu', { menu: menu.menu })} · {t('exports.reached')} <Num value={menu.reached} />
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('exports.key')}</th>
+                  <th scope="col">{t('exports.count')}</th>
+                  <th scope="col">{t('exports.shareOfReached')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[
+                  ...menu.keys.map((k) => ({ id: `key-${k.key}`, label: t('exports.pressed', { key: k.key, to: k.leads_to }), count: k.count })),
+                  { id: 'invalid', label: t('exports.invalid'), count: menu.invalid },
+                  { id: 'none', label: t('exports.noKey'), count: menu.no_key },
+                ].map((row) => (
+                  <tr key={row.id} data-row={row.id}>
+                    <th scope="row">{row.label}</th>
+                    <td><Num value={row.count} /></td>
+                    <td><Pct value={menu.reached ? row.count / menu.reached : null} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))
+      )}
+    </Card>
+  );
+}
+
 function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; initial: number | null }) {
   const { t, code, lang } = useI18n();
   const [id, setId] = useState<number | null>(initial ?? campaigns[0]?.id ?? null);
@@ -242,13 +296,13 @@ function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; in
   const [to, setTo] = useState('');
   const report = useQuery({
     queryKey: ['report', id, from, to],
-    queryFn: () => ok(api.GET('/api/v1/campaigns/{id}/report', { params: { path: { id: id as number }, query: { from: from || undefined, to: to ? addDays(to, 1) : undefined } } })),
+    queryFn: () => ok(api.GET('/api/v1/campaigns/{id}/report', { params: { path: { id: id as number }, query: { from: from || undefined, to: to || undefined } } })),
     enabled: id !== null,
   });
   if (!campaigns.length) return <EmptyState title={t('reports.noCampaigns')}>{t('reports.noCampaignsBody')}</EmptyState>;
   const query = new URLSearchParams({ lang });
   if (from) query.set('from', from);
-  if (to) query.set('to', addDays(to, 1));
+  if (to) query.set('to', to);
   const exportUrl = (format: string) => `/api/v1/campaigns/${id}/report/export?format=${format}&${query.toString()}`;
   const data = report.data;
   return (
@@ -256,10 +310,13 @@ function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; in
       <div className="filters">
         <SelectField label={t('reports.campaign')} value={String(id ?? '')} onChange={(e) => setId(Number(e.target.value))} options={campaigns.map((c) => ({ value: String(c.id), label: c.name }))} />
         <TextField label={t('common.from')} type="date" value={from} onChange={(e) => setFrom(e.target.value)} ltr />
-        <TextField label={t('reports.toInclusive')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr />
+        <TextField label={t('reports.toInclusive')} type="date" value={to} onChange={(e) => setTo(e.target.value)} ltr hint={t('exports.untilHint')} />
       </div>
       <div className="export-row" role="group" aria-label={t('reports.export')}>
         <span>{t('reports.export')}:</span>
+        <DownloadLink href={exportUrl('summary')} icon={<IconDownload />}>
+          {t('exports.summaryPdf')}
+        </DownloadLink>
         <DownloadLink href={exportUrl('pdf')} icon={<IconDownload />}>
           {t('reports.exportPdf')}
         </DownloadLink>
@@ -295,6 +352,7 @@ function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; in
               {t('reports.firstCall')} <When value={data.first_call} /> · {t('reports.lastCall')} <When value={data.last_call} /> · {t('reports.generated')} <When value={data.generated_at} />
             </p>
           </Card>
+          <MenuKeysCard menus={data.menus} />
         </>
       ) : null}
     </>

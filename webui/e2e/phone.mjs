@@ -117,6 +117,7 @@ export async function phoneCheck({ browser, base, lang, user, pages, shotsDir, f
     });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
+    const before = failures.length;
     try {
       // The login page first, as it is before logging in.
       await page.goto(`${base}/login`);
@@ -139,7 +140,8 @@ export async function phoneCheck({ browser, base, lang, user, pages, shotsDir, f
         // A dialog left open would hide the next page's header.
         await page.keyboard.press('Escape').catch(() => {});
       }
-      log(`${lang}: ${pages.length + 1} pages fit a ${phone.width}×${phone.height} phone`);
+      const found = failures.length - before;
+      log(`${lang}: ${pages.length + 1} pages on a ${phone.width}×${phone.height} phone: ${found === 0 ? 'all fit' : `${found} problem(s)`}`);
     } finally {
       await context.close();
     }
@@ -200,24 +202,3 @@ export function phonePages({ id, flowId }) {
   ];
 }
 
-/**
- * The filter rows on the page (`.filters`), at its width now: per row of fields,
- * how far apart the tops of its inputs, selects and buttons are (px). A field's
- * hint must not lift its input above the others'.
- */
-export async function filterMisalignment(page) {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('.filters')].map((filters) => {
-      const controls = [...filters.querySelectorAll(':scope > .field > input, :scope > .field > select, :scope > button, :scope > .btn')].filter((c) => c.getBoundingClientRect().height > 0);
-      // Controls on one visual line (a narrow screen wraps the row).
-      const lines = [];
-      for (const control of controls) {
-        const box = control.getBoundingClientRect();
-        const line = lines.find((l) => Math.abs(l.top - box.top) < 30 || Math.abs(l.bottom - box.bottom) < 30);
-        if (line) line.tops.push(box.top);
-        else lines.push({ top: box.top, bottom: box.bottom, tops: [box.top] });
-      }
-      return Math.max(0, ...lines.map((l) => Math.max(...l.tops) - Math.min(...l.tops)));
-    }),
-  );
-}

@@ -121,14 +121,14 @@ export function PaceText({ campaign, boxPaceCps, caption = true }: { campaign: C
 
 /** Calls by outcome as shares of all calls, with a caption that says so. */
 export function OutcomeShares({ counts, label, empty }: { counts: Record<string, number | undefined>; label: string; empty: string }) {
-  const { t, code, num } = useI18n();
+  const { t, code } = useI18n();
   const { rows, total } = outcomeShares(counts, OUTCOME_FILTER);
   if (rows.length === 0) return <p className="muted">{empty}</p>;
   return (
     <>
       <BreakdownBars rows={rows.map((row) => ({ ...row, label: code('outcome', row.key), color: OUTCOME_COLORS[row.key as keyof typeof OUTCOME_COLORS] }))} label={label} />
       <p className="hint" data-figure="outcomes-total" data-value={total}>
-        {t('figures.sharesOf', { count: num(total) })}
+        {t('figures.sharesOf', { count: total })}
       </p>
     </>
   );
@@ -231,7 +231,7 @@ export function DashboardPage() {
           value={<Figure name="dialing-rate" value={rate.cps}><Num value={rate.cps} digits={2} /></Figure>}
           hint={
             <>
-              {t('figures.dialingRateHint', { count: num(rate.lastMinute) })}
+              {t('figures.dialingRateHint', { count: rate.lastMinute })}
               <br />
               <Figure name="box-pace" value={snapshot.pace_cps}>{t('figures.boxPace', { pace: num(snapshot.pace_cps, 2), ceiling: num(snapshot.ceiling_cps, 2) })}</Figure>
             </>

@@ -148,6 +148,27 @@ async fn one_bad_number_adds_nothing_and_is_named() {
     assert!(!refused_at_the_dial(&app, "+972525551234"));
 }
 
+/// A letter typed onto the digits is a typo, not a note: the number is refused
+/// saying what was read, instead of listing the digits before the letter.
+#[tokio::test]
+async fn a_number_with_a_letter_on_it_is_refused_saying_what_was_read() {
+    let app = TestApp::new();
+    let mia = app.login_as("mia", Role::Manager).await;
+    let refused = mia
+        .post(
+            "/api/v1/blacklist",
+            json!({"numbers": ["052 555 1234x"], "reason": "opt-out"}),
+        )
+        .await;
+    refused.expect_fields(&["numbers[0]"]);
+    let message = refused.json()["error"]["fields"][0]["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("\"052 555 1234\""),
+        "{message}"
+    );
+    assert!(!refused_at_the_dial(&app, "+972525551234"));
+}
+
 #[tokio::test]
 async fn a_campaigns_contacts_are_marked_and_unmarked() {
     let app = TestApp::new();

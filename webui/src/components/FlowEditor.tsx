@@ -34,7 +34,8 @@ import { IconAlert, IconPlus, IconTrash } from './Icons';
 import { Button, Notice, SelectField, Spinner, TextField } from './ui';
 
 const NODE_W = 190;
-const NODE_H = 92;
+/** A card's height, fixed: cards are laid out on this grid and never grow into one another. */
+const NODE_H = 112;
 const COL_GAP = 84;
 const ROW_GAP = 36;
 const PAD = 28;
@@ -101,7 +102,7 @@ export function ProblemText({ problem }: { problem: FlowProblem }) {
     <>
       {field && <strong>{field}: </strong>}
       {text !== null ? (
-        <span title={problem.message}>{text}</span>
+        <span>{text}</span>
       ) : (
         <bdi lang="en" dir="ltr">
           {problem.message}
@@ -589,7 +590,7 @@ function Canvas({
               type="button"
               key={name}
               className={['flow-node', `flow-node-${node.type}`, selected === name ? 'selected' : '', problems.length > 0 ? 'has-problems' : '', name === flow.start ? 'is-start' : ''].filter(Boolean).join(' ')}
-              style={{ left, top: p.y, width: NODE_W, minHeight: NODE_H }}
+              style={{ left, top: p.y, width: NODE_W, height: NODE_H }}
               onPointerDown={(e) => onPointerDown(name, e)}
               onKeyDown={(e) => {
                 if (e.key === 'Enter' || e.key === ' ') {

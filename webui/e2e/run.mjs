@@ -323,6 +323,7 @@ async function runLanguageIn(browser, box, lang, context, page) {
   const rejected = readFileSync(await download.path(), 'utf8');
   assert(rejected.includes('050-1234567'), 'the rejected-rows file lists the invalid row');
   await capture(page, lang, '06-wizard-2-contacts');
+  assert((await page.locator('[data-testid="past-imports"]').count()) === 0, 'the import just done is listed as a previous import');
   log(`${lang}: contacts imported ${JSON.stringify(counts)}, rejected rows downloaded`);
   await page.locator('[data-testid="wizard-next"]').click();
 

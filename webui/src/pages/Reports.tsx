@@ -9,6 +9,7 @@ import { IconDownload, IconReport } from '../components/Icons';
 import { Card, DownloadLink, EmptyState, ErrorBox, Loading, Notice, Num, PageHeader, Pct, SelectField, Stat, Tabs, TextField, UserText, When } from '../components/ui';
 import { useI18n } from '../i18n';
 import { addDays, formatDuration, israelDay } from '../lib/format';
+import { nodeLabel } from '../lib/flow';
 
 function useCampaignList() {
   return useQuery({ queryKey: ['campaigns', 'all'], queryFn: () => ok(api.GET('/api/v1/campaigns', { params: { query: { sort: '-id' } } })) });
@@ -259,7 +260,7 @@ export function MenuKeysCard({ menus }: { menus: MenuKeys[] }) {
           <div className="table-wrap" key={menu.menu}>
             <table className="table menu-keys" data-menu={menu.menu}>
               <caption>
-                {t('exports.menu', { menu: menu.menu })} · {t('exports.reached')} <Num value={menu.reached} />
+                {t('exports.menu', { menu: nodeLabel(t, menu.menu) })} · {t('exports.reached')} <Num value={menu.reached} />
               </caption>
               <thead>
                 <tr>
@@ -270,7 +271,7 @@ export function MenuKeysCard({ menus }: { menus: MenuKeys[] }) {
               </thead>
               <tbody>
                 {[
-                  ...menu.keys.map((k) => ({ id: `key-${k.key}`, label: t('exports.pressed', { key: k.key, to: k.leads_to }), count: k.count })),
+                  ...menu.keys.map((k) => ({ id: `key-${k.key}`, label: t('exports.pressed', { key: k.key, to: nodeLabel(t, k.leads_to) }), count: k.count })),
                   { id: 'invalid', label: t('exports.invalid'), count: menu.invalid },
                   { id: 'none', label: t('exports.noKey'), count: menu.no_key },
                 ].map((row) => (

@@ -59,7 +59,6 @@ pub(crate) enum Text {
     Yes,
     No,
     KeysSection,
-    Menu,
     Reached,
     NoKey,
     InvalidKey,
@@ -124,7 +123,6 @@ impl Text {
             Text::Yes => ("כן", "Yes"),
             Text::No => ("לא", "No"),
             Text::KeysSection => ("מקשים שנלחצו בכל תפריט", "Keys pressed in each menu"),
-            Text::Menu => ("תפריט", "Menu"),
             Text::Reached => ("הגיעו לתפריט", "Reached the menu"),
             Text::NoKey => (
                 "לא לחצו (אין קלט או ניתקו)",
@@ -197,6 +195,25 @@ pub fn cause_label(lang: Lang, cause: &str) -> &str {
         "recoveryontimerexpire" => ("תם הזמן לחיבור", "Timed out connecting"),
         "originatorcancel" => ("בוטל לפני מענה", "Cancelled before answer"),
         _ => return cause,
+    };
+    pick(lang, he, en)
+}
+
+/// A flow node as staff see it: the names the box's own flows and the flow
+/// builder's starters use are shown in words (the same as the web UI's
+/// `flow.node.*`); any other name is the one staff gave it, shown as it is.
+pub fn node_label(lang: Lang, name: &str) -> &str {
+    let (he, en) = match name {
+        "main" => ("תפריט ראשי", "Main menu"),
+        "optout" => ("הסרה מהרשימה", "Remove from list"),
+        "optout-confirm" => ("אישור ההסרה", "Removal confirmed"),
+        "bye" => ("סיום השיחה", "End of call"),
+        "goodbye" => ("להתראות", "Goodbye"),
+        "donate" => ("תרומה", "Donation"),
+        "thanks" => ("תודה", "Thank you"),
+        "info" => ("מידע נוסף", "More information"),
+        "message" => ("השמעת ההודעה", "The message"),
+        other => return other,
     };
     pick(lang, he, en)
 }

@@ -61,7 +61,8 @@ pub use csv_export::write_csv;
 pub use history::{DailyHistory, DayRow, Slice, Timeline, history};
 pub use keys::{KeyCount, KeyTally, MenuKeys};
 pub use labels::{
-    call_outcome_label, cause_label, kind_label, outcome_label, purpose_label, status_label,
+    call_outcome_label, cause_label, kind_label, node_label, outcome_label, purpose_label,
+    status_label,
 };
 pub use model::{CallRow, CampaignInfo, Lang, Report, day_range, in_period};
 pub use pdf::{MAX_PDF_CALLS, PdfOptions, write_pdf, write_pdf_with};

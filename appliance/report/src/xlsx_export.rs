@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use crate::format::{local, phone, rfc3339_millis, until};
-use crate::labels::{Text, cause_label, kind_label, outcome_label, purpose_label, status_label};
+use crate::labels::{
+    Text, cause_label, kind_label, node_label, outcome_label, purpose_label, status_label,
+};
 use crate::model::{CallRow, Lang, Report};
 use crate::{ExportError, Written, next_row};
 
@@ -402,7 +404,7 @@ fn write_summary(
         let header = lines.next;
         lines.next += 1;
         let titles = [
-            format!("{} {}", Text::Menu.get(lang), menu.menu),
+            node_label(lang, &menu.menu).to_owned(),
             Text::Count.get(lang).to_owned(),
             Text::ShareOfReached.get(lang).to_owned(),
         ];
@@ -418,7 +420,7 @@ fn write_summary(
                     "{} {} → {}",
                     Text::PressedKey.get(lang),
                     key.key,
-                    key.leads_to
+                    node_label(lang, &key.leads_to)
                 ),
                 key.count,
             )

@@ -163,7 +163,8 @@ fn the_summary_pdf_has_keys_per_menu_and_no_calls() {
         "מתוך שחויגו",
         "40.0%",
         "מקשים שנלחצו בכל תפריט",
-        "תפריט main",
+        "תפריט ראשי",
+        "תרומה",
         "לחצו 1",
         "לחצו 9",
         "ביקשו הסרה",
@@ -178,6 +179,8 @@ fn the_summary_pdf_has_keys_per_menu_and_no_calls() {
         "Answer rate (of dialed)",
         "Keys pressed in each menu",
         "Pressed 1",
+        "Main menu",
+        "Remove from list",
         "No key (timed out or hung up)",
     ] {
         assert_contains(&text, expected);

@@ -21,7 +21,7 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule};
 
 use crate::format::{count, date_time, duration, percent, phone, until};
-use crate::labels::{Text, kind_label, outcome_label, purpose_label, status_label};
+use crate::labels::{Text, kind_label, node_label, outcome_label, purpose_label, status_label};
 use crate::model::{CallRow, Lang, Report};
 use crate::{ExportError, Written, next_row};
 use text::{Base, Face, Fonts, Line, shape};
@@ -635,7 +635,8 @@ fn menus(pages: &mut Pages<'_>, report: &Report, lang: Lang) {
         return;
     }
     for menu in &report.menus {
-        let heading = format!("{} {}", Text::Menu.get(lang), menu.menu);
+        // The section says these are menus: each is named as staff know it.
+        let heading = node_label(lang, &menu.menu).to_owned();
         pages.paragraph(&heading, Weight::Bold, 10.0, own, BLACK);
         let columns = [
             column(lang, Text::PressedKey, 0.3, Align::Start, own),
@@ -653,7 +654,7 @@ fn menus(pages: &mut Pages<'_>, report: &Report, lang: Lang) {
         rows.extend(menu.keys.iter().map(|key| {
             vec![
                 format!("{} {}", Text::PressedKey.get(lang), key.key),
-                key.leads_to.clone(),
+                node_label(lang, &key.leads_to).to_owned(),
                 count(key.count),
                 share(key.count),
             ]

@@ -23,7 +23,6 @@ import { phoneCheck, phonePages } from './phone.mjs';
 import { wizardTraps } from './wizard.mjs';
 import { checkWords } from './words.mjs';
 import { checkExports } from './exports.mjs';
-import { checkExports } from './exports.mjs';
 import { generate } from '../scripts/gen-api.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -447,7 +446,6 @@ async function runLanguageIn(browser, box, lang, context, page) {
   await page.getByRole('tab').nth(2).click();
   await capture(page, lang, '24-reports-compare');
 
-  await checkExports(page, base, lang, { campaignId: id, failures, log, capture });
   await checkExports(page, base, lang, { campaignId: id, failures, log, capture });
   await checkWords(page, base, lang, { campaignId: id, work, capture });
   // The other pages.

@@ -4,6 +4,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PendingWork } from '../src/lib/pending';
+import { ImportSummaryView, readBeforeLetter } from '../src/components/ImportPanel';
 import { CampaignWizardPage, pastImports } from '../src/pages/CampaignWizard';
 import { fakeBox, renderPage, session } from './helpers';
 
@@ -189,5 +190,29 @@ describe('earlier imports', () => {
     ];
     expect(pastImports(imports, 2).map((i) => i.id)).toEqual([1]);
     expect(pastImports(imports, null).map((i) => i.id)).toEqual([1, 2]);
+  });
+});
+
+describe('a number with a letter on it', () => {
+  it.each([
+    ['052 555 1234x', '052 555 1234'],
+    ['052-55O1234', '052-55'],
+    ["טל' 052-5551234x", '052-5551234'],
+    ['+972 52 555 1234abc', '+972 52 555 1234'],
+    ['052-5551234', null],
+    ['אין טלפון', null],
+  ])('%s is read as %s', (value, read) => {
+    expect(readBeforeLetter(value)).toBe(read);
+  });
+
+  it('is refused in the import summary with what was read', () => {
+    fakeBox({});
+    renderPage(
+      <ImportSummaryView
+        kind="contacts"
+        summary={{ total_rows: 2, imported: 1, duplicates: 0, invalid: 1, blacklisted: 0, invalid_rows: [{ row: 3, value: '052 555 1234x', code: 'letter_in_number', reason: 'a letter in the number' }] } as never}
+      />,
+    );
+    expect(screen.getByText(/אות בתוך המספר: זו טעות הקלדה ולא הערה/)).toHaveTextContent(/נקרא עד האות:\s*052 555 1234$/);
   });
 });

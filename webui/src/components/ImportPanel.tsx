@@ -13,6 +13,18 @@ import { ErrorBox, messageLang, Notice, Num, Pct, ProgressBar, SelectField, Text
 
 const SPREADSHEETS = '.xlsx,.xls,.ods,.csv';
 
+/**
+ * What the box read of a number with a letter typed onto its digits
+ * (`052 555 1234x` → `052 555 1234`), as the box's normalizer reads it: from the
+ * first digit or `+` to the digit the letter touches.
+ */
+export function readBeforeLetter(value: string): string | null {
+  const start = value.search(/[\d+]/);
+  if (start < 0) return null;
+  const match = /^(.*?\d)(?=\p{L})/u.exec(value.slice(start));
+  return match ? match[1] : null;
+}
+
 export function FileDrop({ accept, onFile, label, hint, disabled, testId }: { accept: string; onFile: (file: File) => void; label: string; hint?: string; disabled?: boolean; testId?: string }) {
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
@@ -127,7 +139,15 @@ export function ImportSummaryView({ summary, rejectedUrl, kind }: { summary: Imp
                   <tr key={`${row.row}-${row.value}`}>
                     <td><Num value={row.row} /></td>
                     <td><bdi dir="ltr">{row.value || '—'}</bdi></td>
-                    <td>{row.code && code('reject', row.code) !== row.code ? code('reject', row.code) : <bdi lang={messageLang(row.reason ?? '')} dir="auto">{row.reason}</bdi>}</td>
+                    <td>
+                      {row.code && code('reject', row.code) !== row.code ? code('reject', row.code) : <bdi lang={messageLang(row.reason ?? '')} dir="auto">{row.reason}</bdi>}
+                      {row.code === 'letter_in_number' && row.value && readBeforeLetter(row.value) && (
+                        <>
+                          {' '}
+                          {t('import.readAs')} <bdi dir="ltr">{readBeforeLetter(row.value)}</bdi>
+                        </>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1211,6 +1211,7 @@ export const en: Record<MessageKey, Message> = {
   'wizard.hours.friday': 'Calls on Friday afternoon: the Friday window runs past 14:00.',
   'wizard.hours.saturday': 'Calls on Shabbat: Saturday is open and Shabbat is not kept.',
   'wizard.hours.why': 'People rest at these hours, and a recorded call then disturbs them and brings complaints.',
+  'import.readAs': 'Read up to the letter:',
   'wizard.hours.whyLaw': 'For a donation or advertising campaign the law also limits the hours of such calls. Check the permitted hours with your legal adviser before calling at these times.',
   // Issue 18 — exports, "until" inclusive, keys per menu, the summary PDF (reports).
   'exports.untilHint': 'includes this whole day',

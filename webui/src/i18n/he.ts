@@ -1209,6 +1209,7 @@ export const he = {
   'wizard.hours.friday': 'שיחות ביום שישי אחר הצהריים: החלון של יום שישי נמשך אחרי 14:00.',
   'wizard.hours.saturday': 'שיחות בשבת: יום שבת פתוח לחיוג ושמירת השבת כבויה.',
   'wizard.hours.why': 'בשעות האלה אנשים נחים, ושיחה מוקלטת בהן מפריעה ומעוררת תלונות.',
+  'import.readAs': 'נקרא עד האות:',
   'wizard.hours.whyLaw': 'בקמפיין תרומות או פרסום החוק מגביל גם את שעות הפניות מסוג זה. בדקו את השעות המותרות עם היועץ המשפטי לפני שמחייגים בשעות האלה.',
   // Issue 18 — exports, "until" inclusive, keys per menu, the summary PDF (reports).
   'exports.untilHint': 'כולל את כל היום הזה',

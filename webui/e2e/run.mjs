@@ -21,7 +21,7 @@ import { CONTACTS, contactsXlsx, toneWav } from './fixtures.mjs';
 import { figuresAgree, filtersAligned, lastHourBars, waitForBarsToMove } from './figures.mjs';
 import { phoneCheck, phonePages } from './phone.mjs';
 import { wizardTraps } from './wizard.mjs';
-import { checkWords } from './words.mjs';
+import { checkWords, WORDS_USER_DATA } from './words.mjs';
 import { checkExports } from './exports.mjs';
 import { generate } from '../scripts/gen-api.mjs';
 
@@ -41,7 +41,7 @@ const BLOCKED = { he: '052-5551299', en: '054-4431298' };
 const BLOCKED_E164 = { he: '+972525551299', en: '+972544431298' };
 
 /** What the test types that may show up in either language (names are data, not UI text). */
-const USER_DATA = [ADMIN.name, ANALYST.name, 'no-input', 'invalid', ...['he', 'en'].flatMap((l) => [`e2e-${l}-donations`, `thanks-${l}`, `donate-menu-${l}`])];
+const USER_DATA = [ADMIN.name, ANALYST.name, 'no-input', 'invalid', ...['he', 'en'].flatMap((l) => [`e2e-${l}-donations`, `thanks-${l}`, `donate-menu-${l}`]), ...WORDS_USER_DATA];
 /** The names the flow builder gives new nodes, in the UI's language (staff may name nodes in Hebrew). */
 const NEW_NODE = { he: { menu: 'תפריט', action: 'פעולה', play: 'השמעה' }, en: { menu: 'menu', action: 'action', play: 'play' } };
 const failures = [];

@@ -20,6 +20,9 @@ export function hebrewRecording(lang) {
   return `הודעת-בדיקה-${lang === 'he' ? 'א' : 'ב'}`;
 }
 
+/** The names this module types (recordings and nodes in Hebrew, in both languages): data, not UI text. */
+export const WORDS_USER_DATA = [hebrewRecording('he'), hebrewRecording('en'), 'פתיח', 'פתיח-אנגלית'];
+
 function overlapping(boxes) {
   const found = [];
   for (let i = 0; i < boxes.length; i++) {

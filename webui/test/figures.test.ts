@@ -3,7 +3,7 @@
 // and the bar chart's scale never clips a bar nor puts a label over one.
 import { describe, expect, it } from 'vitest';
 import { barLayout, niceMax } from '../src/components/Charts';
-import { campaignPace, dialingRate, outcomeCounts, outcomeShares } from '../src/lib/figures';
+import { campaignPace, dialingRate, outcomeCounts, outcomeShares, waitingToDial } from '../src/lib/figures';
 
 describe('niceMax', () => {
   it('is never below the value, in round steps of four', () => {
@@ -81,5 +81,11 @@ describe('the figures as the box sent them', () => {
     expect(campaignPace({ running: true, pace_cps: 2, ceiling_cps: 5, effective_cps: 2 }, 10)).toEqual({ now: 2, set: 5, limit: 'answers' });
     expect(campaignPace({ running: true, pace_cps: 5, ceiling_cps: 5, effective_cps: 5 }, 10)).toEqual({ now: 5, set: 5, limit: null });
     expect(campaignPace({ running: false, pace_cps: 5, ceiling_cps: 5, effective_cps: 0 }, 10)).toEqual({ now: 0, set: 5, limit: 'stopped' });
+  });
+
+  it('the active calls beyond the calls up wait for their turn to dial', () => {
+    // Issue 18: 9 active on the dialer, 4 calls up in the records.
+    expect(waitingToDial({ active_calls: 9, totals: { in_call: 4 } as never })).toBe(5);
+    expect(waitingToDial({ active_calls: 2, totals: { in_call: 3 } as never })).toBe(0);
   });
 });

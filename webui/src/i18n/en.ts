@@ -1239,4 +1239,5 @@ export const en: Record<MessageKey, Message> = {
   'figures.paceByBox': "held to the box's pace ({pace})",
   'figures.paceByAnswers': 'slowed by a low answer rate',
   'figures.paceStopped': 'not dialing now',
+  'figures.waitingToDial': { one: 'one of them waiting for its turn to dial (the pace)', other: '{count} of them waiting for their turn to dial (the pace)' },
 };

@@ -1237,6 +1237,7 @@ export const he = {
   'figures.paceByBox': 'מוגבל בקצב המערכת ({pace})',
   'figures.paceByAnswers': 'הואט בגלל שיעור מענה נמוך',
   'figures.paceStopped': 'לא מחייג עכשיו',
+  'figures.waitingToDial': { one: 'אחת מהן ממתינה לתורה לחייג (קצב החיוג)', two: 'שתיים מהן ממתינות לתורן לחייג (קצב החיוג)', other: '{count} מהן ממתינות לתורן לחייג (קצב החיוג)' },
 } as const;
 
 export type MessageKey = keyof typeof he;

@@ -53,3 +53,12 @@ export function campaignPace(
         : null;
   return { now: campaign.effective_cps, set: campaign.ceiling_cps, limit };
 }
+
+/**
+ * Calls the dialer has taken up that have not dialed yet: they wait for their turn
+ * at the pace's gate (the dialer counts a call from then, the call records from
+ * when it dials). What "active calls" holds beyond the calls up.
+ */
+export function waitingToDial(snapshot: Pick<LiveSnapshot, 'active_calls' | 'totals'>): number {
+  return Math.max(0, snapshot.active_calls - snapshot.totals.in_call);
+}

@@ -10,7 +10,7 @@ import { BarChart, BreakdownBars, LineChart, OUTCOME_COLORS } from '../component
 import { IconAlert, IconCampaign, IconPlus } from '../components/Icons';
 import { ButtonLink, Card, EmptyState, Loading, Notice, Num, PageHeader, Pct, ProgressBar, Stat, UserText } from '../components/ui';
 import { useI18n, type I18n, type MessageKey } from '../i18n';
-import { campaignPace, dialingRate, outcomeCounts, outcomeShares } from '../lib/figures';
+import { campaignPace, dialingRate, outcomeCounts, outcomeShares, waitingToDial } from '../lib/figures';
 import { useLive } from '../live/live';
 
 const BUCKET_MS = 5 * 60 * 1000;
@@ -225,7 +225,22 @@ export function DashboardPage() {
       {status !== 'open' && <Notice kind="warning">{t('live.stale')}</Notice>}
       <Alerts snapshot={snapshot} />
       <div className="stats" data-testid="live-stats">
-        <Stat label={t('dashboard.activeCalls')} value={<Num value={snapshot.active_calls} />} hint={<>{t('dashboard.ofChannels')} <Num value={snapshot.max_channels} /></>} />
+        <Stat
+          label={t('dashboard.activeCalls')}
+          value={<Num value={snapshot.active_calls} />}
+          hint={
+            <>
+              {t('dashboard.ofChannels')} <Num value={snapshot.max_channels} />
+              {/* The dialer counts a call from when it is taken up, the records from when it dials: the difference waits at the pace's gate. */}
+              {waitingToDial(snapshot) > 0 && (
+                <>
+                  <br />
+                  {t('figures.waitingToDial', { count: waitingToDial(snapshot) })}
+                </>
+              )}
+            </>
+          }
+        />
         <Stat
           label={t('figures.dialingRate')}
           value={<Figure name="dialing-rate" value={rate.cps}><Num value={rate.cps} digits={2} /></Figure>}

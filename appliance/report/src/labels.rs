@@ -67,6 +67,8 @@ pub(crate) enum Text {
     SummaryTitle,
     ShareOfReached,
     LeadsTo,
+    ContactsTotal,
+    ContactsReached,
 }
 
 impl Text {
@@ -134,6 +136,8 @@ impl Text {
             Text::SummaryTitle => ("סיכום קמפיין", "Campaign summary"),
             Text::ShareOfReached => ("אחוז ממי שהגיעו", "Share of those reached"),
             Text::LeadsTo => ("מוביל אל", "Leads to"),
+            Text::ContactsTotal => ("אנשי קשר בקמפיין", "Contacts in the campaign"),
+            Text::ContactsReached => ("אנשי קשר שענו", "Contacts who answered"),
         };
         match lang {
             Lang::He => he,

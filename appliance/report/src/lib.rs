@@ -64,7 +64,7 @@ pub use labels::{
     call_outcome_label, cause_label, kind_label, node_label, outcome_label, purpose_label,
     status_label,
 };
-pub use model::{CallRow, CampaignInfo, Lang, Report, day_range, in_period};
+pub use model::{CallRow, CampaignInfo, Contacts, Lang, Report, day_range, in_period};
 pub use pdf::{MAX_PDF_CALLS, PdfOptions, write_pdf, write_pdf_with};
 pub use shofar_vocab::{CallOutcome, Stored};
 pub use totals::{Rates, Ratio, Totals};

@@ -141,6 +141,18 @@ pub struct Report {
     /// empty when not counted.
     #[serde(default)]
     pub menus: Vec<crate::MenuKeys>,
+    /// The campaign's contacts, when the caller counted them.
+    #[serde(default)]
+    pub contacts: Option<Contacts>,
+}
+
+/// A campaign's contacts as a manager asks about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contacts {
+    /// Contacts on the campaign's list.
+    pub total: u64,
+    /// Different numbers that answered at least once in the period.
+    pub reached: u64,
 }
 
 impl Report {
@@ -161,6 +173,7 @@ impl Report {
             generated_at,
             totals: Totals::from_rows(rows),
             menus: Vec::new(),
+            contacts: None,
         }
     }
 }

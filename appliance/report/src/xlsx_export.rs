@@ -353,6 +353,10 @@ fn write_summary(
     lines.text(Text::TimeZone, zone.name())?;
 
     lines.heading(Text::TotalsSection)?;
+    if let Some(contacts) = report.contacts {
+        lines.count(Text::ContactsTotal, contacts.total)?;
+        lines.count(Text::ContactsReached, contacts.reached)?;
+    }
     lines.count(Text::Calls, totals.calls)?;
     lines.count(Text::Dialed, totals.dialed)?;
     lines.count(Text::Answered, totals.answered)?;

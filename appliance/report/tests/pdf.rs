@@ -154,6 +154,10 @@ fn the_summary_pdf_has_keys_per_menu_and_no_calls() {
         keys.add(call);
     }
     report.menus = keys.finish();
+    report.contacts = Some(shofar_report::Contacts {
+        total: 1_250,
+        reached: 4,
+    });
     let (bytes, written) = pdf(&report, &calls, Lang::He, &PdfOptions::summary());
     assert_eq!(written.calls, 0);
     let text = extract(&bytes, "summary-he").0;
@@ -168,6 +172,9 @@ fn the_summary_pdf_has_keys_per_menu_and_no_calls() {
         "לחצו 1",
         "לחצו 9",
         "ביקשו הסרה",
+        "אנשי קשר בקמפיין",
+        "1,250",
+        "אנשי קשר שענו",
     ] {
         assert_contains(&text, expected);
     }

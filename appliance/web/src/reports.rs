@@ -167,18 +167,45 @@ fn totals(
     store: &Store,
     query: &CallQuery,
     flow: Option<shofar_ivr::Flow>,
-) -> Result<(Totals, Vec<shofar_report::MenuKeys>), StoreError> {
+) -> Result<(Totals, Vec<shofar_report::MenuKeys>, u64), StoreError> {
     let mut totals = Totals::default();
     let mut keys = flow.map(shofar_report::KeyTally::new);
+    let mut reached = std::collections::HashSet::new();
     store.call_records_each(query, |record| {
         let row = call_row(&record);
         if let Some(keys) = keys.as_mut() {
             keys.add(&row);
         }
+        if row.outcome == Some(shofar_report::CallOutcome::Answered.into()) {
+            reached.insert(record.number);
+        }
         totals.add(&row);
         Ok(())
     })?;
-    Ok((totals, keys.map(|k| k.finish()).unwrap_or_default()))
+    Ok((
+        totals,
+        keys.map(|k| k.finish()).unwrap_or_default(),
+        reached.len() as u64,
+    ))
+}
+
+/// The campaign's contacts: how many it has, and how many answered in the period.
+fn contacts(
+    store: &Store,
+    campaign: &Campaign,
+    reached: u64,
+    now: DateTime<Utc>,
+) -> Result<shofar_report::Contacts, StoreError> {
+    let counts = store.contact_counts(
+        campaign.id,
+        now,
+        campaign.settings.max_attempts,
+        campaign.consent_required(),
+    )?;
+    Ok(shofar_report::Contacts {
+        total: counts.total,
+        reached,
+    })
 }
 
 /// A campaign's report over `[from, to)` (open ends: all of it).
@@ -192,7 +219,7 @@ pub fn report(
     store.read_snapshot(|store| {
         let stored = store.campaign(campaign)?;
         let flow = campaign_flow(store, &stored);
-        let (totals, menus) = totals(store, &query(campaign, from, to), flow)?;
+        let (totals, menus, reached) = totals(store, &query(campaign, from, to), flow)?;
         Ok(Report {
             campaign: campaign_info(&stored),
             from,
@@ -200,6 +227,7 @@ pub fn report(
             generated_at: now,
             totals,
             menus,
+            contacts: Some(contacts(store, &stored, reached, now)?),
         })
     })
 }
@@ -223,7 +251,7 @@ pub fn export(
         let stored = store.campaign(campaign)?;
         let flow = campaign_flow(store, &stored);
         let selection = query(campaign, from, to);
-        let (totals, menus) = totals(store, &selection, flow)?;
+        let (totals, menus, reached) = totals(store, &selection, flow)?;
         let report = Report {
             campaign: campaign_info(&stored),
             from,
@@ -231,6 +259,7 @@ pub fn export(
             generated_at: now,
             totals,
             menus,
+            contacts: Some(contacts(store, &stored, reached, now)?),
         };
         if format == Format::Summary {
             let rows = std::iter::empty::<Result<CallRow, std::convert::Infallible>>();

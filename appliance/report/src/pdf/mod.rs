@@ -587,6 +587,12 @@ fn summary(pages: &mut Pages<'_>, report: &Report, lang: Lang, zone: Tz, title: 
 
     let totals = &report.totals;
     pages.heading(Text::TotalsSection.get(lang));
+    if let Some(contacts) = report.contacts {
+        pages.pairs(&[
+            (Text::ContactsTotal, count(contacts.total)),
+            (Text::ContactsReached, count(contacts.reached)),
+        ]);
+    }
     pages.pairs(&[
         (Text::Calls, count(totals.calls)),
         (Text::Dialed, count(totals.dialed)),

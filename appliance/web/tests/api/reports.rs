@@ -939,6 +939,8 @@ async fn until_a_date_includes_that_whole_day_everywhere() {
         let text = pdf_text(&export(format).await);
         assert!(text.contains("עד תאריך (כולל)"), "{format}: {text}");
         assert!(text.contains("07/12/2026"), "{format}: {text}");
+        // Issue 18, item 13: the contacts and those reached, for a manager.
+        assert!(text.contains("אנשי קשר שענו"), "{format}: {text}");
         if format == "pdf" {
             assert!(text.contains("052-5557002"), "{text}");
             assert!(!text.contains("052-5557003"), "{text}");

@@ -1218,7 +1218,6 @@ export const en: Record<MessageKey, Message> = {
   'exports.summaryPdf': 'Summary for a manager (PDF)',
   'exports.keysTitle': 'Keys pressed in each menu',
   'exports.noMenus': "The campaign's flow has no key menu.",
-  'exports.menu': 'Menu {menu}',
   'exports.reached': 'Reached the menu:',
   'exports.key': 'What they pressed',
   'exports.count': 'Count',

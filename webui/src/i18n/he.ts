@@ -1216,7 +1216,6 @@ export const he = {
   'exports.summaryPdf': 'סיכום למנהל (PDF)',
   'exports.keysTitle': 'מקשים שנלחצו בכל תפריט',
   'exports.noMenus': 'בתסריט של הקמפיין אין תפריט מקשים.',
-  'exports.menu': 'תפריט {menu}',
   'exports.reached': 'הגיעו לתפריט:',
   'exports.key': 'מה לחצו',
   'exports.count': 'מספר',

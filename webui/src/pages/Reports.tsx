@@ -260,7 +260,7 @@ export function MenuKeysCard({ menus }: { menus: MenuKeys[] }) {
           <div className="table-wrap" key={menu.menu}>
             <table className="table menu-keys" data-menu={menu.menu}>
               <caption>
-                {t('exports.menu', { menu: nodeLabel(t, menu.menu) })} · {t('exports.reached')} <Num value={menu.reached} />
+                <bdi>{nodeLabel(t, menu.menu)}</bdi> · {t('exports.reached')} <Num value={menu.reached} />
               </caption>
               <thead>
                 <tr>

@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PendingWork } from '../src/lib/pending';
 import { ImportSummaryView, readBeforeLetter } from '../src/components/ImportPanel';
-import { CampaignWizardPage, pastImports } from '../src/pages/CampaignWizard';
+import { CampaignWizardPage, initialFlowMode, newFlowName, pastImports } from '../src/pages/CampaignWizard';
 import { fakeBox, renderPage, session } from './helpers';
 
 const uploads: FormData[] = [];
@@ -178,6 +178,48 @@ describe('the review', () => {
     expect(await screen.findByTestId('review-blocked')).toHaveTextContent('שליחת מסרונים עדיין לא זמינה');
     expect(screen.getByTestId('wizard-start')).toBeDisabled();
     expect(screen.getByTestId('review-warnings')).toHaveTextContent(/שיחות בשעות הלילה: החלונות בימים \u2068?ראשון/);
+  });
+});
+
+describe('the voice menu a campaign starts with (issue 18, item 11)', () => {
+  it.each([
+    ['donation', '', 'default'],
+    ['informational', '', 'new'],
+    ['advertising', '', 'new'],
+    ['emergency', '', 'new'],
+    ['informational', 'my menu', 'saved'],
+    ['donation', 'my menu', 'saved'],
+  ])('a %s campaign with flow %j starts on %s', (purpose, flow, mode) => {
+    expect(initialFlowMode(purpose, flow)).toBe(mode);
+  });
+
+  it.each([
+    // typed, the campaign's name, the box's menus, the menu the campaign already uses → saved as
+    ['תפריט חדש', 'תזכורת חיסונים', [], '', 'תזכורת חיסונים'],
+    ['תפריט חדש', 'תזכורת חיסונים', ['תזכורת חיסונים'], '', 'תזכורת חיסונים (2)'],
+    ['תפריט חדש', 'תזכורת חיסונים', ['תזכורת חיסונים', 'תזכורת חיסונים (2)'], '', 'תזכורת חיסונים (3)'],
+    ['תפריט חדש', 'תזכורת חיסונים', ['תזכורת חיסונים'], 'תזכורת חיסונים', 'תזכורת חיסונים'],
+    ['תפריט חדש', 'גבייה 12/2026', [], '', 'גבייה 12-2026'],
+    ['תפריט הסקר', 'תזכורת חיסונים', ['תפריט הסקר'], '', 'תפריט הסקר'],
+  ])('a menu built as %j for campaign %j (menus %j, own %j) is saved as %j', (typed, campaign, flows, own, expected) => {
+    expect(newFlowName(typed as string, 'תפריט חדש', campaign as string, (flows as string[]).map((name) => ({ name })), own as string)).toBe(expected);
+  });
+
+  it('an informational campaign opens the flow step on a menu of its own, not the donation menu', async () => {
+    fakeBox({
+      'GET /api/v1/session': session('manager'),
+      'GET /api/v1/campaigns/4': draft(),
+      'GET /api/v1/audio': [prompt],
+      'GET /api/v1/imports': [],
+      'GET /api/v1/flows': [],
+    });
+    renderPage(<CampaignWizardPage />, { path: '/campaigns/4/setup', route: '/campaigns/:id/setup' });
+    await userEvent.click(await screen.findByRole('button', { name: /תפריט קולי/ }));
+    expect(await screen.findByTestId('flow-mode-new')).toBeChecked();
+    expect(screen.getByTestId('flow-mode-default')).not.toBeChecked();
+    // Choosing the standard menu anyway says it is a donation menu.
+    await userEvent.click(screen.getByTestId('flow-mode-default'));
+    expect(await screen.findByTestId('default-flow-purpose')).toHaveTextContent('תרומה');
   });
 });
 

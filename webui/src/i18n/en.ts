@@ -1197,6 +1197,7 @@ export const en: Record<MessageKey, Message> = {
   'flow.templateHint.survey': 'The message asks a question; each key 1 to 5 is recorded and a thank-you plays. Replaces the menu built so far.',
   'audio.savedCampaign': "The campaign's message is saved.",
   // Issue 18 — the campaign wizard: unsaved sounds, SMS not yet, calling hours, numbers with letters.
+  'wizard.defaultFlowNotForPurpose': 'The standard menu opens with "1 — donate": it is meant for a donation campaign. For this campaign, choose a ready menu that fits its purpose ("Build a new menu").',
   'error.sms_unavailable': 'SMS sending is not available on this box yet, so an SMS or combined campaign cannot start. Change the campaign type to voice to call.',
   'reject.letter_in_number': 'A letter in the number: a typo, not a note. Fix the number, or put a space before a note.',
   'audio.pendingRecording': 'A recording is still running: stop it, listen, then continue.',

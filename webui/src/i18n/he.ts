@@ -1195,6 +1195,7 @@ export const he = {
   'flow.templateHint.survey': 'ההודעה שואלת שאלה; כל מקש מ־1 עד 5 נרשם ומושמעת תודה. מחליף את התפריט שנבנה עד עכשיו.',
   'audio.savedCampaign': 'הודעת הקמפיין נשמרה.',
   // Issue 18 — the campaign wizard: unsaved sounds, SMS not yet, calling hours, numbers with letters.
+  'wizard.defaultFlowNotForPurpose': 'התפריט הרגיל פותח ב״1 — תרומה״: הוא מיועד לקמפיין תרומות. לקמפיין הזה בחרו תפריט מוכן שמתאים למטרתו (״בניית תפריט חדש״).',
   'error.sms_unavailable': 'שליחת מסרונים עדיין לא זמינה בתיבה הזאת, ולכן אי אפשר להפעיל קמפיין מסרונים או משולב. שנו את סוג הקמפיין לקולי כדי לחייג.',
   'reject.letter_in_number': 'אות בתוך המספר: זו טעות הקלדה ולא הערה. תקנו את המספר, או הוסיפו רווח לפני הערה.',
   'audio.pendingRecording': 'ההקלטה עדיין פועלת: עצרו אותה, האזינו, ורק אז המשיכו.',

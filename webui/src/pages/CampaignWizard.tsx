@@ -300,6 +300,17 @@ function AudioStep({ campaignId }: { campaignId: number }) {
 
 type FlowMode = 'default' | 'saved' | 'new';
 
+/**
+ * The voice menu a campaign starts with until staff choose one: the built-in
+ * standard menu opens with "1 — donation", so only a donation campaign starts
+ * with it; every other purpose starts on a menu of its own (the message, and 9 to
+ * be removed from the list), from the ready menus for its purpose.
+ */
+export function initialFlowMode(purpose: string, ivrFlow: string): FlowMode {
+  if (ivrFlow) return 'saved';
+  return purpose === 'donation' ? 'default' : 'new';
+}
+
 function FlowStep({
   draft,
   set,
@@ -336,6 +347,11 @@ function FlowStep({
         ))}
       </fieldset>
       {mode === 'default' && <Notice kind="info">{t('wizard.defaultFlow')}</Notice>}
+      {mode === 'default' && draft.purpose !== 'donation' && (
+        <div data-testid="default-flow-purpose">
+          <Notice kind="warning">{t('wizard.defaultFlowNotForPurpose')}</Notice>
+        </div>
+      )}
       {mode === 'saved' && (
         <SelectField
           label={t('wizard.flow')}
@@ -474,6 +490,11 @@ function ReviewStep({ draft, campaignId, goTo, fieldLabels }: { draft: WizardDra
         </ReviewRow>
         <ReviewRow label={t('wizard.flow')} onEdit={() => goTo('flow')}>
           {draft.ivr_flow ? <UserText>{draft.ivr_flow}</UserText> : t('wizard.flowMode.default')}
+          {!draft.ivr_flow && draft.purpose !== 'donation' && (
+            <div data-testid="review-default-flow-purpose">
+              <Notice kind="warning">{t('wizard.defaultFlowNotForPurpose')}</Notice>
+            </div>
+          )}
         </ReviewRow>
         <ReviewRow label={t('wizard.step.schedule')} onEdit={() => goTo('schedule')}>
           {draft.start ? <bdi dir="ltr">{draft.start.replace('T', ' ')}</bdi> : t('wizard.startWhenStarted')} – {draft.end ? <bdi dir="ltr">{draft.end.replace('T', ' ')}</bdi> : t('wizard.noEnd')}
@@ -538,6 +559,24 @@ export function GateText({ gate }: { gate: { state: string; until?: string | nul
   );
 }
 
+/**
+ * The name a menu built in the wizard is saved under. A name staff typed is kept
+ * as typed; the placeholder name becomes the campaign's own (made unique among the
+ * box's menus), so two campaigns' menus never share, and so never overwrite, one
+ * name. `ownFlow` is the menu this campaign already uses: its name is its own.
+ */
+export function newFlowName(typed: string, placeholder: string, campaignName: string, flows: { name: string }[], ownFlow: string): string {
+  if (typed.trim() !== placeholder) return typed;
+  if (ownFlow && ownFlow.trim()) return ownFlow;
+  const base = (campaignName.replace(/\//g, '-').trim() || placeholder).slice(0, 90);
+  const taken = new Set(flows.map((f) => f.name));
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n += 1) {
+    const candidate = `${base} (${n})`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
 export function CampaignWizardPage() {
   const { t } = useI18n();
   const params = useParams();
@@ -551,7 +590,9 @@ export function CampaignWizardPage() {
   const [step, setStep] = useState<Step>('basics');
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [flowMode, setFlowMode] = useState<FlowMode>('default');
+  // null until staff choose: then the purpose decides (initialFlowMode).
+  const [chosenFlowMode, setFlowMode] = useState<FlowMode | null>(null);
+  const flowMode = chosenFlowMode ?? initialFlowMode(draft.purpose, draft.ivr_flow);
   const [newFlow, setNewFlow] = useState<FlowDefinition>(() => starterFlow(t('flows.defaultName')));
   const [flowError, setFlowError] = useState<unknown>(null);
   const [confirmStart, setConfirmStart] = useState(false);
@@ -577,7 +618,6 @@ export function CampaignWizardPage() {
     if (existing.data && !loaded) {
       const d = draftFrom(existing.data.campaign);
       setDraftState(d);
-      setFlowMode(d.ivr_flow ? 'saved' : 'default');
       setLoaded(true);
       setStep(existing.data.contacts.total > 0 ? 'audio' : 'contacts');
     }
@@ -658,8 +698,13 @@ export function CampaignWizardPage() {
         if (flowMode === 'new') {
           setFlowError(null);
           try {
-            const existingFlow = (await ok(api.GET('/api/v1/flows'))).find((f) => f.name === newFlow.name);
-            const saved = await saveFlow(existingFlow ? existingFlow.id : null, newFlow);
+            const flows = await ok(api.GET('/api/v1/flows'));
+            const named = { ...newFlow, name: newFlowName(newFlow.name, t('flows.defaultName'), draft.name, flows, current.ivr_flow) };
+            // Only the menu this campaign saved before is replaced; a name another
+            // campaign's menu has is refused by the box (the name field says so).
+            const own = flows.find((f) => f.name === named.name && f.name === current.ivr_flow);
+            const saved = await saveFlow(own ? own.id : null, named);
+            setNewFlow(named);
             await queryClient.invalidateQueries({ queryKey: ['flows'] });
             toast.success(t('flows.saved', { name: saved.name }));
             current = { ...current, ivr_flow: saved.name };

@@ -14,9 +14,9 @@ function assert(condition, message) {
   if (!condition) throw new Error(`exports: ${message}`);
 }
 
-/** Today's date in Israel, `2026-12-07`: the box's day, whatever this machine's zone. */
-function israelToday() {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Jerusalem', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+/** The date in Israel of `when` (default now), `2026-12-07`: the box's day, whatever this machine's zone. */
+function israelDay(when = new Date()) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Jerusalem', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(when));
 }
 
 function dayBefore(day) {
@@ -56,28 +56,34 @@ const OUTCOME_CODES = new Set(['answered', 'voicemail', 'busy', 'no_answer', 'co
 
 export async function checkExports(page, base, lang, { campaignId, failures, log, capture }) {
   const words = WORDS[lang];
-  const today = israelToday();
   const get = async (path) => {
     const response = await page.request.get(`${base}${path}`);
     assert(response.ok(), `GET ${path}: ${response.status()}`);
     return response.json();
   };
+  // The period: from the day of the campaign's first call to today, both in
+  // Israel. Usually one day; two when the run crossed Israel's midnight (CI may
+  // run at any hour), which a fixed "today" would miss.
+  const all = await get(`/api/v1/calls?campaign=${campaignId}&per_page=500&sort=started_at`);
+  assert(all.items.length > 0, 'the campaign has no calls to export');
+  const first = israelDay(all.items.map((call) => call.started_at).sort()[0]);
+  const today = israelDay();
   // "Until today" counts today's calls (the campaign ran today); "until
   // yesterday" counts none of them: the until day is included whole, the next
   // day not (issue 18, item 9).
-  const report = await get(`/api/v1/campaigns/${campaignId}/report?from=${today}&to=${today}`);
+  const report = await get(`/api/v1/campaigns/${campaignId}/report?from=${first}&to=${today}`);
   const calls = report.figures.calls;
   assert(calls > 0, `the campaign's calls today are not in a report until today: ${JSON.stringify(report.figures)}`);
-  const before = await get(`/api/v1/campaigns/${campaignId}/report?to=${dayBefore(today)}`);
+  const before = await get(`/api/v1/campaigns/${campaignId}/report?to=${dayBefore(first)}`);
   assert(before.figures.calls === 0, `a report until yesterday counts today's calls: ${before.figures.calls}`);
-  const listed = await get(`/api/v1/calls?campaign=${campaignId}&from=${today}&to=${today}&per_page=500`);
+  const listed = await get(`/api/v1/calls?campaign=${campaignId}&from=${first}&to=${today}&per_page=500`);
   assert(listed.total === calls, `the calls list until today has ${listed.total} calls, the report ${calls}`);
   const numbers = new Set(listed.items.map((call) => localForm(call.number)));
 
   await page.goto(`${base}/reports?campaign=${campaignId}`);
   await page.locator('.breakdown').waitFor();
   const dates = page.locator('.tab-panel input[type="date"]');
-  await dates.nth(0).fill(today);
+  await dates.nth(0).fill(first);
   await dates.nth(1).fill(today);
   await page.locator(`.export-row a[href*="to=${today}"]`).first().waitFor();
   await page.locator('table[data-menu]').first().waitFor({ timeout: 15_000 });

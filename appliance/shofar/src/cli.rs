@@ -199,16 +199,20 @@ pub enum LocaleArg {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-CSV lists every call for machines (UTF-8 with BOM, exact RFC 3339 times); XLSX has a
-summary sheet and every call (right-to-left in Hebrew); PDF has the summary and the
-first 5,000 calls, Hebrew right-to-left with its font embedded. The totals are exactly
-the sum of the calls listed. Times are Israel's.
+Written for people, in --lang: CSV lists every call as Excel and LibreOffice read it
+(UTF-8 with BOM, labels and outcomes in words, numbers in the local form 054-4431298
+kept as text, durations m:ss, the campaign by name); XLSX has a summary sheet, keys
+pressed per menu and every call (right-to-left in Hebrew); PDF has the summary, keys
+per menu and the first 5,000 calls, Hebrew right-to-left with its font embedded;
+summary is the one-page PDF to send to a manager. The totals are exactly the sum of
+the calls listed. Times are Israel's; --to a date includes that whole day.
 
-Example: shofar report 3 --format pdf -o winter.pdf")]
+Example: shofar report 3 --format summary -o winter-summary.pdf")]
 pub struct ReportArgs {
     /// The campaign's id or name.
     pub campaign: String,
-    /// csv (a row a call), xlsx (a workbook) or pdf (a printable report; --lang).
+    /// csv (a row a call), xlsx (a workbook), pdf (a printable report) or
+    /// summary (a one-page PDF: figures, outcomes, keys per menu).
     #[arg(long, value_enum)]
     pub format: ReportFormatArg,
     /// The file to write.
@@ -231,6 +235,7 @@ pub enum ReportFormatArg {
     Csv,
     Xlsx,
     Pdf,
+    Summary,
 }
 
 #[derive(Debug, Args)]

@@ -325,6 +325,28 @@ fn a_report_is_written_in_hebrew_with_its_totals() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("תרומות חורף"), "{text}");
     assert!(text.contains("דוח קמפיין"), "{text}");
+    // The one-page summary for a manager (issue 18, item 13), from the command line too.
+    let summary = test_box.dir.path().join("winter-summary.pdf");
+    let said = test_box.ok(
+        &[
+            "report",
+            "1",
+            "--format",
+            "summary",
+            "-o",
+            summary.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(said.contains("4 calls (2 answered"), "{said}");
+    let text = Command::new("pdftotext")
+        .arg(&summary)
+        .arg("-")
+        .output()
+        .expect("pdftotext reads the summary back");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("סיכום קמפיין"), "{text}");
+    assert!(text.contains("תרומות חורף"), "{text}");
     let csv = test_box.dir.path().join("winter.csv");
     test_box.ok(
         &[

@@ -1,4 +1,4 @@
-//! `shofar report`: a campaign's report as CSV, XLSX or PDF.
+//! `shofar report`: a campaign's report as CSV, XLSX or PDF, or its one-page summary PDF.
 
 use std::process::ExitCode;
 
@@ -21,6 +21,7 @@ pub fn run(app: &mut App, args: ReportArgs) -> anyhow::Result<ExitCode> {
         ReportFormatArg::Csv => Format::Csv,
         ReportFormatArg::Xlsx => Format::Xlsx,
         ReportFormatArg::Pdf => Format::Pdf,
+        ReportFormatArg::Summary => Format::Summary,
     };
     let lang = match args.lang {
         LocaleArg::He => Lang::He,

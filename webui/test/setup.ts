@@ -12,6 +12,10 @@ if (typeof HTMLDialogElement !== 'undefined' && !HTMLDialogElement.prototype.sho
   };
 }
 
+// jsdom has window.scrollTo only as a stub that reports "not implemented"; the
+// wizard scrolls to the top of each new step.
+window.scrollTo = (() => {}) as typeof window.scrollTo;
+
 afterEach(() => {
   cleanup();
   localStorage.clear();

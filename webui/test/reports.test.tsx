@@ -65,4 +65,18 @@ describe('the campaign report', () => {
     expect(plain(row('invalid'))).toMatch(/1\s*10%$/);
     expect(plain(row('none'))).toMatch(/^No key \(timed out or hung up\)2\s*20%$/);
   });
+
+  it('says what each rate counts, as the dashboard does (issue 18, item 5: no unlabelled denominators)', async () => {
+    fakeBox({
+      'GET /api/v1/session': session('analyst'),
+      'GET /api/v1/campaigns': [{ id: 3, name: 'תרומות חורף', type: 'voice', purpose: 'donation', status: 'active', created_at: '2026-12-01T08:00:00Z' }],
+      'GET /api/v1/campaigns/3/report': { ...report, figures: { ...report.figures, calls: 11, dialed: 10, answered: 4, answer_rate: 0.4, converted: 1, conversion_rate: 0.25 }, outcomes: [{ outcome: 'answered', count: 4, share: 4 / 11 }] },
+    });
+    renderPage(<ReportsPage />, { path: '/reports?campaign=3', lang: 'en' });
+    await waitFor(() => expect(document.querySelector('table[data-menu="main"]')).toBeTruthy());
+    const plain = (document.body.textContent ?? '').replace(/[\u2068\u2069]/g, '');
+    expect(plain).toContain('4 of 10 dialed calls that ended');
+    expect(plain).toContain('1 of 4 answered calls');
+    expect(plain).toContain('Share of all 11 calls');
+  });
 });

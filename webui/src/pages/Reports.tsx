@@ -93,9 +93,9 @@ function HistoryTab({ campaigns }: { campaigns: CampaignListItem[] }) {
             <div className="stats">
               <Stat label={t('figures.calls')} value={<Num value={totals.calls} />} />
               <Stat label={t('figures.answered')} value={<Num value={totals.answered} />} />
-              <Stat label={t('figures.answerRate')} value={<Pct value={totals.answer_rate} />} />
-              <Stat label={t('figures.conversionRate')} value={<Pct value={totals.conversion_rate} />} />
-              <Stat label={t('figures.optOutRate')} value={<Pct value={totals.opt_out_rate} />} />
+              <Stat label={t('figures.answerRate')} value={<Pct value={totals.answer_rate} />} hint={t('figures.answeredOfFinished', { answered: num(totals.answered), dialed: num(totals.dialed) })} />
+              <Stat label={t('figures.conversionRate')} value={<Pct value={totals.conversion_rate} />} hint={t('figures.ofAnswered', { count: num(totals.converted), answered: num(totals.answered) })} />
+              <Stat label={t('figures.optOutRate')} value={<Pct value={totals.opt_out_rate} />} hint={t('figures.ofAnswered', { count: num(totals.opted_out), answered: num(totals.answered) })} />
             </div>
           )}
           <Card title={t('reports.perDay')}>
@@ -291,7 +291,7 @@ export function MenuKeysCard({ menus }: { menus: MenuKeys[] }) {
 }
 
 function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; initial: number | null }) {
-  const { t, code, lang } = useI18n();
+  const { t, code, lang, num } = useI18n();
   const [id, setId] = useState<number | null>(initial ?? campaigns[0]?.id ?? null);
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
@@ -338,14 +338,19 @@ function CampaignTab({ campaigns, initial }: { campaigns: CampaignListItem[]; in
           <div className="stats">
             <Stat label={t('figures.calls')} value={<Num value={data.figures.calls} />} />
             <Stat label={t('figures.answered')} value={<Num value={data.figures.answered} />} />
-            <Stat label={t('figures.answerRate')} value={<Pct value={data.figures.answer_rate} />} />
-            <Stat label={t('figures.conversionRate')} value={<Pct value={data.figures.conversion_rate} />} />
-            <Stat label={t('figures.optOutRate')} value={<Pct value={data.figures.opt_out_rate} />} />
+            <Stat label={t('figures.answerRate')} value={<Pct value={data.figures.answer_rate} />} hint={t('figures.answeredOfFinished', { answered: num(data.figures.answered), dialed: num(data.figures.dialed) })} />
+            <Stat label={t('figures.conversionRate')} value={<Pct value={data.figures.conversion_rate} />} hint={t('figures.ofAnswered', { count: num(data.figures.converted), answered: num(data.figures.answered) })} />
+            <Stat label={t('figures.optOutRate')} value={<Pct value={data.figures.opt_out_rate} />} hint={t('figures.ofAnswered', { count: num(data.figures.opted_out), answered: num(data.figures.answered) })} />
             <Stat label={t('reports.talkTime')} value={<bdi dir="ltr" className="num">{formatDuration(data.talk_ms)}</bdi>} />
           </div>
           <Card title={t('campaign.outcomes')}>
             {data.outcomes.length ? (
-              <BreakdownBars label={t('campaign.outcomes')} rows={data.outcomes.map((o) => ({ key: o.outcome, label: code('outcome', o.outcome), count: o.count, share: o.share, color: OUTCOME_COLORS[o.outcome] ?? '#6b7280' }))} />
+              <>
+                <BreakdownBars label={t('campaign.outcomes')} rows={data.outcomes.map((o) => ({ key: o.outcome, label: code('outcome', o.outcome), count: o.count, share: o.share, color: OUTCOME_COLORS[o.outcome] ?? '#6b7280' }))} />
+                <p className="hint" data-figure="outcomes-total" data-value={data.figures.calls}>
+                  {t('figures.sharesOf', { count: data.figures.calls })}
+                </p>
+              </>
             ) : (
               <p className="muted">{t('campaign.noCallsYet')}</p>
             )}
